@@ -1,0 +1,157 @@
+// The versioned module ABI: what a module exports and what the core offers it.
+// A module is a shared object with one C entry point:
+//   extern "C" const sipsd::ModuleExports* sipsd_module_exports();
+// Modules and core are built by the same compiler from this tree, so C++ types cross the
+// boundary; the ABI version guards against loading a module built for another core.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/net/transport.h"
+#include "core/rpc_value.h"
+#include "core/script_context.h"
+#include "core/source_loc.h"
+#include "core/value.h"
+
+namespace sipsd {
+
+constexpr int kModuleAbiVersion = 1;
+
+// ---- selects -------------------------------------------------------------------------
+struct SelectPart {
+  std::string name;
+  int index = -1;  // -1 when no [N] was given
+};
+using SelectFn = std::function<Value(ScriptContext&)>;
+// Resolves a full select path (parts[0] is the root the module registered) at config load.
+// Returns an error text (empty on success) and sets `out`.
+using SelectResolver = std::function<std::string(const std::vector<SelectPart>& parts, SelectFn& out)>;
+
+struct SelectExport {
+  std::string root;  // "tls", "xmlrpc", "http", ...
+  SelectResolver resolve;
+};
+
+// ---- functions -----------------------------------------------------------------------
+struct FuncArg {
+  enum class Kind : uint8_t { Str, Int, Select } kind = Kind::Str;
+  std::string str;   // literal text (also the select's text form for diagnostics)
+  int64_t num = 0;
+  SelectFn select;   // for Kind::Select
+
+  // The argument's value for this message (literals or the select's result).
+  Value eval(ScriptContext& ctx) const {
+    switch (kind) {
+      case Kind::Str: return Value::view(str);
+      case Kind::Int: return Value::integer(num);
+      case Kind::Select: return select(ctx);
+    }
+    return Value();
+  }
+};
+
+// Return convention (SER): > 0 true, < 0 false, 0 stop the script (like exit).
+using FunctionHandler = std::function<int(ScriptContext&, const std::vector<FuncArg>& args, const void* fixed)>;
+// Checks/converts arguments at load; returns an error text (empty on success).
+using FunctionFixup = std::function<std::string(std::vector<FuncArg>& args, std::shared_ptr<void>& fixed)>;
+
+enum RouteMask : unsigned { kRequestRoute = 1, kOnReplyRoute = 2, kAnyRoute = 3 };
+
+struct FunctionExport {
+  std::string name;
+  int minArgs = 0;
+  int maxArgs = 0;
+  FunctionFixup fixup;      // may be empty
+  FunctionHandler handler;
+  unsigned routes = kAnyRoute;
+};
+
+// ---- params and config claims ----------------------------------------------------------
+struct ParamValue {
+  bool isInt = false;
+  std::string str;
+  int64_t num = 0;
+  SourceLoc loc;
+  std::string text() const { return isInt ? std::to_string(num) : str; }
+};
+
+enum class ParamType : uint8_t { Str, Int, Any };
+
+struct ParamExport {
+  std::string name;
+  ParamType type = ParamType::Any;
+  std::function<std::string(const ParamValue&)> set;  // returns an error text
+};
+
+// `name { key=value ... }` or `name[SELECTOR] { ... }` blocks at top level (e.g. tls_domain[IP:PORT]).
+struct CfgBlock {
+  std::string kind;
+  std::string selector;
+  std::vector<std::pair<std::string, ParamValue>> items;
+  SourceLoc loc;
+};
+
+// ---- RPC -----------------------------------------------------------------------------
+struct RpcMethod {
+  std::string name;
+  std::string help;
+  std::function<RpcValue(const std::vector<RpcValue>& params)> call;  // throws RpcFault
+};
+
+// ---- what the core offers modules ----------------------------------------------------------
+enum LogLevel : int { kLogErr = 0, kLogWarn = 1, kLogNotice = 2, kLogInfo = 3, kLogDebug = 4 };
+
+class CoreApi {
+ public:
+  virtual ~CoreApi() = default;
+  virtual void log(int level, std::string_view module, std::string_view text) = 0;
+  virtual int logLevel() const = 0;
+  virtual int workerCount() const = 0;
+  // Directory of the main config file; relative paths in config resolve against it.
+  virtual const std::string& configDir() const = 0;
+  // Run `fn` every `every` on the main (non-worker) timer thread.
+  virtual void addTimer(std::chrono::milliseconds every, std::function<void()> fn) = 0;
+  // Send `data` back to where the message in `ctx` came from (same connection or UDP socket).
+  virtual bool sendReply(ScriptContext& ctx, std::string_view data) = 0;
+  // Close the connection a message came on, after queued data is flushed.
+  virtual void closeConnection(ScriptContext& ctx) = 0;
+  // Registered RPC methods (core and modules).
+  virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
+  virtual void requestShutdown() = 0;
+};
+
+// ---- what a module exports ------------------------------------------------------------------
+struct ModuleExports {
+  int abiVersion = kModuleAbiVersion;
+  std::string name;
+  std::vector<ParamExport> params;
+  std::vector<FunctionExport> functions;
+  std::vector<SelectExport> selects;
+  std::vector<RpcMethod> rpcs;
+  // A transport for this protocol (the tls module provides Proto::TLS).
+  Proto transportProto = Proto::None;
+  std::shared_ptr<Transport> transport;
+
+  // Global `name=value` assignments the core does not know (e.g. tls_certificate=).
+  // Set `claimed` when the module takes it; return an error text on bad input.
+  std::function<std::string(const std::string& name, const ParamValue& v, bool& claimed)> claimGlobal;
+  std::function<std::string(const CfgBlock& block, bool& claimed)> claimBlock;
+
+  // Lifecycle. init runs after all params/claims (config check included: `sipsd -c`);
+  // workerInit on each worker thread before it serves; reload on SIGHUP / RPC.
+  std::function<std::string(CoreApi&)> init;
+  std::function<std::string(CoreApi&, int worker)> workerInit;
+  std::function<void()> destroy;
+  std::function<std::string()> reload;
+};
+
+}  // namespace sipsd
+
+extern "C" {
+using SipsdModuleEntry = const sipsd::ModuleExports* (*)();
+}

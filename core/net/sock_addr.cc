@@ -1,0 +1,119 @@
+#include "core/net/sock_addr.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <functional>
+
+namespace sipsd {
+
+std::string_view protoName(Proto p) {
+  switch (p) {
+    case Proto::UDP: return "UDP";
+    case Proto::TCP: return "TCP";
+    case Proto::TLS: return "TLS";
+    case Proto::None: break;
+  }
+  return "";
+}
+
+std::optional<Proto> protoFromName(std::string_view s) {
+  auto eq = [&](std::string_view w) {
+    if (s.size() != w.size()) return false;
+    for (size_t i = 0; i < s.size(); ++i)
+      if ((s[i] | 0x20) != (w[i] | 0x20)) return false;
+    return true;
+  };
+  if (eq("udp")) return Proto::UDP;
+  if (eq("tcp")) return Proto::TCP;
+  if (eq("tls")) return Proto::TLS;
+  return std::nullopt;
+}
+
+SockAddr::SockAddr(const sockaddr* sa, socklen_t len) {
+  if (len > sizeof(ss_)) len = sizeof(ss_);
+  std::memcpy(&ss_, sa, len);
+  len_ = len;
+}
+
+std::optional<SockAddr> SockAddr::fromIpPort(std::string_view ip, uint16_t port) {
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  std::string s(ip);
+  SockAddr a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss_);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.ss_);
+  if (inet_pton(AF_INET, s.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    a.len_ = sizeof(sockaddr_in);
+    return a;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    a.len_ = sizeof(sockaddr_in6);
+    return a;
+  }
+  return std::nullopt;
+}
+
+std::optional<SockAddr> SockAddr::fromString(std::string_view s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view ip = s.substr(0, colon), port = s.substr(colon + 1);
+  if (ip.find(':') != std::string_view::npos && !(ip.front() == '[' && ip.back() == ']')) return std::nullopt;
+  unsigned p = 0;
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    p = p * 10 + unsigned(c - '0');
+  }
+  if (p > 65535) return std::nullopt;
+  return fromIpPort(ip, uint16_t(p));
+}
+
+std::string SockAddr::ip() const {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (family() == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, buf, sizeof buf);
+  else if (family() == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+uint16_t SockAddr::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss_)->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_port);
+  return 0;
+}
+
+std::string SockAddr::str() const {
+  if (family() == AF_INET6) return "[" + ip() + "]:" + std::to_string(port());
+  return ip() + ":" + std::to_string(port());
+}
+
+bool SockAddr::sameIp(const SockAddr& o) const {
+  if (family() != o.family()) return false;
+  if (family() == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in*>(&o.ss_)->sin_addr.s_addr;
+  if (family() == AF_INET6)
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6*>(&o.ss_)->sin6_addr, 16) == 0;
+  return false;
+}
+
+bool SockAddr::operator==(const SockAddr& o) const { return sameIp(o) && port() == o.port(); }
+
+size_t SockAddrHash::operator()(const SockAddr& a) const {
+  size_t h = std::hash<uint16_t>()(a.port());
+  if (a.family() == AF_INET) {
+    h ^= std::hash<uint32_t>()(reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr) * 31;
+  } else if (a.family() == AF_INET6) {
+    const auto* b = reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr);
+    for (int i = 0; i < 16; ++i) h = h * 131 + b[i];
+  }
+  return h;
+}
+
+}  // namespace sipsd

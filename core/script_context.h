@@ -1,0 +1,42 @@
+// Everything a route script run can see and change for one message.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/net/sock_addr.h"
+#include "core/parser/sip_msg.h"
+
+namespace sipsd {
+
+class TransportSession;
+class CoreApi;
+
+// Where and how a message arrived.
+struct ReceiveInfo {
+  Proto proto = Proto::None;
+  SockAddr src;
+  SockAddr dst;                         // the local listen address it arrived on
+  uint64_t connId = 0;                  // 0 for UDP
+  int worker = -1;
+  TransportSession* session = nullptr;  // the tls module's session for TLS, else null
+};
+
+enum class RouteKind : uint8_t { Request, OnReply };
+
+struct ScriptContext {
+  SipMsg& msg;
+  const ReceiveInfo& rcv;
+  CoreApi& core;
+  RouteKind route = RouteKind::Request;
+
+  // Set by actions while the script runs.
+  bool dropped = false;        // drop: send nothing further (for replies: do not relay)
+  bool replied = false;        // a reply was already sent statelessly
+  bool forceRport = false;     // force_rport()
+  std::string connectServerId; // tls_set_connect_server_id()
+  std::string* viaToInsert = nullptr;  // create_via() bookkeeping (core-owned)
+
+  ScriptContext(SipMsg& m, const ReceiveInfo& r, CoreApi& c) : msg(m), rcv(r), core(c) {}
+};
+
+}  // namespace sipsd
