@@ -1,0 +1,168 @@
+// Via parsing: sent-protocol, sent-by and the parameters the proxy and selects use.
+#include "core/parser/via_parser.h"
+
+#include "core/parser/param_list.h"
+#include "core/parser/parse_util.h"
+
+namespace sipsd {
+
+using namespace parse;
+
+namespace {
+
+size_t skipLws(std::string_view s, size_t i) {
+  while (i < s.size() && isLws(s[i])) ++i;
+  return i;
+}
+
+size_t token(std::string_view s, size_t i) {
+  while (i < s.size() && isTokenChar(s[i])) ++i;
+  return i;
+}
+
+bool viaError(std::string& err, std::string_view what, std::string_view s) {
+  err = "bad Via: ";
+  err.append(what);
+  err += " in '";
+  err.append(s.substr(0, 60));
+  err += '\'';
+  return false;
+}
+
+}  // namespace
+
+std::string_view stripBrackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
+
+bool parseVia(std::string_view s, ViaBody& v, std::string_view& rest, std::string& err) {
+  v = ViaBody{};
+  size_t i = skipLws(s, 0);
+  const size_t start = i;
+  size_t e = token(s, i);
+  if (e == i) return viaError(err, "missing protocol name", s);
+  v.protoName = s.substr(i, e - i);
+  i = skipLws(s, e);
+  if (i >= s.size() || s[i] != '/') return viaError(err, "expected '/' after protocol name", s);
+  i = skipLws(s, i + 1);
+  e = token(s, i);
+  if (e == i) return viaError(err, "missing protocol version", s);
+  v.protoVersion = s.substr(i, e - i);
+  i = skipLws(s, e);
+  if (i >= s.size() || s[i] != '/') return viaError(err, "expected '/' after protocol version", s);
+  i = skipLws(s, i + 1);
+  e = token(s, i);
+  if (e == i) return viaError(err, "missing transport", s);
+  v.transport = s.substr(i, e - i);
+  i = skipLws(s, e);
+  if (i == e) return viaError(err, "expected whitespace before sent-by", s);
+
+  // sent-by = host [ ":" port ]
+  size_t hs = i;
+  if (i < s.size() && s[i] == '[') {
+    while (i < s.size() && s[i] != ']') ++i;
+    if (i >= s.size()) return viaError(err, "unterminated IPv6 reference", s);
+    ++i;
+  } else {
+    while (i < s.size() && (isAlpha(s[i]) || isDigit(s[i]) || s[i] == '.' || s[i] == '-' || s[i] == '_')) ++i;
+  }
+  if (i == hs) return viaError(err, "missing host", s);
+  v.host = s.substr(hs, i - hs);
+  size_t afterHost = i;
+  i = skipLws(s, i);
+  if (i < s.size() && s[i] == ':') {
+    i = skipLws(s, i + 1);
+    size_t ps = i;
+    while (i < s.size() && isDigit(s[i])) ++i;
+    auto port = parseUint(s.substr(ps, i - ps), 65535);
+    if (!port || *port == 0) return viaError(err, "bad port", s);
+    v.portText = s.substr(ps, i - ps);
+    v.port = uint16_t(*port);
+    afterHost = i;
+    i = skipLws(s, i);
+  }
+  size_t lastEnd = afterHost;
+
+  // *( SEMI via-params )
+  size_t paramsStart = std::string_view::npos;
+  while (i < s.size() && s[i] == ';') {
+    if (paramsStart == std::string_view::npos) paramsStart = i;
+    i = skipLws(s, i + 1);
+    e = token(s, i);
+    if (e == i) return viaError(err, "empty parameter", s);
+    i = skipLws(s, e);
+    lastEnd = e;
+    if (i < s.size() && s[i] == '=') {
+      i = skipLws(s, i + 1);
+      if (i < s.size() && s[i] == '"') {
+        size_t k = i + 1;
+        while (k < s.size() && s[k] != '"') k += (s[k] == '\\' && k + 1 < s.size()) ? 2 : 1;
+        if (k >= s.size()) return viaError(err, "unterminated quoted parameter", s);
+        e = k + 1;
+      } else if (i < s.size() && s[i] == '[') {
+        e = i;
+        while (e < s.size() && s[e] != ']') ++e;
+        if (e >= s.size()) return viaError(err, "unterminated IPv6 reference in parameter", s);
+        ++e;
+      } else {
+        e = i;
+        while (e < s.size() && (isTokenChar(s[e]) || s[e] == ':')) ++e;
+        if (e == i) return viaError(err, "empty parameter value", s);
+      }
+      lastEnd = e;
+      i = skipLws(s, e);
+    }
+  }
+  if (paramsStart != std::string_view::npos) v.params = s.substr(paramsStart, lastEnd - paramsStart);
+  // A trailing comment "(...)" is legal after a via-parm; it carries nothing we use.
+  if (i < s.size() && s[i] == '(') {
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      if (s[i] == '(') ++depth;
+      else if (s[i] == ')' && --depth == 0) break;
+    }
+    if (i >= s.size()) return viaError(err, "unterminated comment", s);
+    i = skipLws(s, i + 1);
+  }
+  if (i < s.size()) {
+    if (s[i] != ',') return viaError(err, std::string("unexpected '") + s[i] + "'", s);
+    rest = s.substr(i + 1);
+    v.lastInHeader = trim(rest).empty();
+    if (v.lastInHeader) return viaError(err, "trailing ','", s);
+  } else {
+    rest = {};
+    v.lastInHeader = true;
+  }
+  v.raw = s.substr(start, lastEnd - start);
+
+  ParamIter it(v.params);
+  Param p;
+  while (it.next(p)) {
+    if (ieq(p.name, "branch")) v.branch = p.value;
+    else if (ieq(p.name, "received")) { v.received = p.value; v.hasReceived = true; }
+    else if (ieq(p.name, "rport")) { v.rport = p.value; v.hasRport = true; }
+    else if (ieq(p.name, "maddr")) v.maddr = p.value;
+    else if (ieq(p.name, "ttl")) v.ttl = p.value;
+  }
+  return true;
+}
+
+bool nthVia(const SipMsg& msg, size_t n, ViaBody& out, std::string& err) {
+  err.clear();
+  size_t seen = 0;
+  for (const auto& h : msg.headers) {
+    if (h.type != HdrType::Via) continue;
+    std::string_view rest = h.value;
+    do {
+      if (!parseVia(rest, out, rest, err)) return false;
+      if (seen++ == n) {
+        out.header = &h;
+        return true;
+      }
+    } while (!rest.empty());
+  }
+  return false;
+}
+
+}  // namespace sipsd
