@@ -2,7 +2,7 @@
 """End-to-end test of tools/sipsd-ca: runs the real tool and checks its output with the openssl
 CLI (`openssl verify -CApath HASHDIR -crl_check`, `openssl x509 -ext`, `openssl crl`).
 
-Usage: sipsd_ca_test.py PATH/TO/sipsd-ca
+Usage: sipsd_ca_test.py PATH/TO/sipsd-ca [PATH/TO/make-demo-certs.sh]
 Prints one PASS/FAIL line per check and exits 1 if any check failed.
 """
 
@@ -18,6 +18,8 @@ TOOL = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(
 
 # The same openssl the tool runs (meson passes the one it found).
 OPENSSL = os.environ.get('OPENSSL', 'openssl')
+DEMO = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(TOOL), '..', 'etc', 'make-demo-certs.sh')
 
 failures = []
 
@@ -309,6 +311,29 @@ def main():
     check('moved CA: revoked client fails as revoked', rc != 0 and 'certificate revoked' in out, out)
     rc, out = verify(mhd, os.path.join(moved, 'certs', 'grace.crt'))
     check('moved CA: new client verifies', rc == 0, out)
+
+    # --- the quick start's demo certificates ------------------------------------------------
+    demo = os.path.join(work, 'demo-certs')
+    must('make-demo-certs.sh', run('sh', DEMO, demo))
+    dcerts = os.path.join(demo, 'certs')
+    dhd = os.path.join(demo, 'lookup-hash-dir')
+    for n, cn in (('bob', 'Bob'), ('alice', 'Alice'), ('ser-killer', 'SER-Killer')):
+        c = os.path.join(dcerts, f'{n}.crt')
+        rc, out = verify(dhd, c, 'sslclient')
+        check(f'demo client {n} verifies', rc == 0, out)
+        check(f'demo client {n} has CN {cn} and an organization',
+              f'CN={cn},' in subject(c) and 'O=sipsd demo' in subject(c), subject(c))
+    dsrv = os.path.join(dcerts, 'server.crt')
+    rc, out = verify(dhd, dsrv, 'sslserver')
+    check('demo server verifies', rc == 0, out)
+    san = ext(dsrv, 'subjectAltName')
+    check('demo server SANs', all(s in san for s in ('IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1',
+                                                     'DNS:localhost')), san)
+    before = read(dsrv)
+    rc, out = run('sh', DEMO, demo)
+    check('make-demo-certs.sh is idempotent', rc == 0 and read(dsrv) == before, out)
+    check('make-demo-certs.sh leaves no temporary dir', sorted(os.listdir(work)).count('demo-certs') == 1
+          and not any(f.startswith('demo-certs.tmp') for f in os.listdir(work)), sorted(os.listdir(work)))
 
     subprocess.run(['rm', '-rf', work], check=False)
     finish()
