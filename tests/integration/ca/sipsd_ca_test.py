@@ -175,6 +175,13 @@ def main():
     must('client alice', tool('client', ca, 'alice', '--cn', 'Alice', '--org', 'Example Org'))
     alice = os.path.join(certs, 'alice.crt')
     check('client --org', 'O=Example Org' in subject(alice), subject(alice))
+    must('client with UTF-8 and /+= in the subject',
+         tool('client', ca, 'mueller', '--cn', 'Bob Müller', '--org', 'A/B+C=D'))
+    m = openssl('x509', '-in', os.path.join(certs, 'mueller.crt'), '-noout', '-subject',
+                '-nameopt', 'utf8,sep_comma_plus,dn_rev')[1].strip()
+    check('subject values are taken literally', m == 'subject=CN=Bob Müller,O=A/B+C=D', m)
+    rc, out = tool('client', ca, 'ctl', '--cn', 'a\tb')
+    check('control characters in --cn are refused', rc != 0 and 'control characters' in out, out)
     must('client carol', tool('client', ca, 'carol'))
     carol = os.path.join(certs, 'carol.crt')
 
@@ -283,7 +290,7 @@ def main():
     check('no stray files after failures',
           sorted(f for f in os.listdir(certs)) ==
           sorted(['alice.crt', 'alice.key', 'bob.crt', 'bob.key', 'carol.crt', 'carol.key',
-                  'proxy.crt', 'proxy.key', 'sip.example.org.crt', 'sip.example.org.key',
+                  'mueller.crt', 'mueller.key', 'proxy.crt', 'proxy.key', 'sip.example.org.crt', 'sip.example.org.key',
                   'srv.crt', 'srv.key']), sorted(os.listdir(certs)))
     check('no lock left behind', not os.path.exists(os.path.join(ca, '.lock')))
 
