@@ -1,0 +1,213 @@
+"""Helpers for integration tests: start the real sipsd on loopback ports chosen at run time,
+wait for conditions (never blind sleeps), run real clients (sipp, curl, openssl), stop cleanly.
+Standard library only."""
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def build_dir():
+    return os.environ.get("SIPSD_BUILD_DIR") or os.path.join(ROOT, "build")
+
+
+def sipsd_binary():
+    return os.environ.get("SIPSD_BIN") or os.path.join(build_dir(), "sipsd")
+
+
+def free_port(kind=socket.SOCK_STREAM, also_udp=True, host="127.0.0.1"):
+    """A port free for TCP (and UDP when asked) on host."""
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind)
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if also_udp:
+            u = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                u.bind((host, port))
+            except OSError:
+                continue
+            finally:
+                u.close()
+        return port
+    raise RuntimeError("no free port")
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while time.monotonic() < deadline:
+        r = cond()
+        if r:
+            return r
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def tcp_open(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Failure(Exception):
+    pass
+
+
+class Checker:
+    """Counts checks; prints one PASS/FAIL line each and a closing 'N passed, N failed' line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("PASS:", what, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL:", what, detail, flush=True)
+        return cond
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        sys.exit(1 if self.failed or not self.passed else 0)
+
+
+class Sipsd:
+    """One sipsd process running a config written to a temp dir."""
+
+    def __init__(self, cfg_text, workdir=None, name="sipsd", extra_args=()):
+        self.dir = workdir or tempfile.mkdtemp(prefix="sipsd-it-")
+        self.cfg = os.path.join(self.dir, name + ".cfg")
+        with open(self.cfg, "w") as f:
+            f.write(cfg_text)
+        self.log_path = os.path.join(self.dir, name + ".log")
+        self.extra = list(extra_args)
+        self.proc = None
+
+    def start(self, wait_tcp=None, wait_udp=None):
+        self.log = open(self.log_path, "wb")
+        args = [sipsd_binary(), "-f", self.cfg, "-E", "-L", os.path.join(build_dir(), "modules"),
+                "-L", build_dir()] + self.extra
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        for host, port in (wait_tcp or []):
+            wait_for(lambda: self.proc.poll() is not None or tcp_open(host, port), 10, f"sipsd on {host}:{port}")
+            if self.proc.poll() is not None:
+                raise Failure("sipsd exited at start:\n" + self.output())
+        return self
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failure("sipsd did not stop within %ss after SIGTERM" % timeout)
+        self.log.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        except Failure:
+            pass
+
+
+def run(cmd, timeout=120, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def sipsd_ca(*args):
+    r = run([os.path.join(ROOT, "tools", "sipsd-ca")] + list(args))
+    if r.returncode != 0:
+        raise Failure("sipsd-ca %s failed: %s" % (" ".join(args), r.stderr))
+    return r
+
+
+def make_pki(dirpath, clients=("bob:Bob", "alice:Alice"), servers=(("server", "localhost", "127.0.0.1"),)):
+    """A CA with server and client certificates and a hash dir, made with tools/sipsd-ca."""
+    ca = os.path.join(dirpath, "ca")
+    sipsd_ca("init", ca, "--cn", "sipsd test CA")
+    for name, cn, ip in servers:
+        sipsd_ca("server", ca, name, "--cn", cn, "--ip", ip, "--dns", cn)
+    for spec in clients:
+        name, cn = spec.split(":")
+        sipsd_ca("client", ca, name, "--cn", cn, "--email", name + "@example.org")
+    sipsd_ca("hashdir", ca)
+    return ca
+
+
+def tls_client_context(ca, cert=None, key=None):
+    ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.crt"))
+    ctx.check_hostname = False
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def sip_options(host, port, proto="TCP", branch="z9hG4bKit1", call_id="it-1@test", cseq=1, local=("127.0.0.1", 5999)):
+    return (f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/{proto} {local[0]}:{local[1]};branch={branch};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:tester@example.org>;tag=it{cseq}\r\n"
+            f"To: <sip:{host}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            f"CSeq: {cseq} OPTIONS\r\n"
+            f"Content-Length: 0\r\n\r\n").encode()
+
+
+def read_sip_message(sock, buf=b""):
+    """Reads one Content-Length framed message from a stream socket; returns (msg, rest)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise Failure("connection closed before a full message; got %r" % buf)
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            length = int(value.strip())
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise Failure("connection closed inside a body")
+        rest += chunk
+    return head + b"\r\n\r\n" + rest[:length], rest[length:]
+
+
+def status_of(msg):
+    line = msg.split(b"\r\n", 1)[0].decode(errors="replace")
+    parts = line.split(" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
