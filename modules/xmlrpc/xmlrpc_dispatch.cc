@@ -1,0 +1,114 @@
+// dispatch_rpc, xmlrpc_reply and @xmlrpc.method; see xmlrpc_dispatch.h.
+#include "modules/xmlrpc/xmlrpc_dispatch.h"
+
+#include <exception>
+
+#include "core/rpc/core_rpcs.h"
+#include "modules/http/http_response.h"
+#include "modules/xmlrpc/xmlrpc_parser.h"
+#include "modules/xmlrpc/xmlrpc_writer.h"
+
+namespace sipsd::xmlrpc {
+
+namespace {
+
+constexpr std::string_view kModule = "xmlrpc";
+constexpr std::string_view kContentType = "text/xml; charset=utf-8";
+
+std::string faultDoc(CallOutcome& outcome, int code, std::string text) {
+  outcome.faultCode = code;
+  outcome.faultText = std::move(text);
+  return fault(code, outcome.faultText);
+}
+
+std::string peerOf(const ScriptContext& ctx) {
+  return std::string(protoName(ctx.rcv.proto)) + ":" + ctx.rcv.src.str();
+}
+
+}  // namespace
+
+std::string handleCall(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome) {
+  outcome = CallOutcome{};
+  if (body.empty()) return faultDoc(outcome, kRpcParseError, "parse error: empty request body (expected a methodCall)");
+  XmlRpcParser parser;
+  XmlRpcCall call;
+  if (!parser.parse(body, call)) return faultDoc(outcome, kRpcParseError, "parse error: " + parser.error());
+  outcome.method = call.method;
+  const RpcMethod* target = nullptr;
+  for (const RpcMethod& m : methods)
+    if (m.name == call.method) {
+      target = &m;
+      break;
+    }
+  if (!target || !target->call) return faultDoc(outcome, kRpcMethodNotFound, "method not found: " + call.method);
+  try {
+    return response(target->call(call.params));
+  } catch (const RpcFault& f) {
+    return faultDoc(outcome, f.code, f.what());
+  } catch (const std::exception& e) {
+    return faultDoc(outcome, kRpcInternalError, call.method + ": internal error: " + e.what());
+  } catch (...) {
+    return faultDoc(outcome, kRpcInternalError, call.method + ": internal error");
+  }
+}
+
+int dispatchRpc(ScriptContext& ctx) {
+  if (!ctx.msg.isHttp()) {
+    ctx.core.log(kLogErr, kModule, "dispatch_rpc: message from " + peerOf(ctx) +
+                                       " is not an HTTP request (XML-RPC is served over HTTP only)");
+    return -1;
+  }
+  CallOutcome outcome;
+  std::string doc = handleCall(ctx.msg.body, ctx.core.rpcMethods(), outcome);
+  if (outcome.faultCode != 0) {
+    ctx.core.log(kLogNotice, kModule,
+                 "fault " + std::to_string(outcome.faultCode) + " for " + peerOf(ctx) +
+                     (outcome.method.empty() ? std::string() : " calling " + outcome.method) + ": " + outcome.faultText);
+  } else if (ctx.core.logLevel() >= kLogDebug) {
+    ctx.core.log(kLogDebug, kModule, peerOf(ctx) + " called " + outcome.method);
+  }
+  std::string err = http::reply(ctx, 200, "OK", kContentType, doc);
+  if (!err.empty()) {
+    ctx.core.log(kLogErr, kModule, "dispatch_rpc: " + err);
+    return -1;
+  }
+  return 1;
+}
+
+int replyFault(ScriptContext& ctx, int code, std::string_view reason) {
+  if (!ctx.msg.isHttp()) {
+    ctx.core.log(kLogErr, kModule, "xmlrpc_reply: message from " + peerOf(ctx) + " is not an HTTP request");
+    return -1;
+  }
+  // XML-RPC reports failures inside a 200 response; the HTTP status stays 200 by convention.
+  std::string err = http::reply(ctx, 200, "OK", kContentType, fault(code, reason));
+  if (!err.empty()) {
+    ctx.core.log(kLogErr, kModule, "xmlrpc_reply: " + err);
+    return -1;
+  }
+  return 1;
+}
+
+Value methodOf(ScriptContext& ctx) {
+  if (!ctx.msg.isHttp() || ctx.msg.body.empty()) return Value::null();
+  XmlRpcParser parser;
+  std::string name;
+  if (!parser.parseMethodName(ctx.msg.body, name)) return Value::null();
+  return Value::owned(std::move(name));
+}
+
+std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
+  if (parts.size() == 2 && parts[1].name == "method" && parts[1].index < 0 && parts[0].index < 0) {
+    out = methodOf;
+    return {};
+  }
+  std::string path = "@";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) path += '.';
+    path += parts[i].name;
+    if (parts[i].index >= 0) path += "[" + std::to_string(parts[i].index) + "]";
+  }
+  return "unknown select " + path + " (the xmlrpc module provides @xmlrpc.method)";
+}
+
+}  // namespace sipsd::xmlrpc

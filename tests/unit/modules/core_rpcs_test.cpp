@@ -1,0 +1,111 @@
+// The core RPC methods against a fake environment.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "core/rpc/core_rpcs.h"
+
+using namespace sipsd;
+
+namespace {
+
+struct Env {
+  int shutdowns = 0;
+  std::vector<RpcMethod> all;
+  CoreRpcEnv env;
+  Env() {
+    env.shutdown = [this] { ++shutdowns; };
+    env.stats = [] { return coreStatsValue({{3, 10, 9, 1}, {2, 5, 4, 0}}); };
+    env.methods = [this]() -> const std::vector<RpcMethod>& { return all; };
+    env.started = std::chrono::steady_clock::now() - std::chrono::seconds(90);
+    env.version = "sipsd 0.1.0";
+    all = coreRpcMethods(env);
+    all.push_back({"tls.info", "TLS counts.", [](const std::vector<RpcValue>&) -> RpcValue { return 0; }});
+  }
+  RpcValue call(const std::string& name, std::vector<RpcValue> params = {}) {
+    for (auto& m : all)
+      if (m.name == name) return m.call(params);
+    FAIL("no method " << name);
+    return {};
+  }
+};
+
+const RpcValue& member(const RpcValue& v, const std::string& name) {
+  for (const auto& [k, x] : std::get<RpcStruct>(v.v))
+    if (k == name) return x;
+  FAIL("no member " << name);
+  throw std::logic_error("unreachable");
+}
+
+int faultCode(Env& e, const std::string& name, std::vector<RpcValue> params) {
+  try {
+    e.call(name, std::move(params));
+  } catch (const RpcFault& f) {
+    return f.code;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("core.version and core.uptime") {
+  Env e;
+  CHECK(std::get<std::string>(e.call("core.version").v) == "sipsd 0.1.0");
+  RpcValue up = e.call("core.uptime");
+  int64_t secs = std::get<int64_t>(member(up, "uptime").v);
+  CHECK(secs >= 90);
+  CHECK(secs < 200);
+  const std::string& now = std::get<std::string>(member(up, "now").v);
+  CHECK(now.size() == 20);
+  CHECK(now.back() == 'Z');
+  CHECK(std::get<std::string>(member(up, "up_since").v) < now);
+}
+
+TEST_CASE("core.kill schedules the stop and still answers") {
+  Env e;
+  CHECK(std::get<std::string>(e.call("core.kill").v) == "shutting down");
+  CHECK(e.shutdowns == 1);
+  CHECK(faultCode(e, "core.kill", {RpcValue(9)}) == kRpcInvalidParams);
+  CHECK(e.shutdowns == 1);
+}
+
+TEST_CASE("core.stats: totals and per worker") {
+  Env e;
+  RpcValue s = e.call("core.stats");
+  CHECK(std::get<int64_t>(member(s, "connections").v) == 5);
+  CHECK(std::get<int64_t>(member(s, "messages_in").v) == 15);
+  CHECK(std::get<int64_t>(member(s, "messages_out").v) == 13);
+  CHECK(std::get<int64_t>(member(s, "errors").v) == 1);
+  const auto& workers = std::get<RpcArray>(member(s, "workers").v);
+  REQUIRE(workers.size() == 2);
+  CHECK(std::get<int64_t>(member(workers[1], "worker").v) == 1);
+  CHECK(std::get<int64_t>(member(workers[1], "messages_in").v) == 5);
+}
+
+TEST_CASE("system.listMethods and system.methodHelp") {
+  Env e;
+  const auto& names = std::get<RpcArray>(e.call("system.listMethods").v);
+  std::vector<std::string> got;
+  for (const auto& n : names) got.push_back(std::get<std::string>(n.v));
+  CHECK(got == std::vector<std::string>{"core.kill", "core.stats", "core.uptime", "core.version", "system.listMethods",
+                                        "system.methodHelp", "tls.info"});
+  CHECK(std::get<std::string>(e.call("system.methodHelp", {RpcValue("tls.info")}).v) == "TLS counts.");
+  CHECK(faultCode(e, "system.methodHelp", {RpcValue("nope")}) == kRpcMethodNotFound);
+  CHECK(faultCode(e, "system.methodHelp", {}) == kRpcInvalidParams);
+  CHECK(faultCode(e, "system.methodHelp", {RpcValue(1)}) == kRpcInvalidParams);
+  CHECK(faultCode(e, "system.listMethods", {RpcValue(1)}) == kRpcInvalidParams);
+}
+
+TEST_CASE("missing environment pieces become faults, not crashes") {
+  CoreRpcEnv env;
+  auto methods = coreRpcMethods(env);
+  for (auto& m : methods) {
+    if (m.name == "core.kill" || m.name == "core.stats") {
+      CHECK_THROWS_AS(m.call({}), RpcFault);
+    }
+    if (m.name == "system.listMethods") {
+      CHECK(std::get<RpcArray>(m.call({}).v).empty());
+    }
+  }
+}
