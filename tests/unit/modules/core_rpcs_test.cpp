@@ -85,7 +85,8 @@ TEST_CASE("core.stats: totals and per worker") {
 
 TEST_CASE("system.listMethods and system.methodHelp") {
   Env e;
-  const auto& names = std::get<RpcArray>(e.call("system.listMethods").v);
+  RpcValue list = e.call("system.listMethods");
+  const auto& names = std::get<RpcArray>(list.v);
   std::vector<std::string> got;
   for (const auto& n : names) got.push_back(std::get<std::string>(n.v));
   CHECK(got == std::vector<std::string>{"core.kill", "core.stats", "core.uptime", "core.version", "system.listMethods",

@@ -140,7 +140,7 @@ TEST_CASE("malformed documents are refused with a position and a reason") {
 
 TEST_CASE("error positions are line and column of the offending text") {
   std::string err = parseErr("<methodCall>\n  <methodName>m</methodName>\n  <params><param><value><i4>x</i4>");
-  CHECK(err.rfind("line 3, column 26:", 0) == 0);
+  CHECK(err == "line 3, column 29: <i4> needs a 32-bit integer, found \"x\"");
 }
 
 TEST_CASE("limits: size, depth and value count") {
