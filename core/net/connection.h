@@ -1,0 +1,65 @@
+// One TCP or TLS connection as its owner worker sees it: socket, events, framer, send queue,
+// transport session and timers. Internal to the engine (includes libevent); only the owner
+// worker's thread ever touches a Connection.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event/libevent.h"
+#include "core/net/send_queue.h"
+#include "core/net/sock_addr.h"
+#include "core/net/stream_framer.h"
+#include "core/net/transport.h"
+
+namespace sipsd {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class Connection {
+ public:
+  enum class State : uint8_t { Connecting, Handshaking, Open, Closed };
+
+  Connection(uint64_t id, int fd, Proto proto, bool outbound, size_t maxMessage)
+      : id_(id), fd_(fd), proto_(proto), outbound_(outbound), framer_(maxMessage) {}
+  ~Connection();  // closes the socket if still open
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Closes the socket and drops the events (no callback can follow); idempotent.
+  void closeSocket();
+  bool closed() const { return state_ == State::Closed; }
+  std::string peer() const { return std::string(protoName(proto_)) + " " + remote_.str(); }
+
+  // Sends waiting for an outbound connection to be established: where to report, and how.
+  struct Waiter {
+    int worker;
+    std::function<void(bool, const std::string&)> done;
+  };
+
+  uint64_t id_;
+  int fd_;
+  Proto proto_;
+  bool outbound_;
+  State state_ = State::Open;
+  bool closeAfterFlush_ = false;
+  bool writeArmed_ = false;
+  SockAddr local_;
+  SockAddr remote_;
+  std::string reuseKey_;
+  ev::EventPtr readEv_;
+  ev::EventPtr writeEv_;
+  StreamFramer framer_;
+  SendQueue out_;
+  std::unique_ptr<TransportSession> session_;
+  std::vector<Waiter> waiters_;
+  SteadyClock::time_point lastActivity_{};
+  SteadyClock::time_point lastWriteProgress_{};  // while out_ is non-empty
+  SteadyClock::time_point deadline_{};           // connect or handshake deadline
+  std::chrono::milliseconds sendTimeout_{10000};
+};
+
+}  // namespace sipsd
