@@ -1,0 +1,46 @@
+// The semantic pass over a parsed script, run after the modules are loaded: resolves every
+// function (name and arity, then the function's fixup), select, keyword, route name, regular
+// expression and network, reports each problem at its line and column, and produces the
+// compiled action tree the core executes.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cfg/action_tree.h"
+#include "cfg/ast.h"
+#include "cfg/error_handler.h"
+#include "core/registry.h"
+
+namespace sipsd::cfg {
+
+class Checker {
+ public:
+  Checker(const Registry& registry, ErrorHandler& handler) : registry_(registry), handler_(handler) {}
+
+  // Compiles every route of `config`. Returns null when any error was reported (all errors
+  // found are reported, not only the first).
+  std::unique_ptr<CompiledScript> compile(const ast::Config& config);
+
+  // Names of the functions the script calls, with where (e.g. to check forward_tls against
+  // the loaded transports). Filled by compile().
+  const std::vector<std::pair<std::string, SourceLoc>>& calledFunctions() const { return called_; }
+
+ private:
+  bool compileBlock(const ast::Block& block, RouteKind where, std::vector<ActionNode>& out);
+  bool compileStatement(const ast::Statement& st, RouteKind where, ActionNode& out);
+  std::unique_ptr<CallNode> compileCall(const ast::FuncCall& call, RouteKind where);
+  bool compileSelect(const ast::Select& sel, SelectFn& fn, std::string& text);
+  bool compileOperand(const ast::Operand& op, RouteKind where, OperandNode& out);
+  bool compileOr(const ast::OrExpr& e, RouteKind where, ExprNode& out);
+  bool compileAnd(const ast::AndExpr& e, RouteKind where, ExprNode& out);
+  bool compileUnary(const ast::Unary& u, RouteKind where, ExprNode& out);
+  bool compileComparison(const ast::Comparison& c, RouteKind where, ExprNode& out);
+
+  const Registry& registry_;
+  ErrorHandler& handler_;
+  CompiledScript* script_ = nullptr;
+  std::vector<std::pair<std::string, SourceLoc>> called_;
+};
+
+}  // namespace sipsd::cfg

@@ -1,0 +1,215 @@
+// Definition of the config grammar of SPEC §2. Keywords are followed by `>` (expectation) so
+// that a malformed construct is reported where it breaks instead of backtracking silently;
+// every rule ID is annotate_on_success so the checker can point at any node.
+#pragma once
+#include <boost/spirit/home/x3.hpp>
+#include <boost/spirit/home/x3/support/utility/annotate_on_success.hpp>
+
+#include "cfg/ast.h"
+#include "cfg/ast_adapted.h"
+#include "cfg/grammar.h"
+
+namespace sipsd::cfg::parser {
+
+using x3::alnum;
+using x3::alpha;
+using x3::attr;
+using x3::char_;
+using x3::digit;
+using x3::eoi;
+using x3::lexeme;
+using x3::lit;
+using x3::raw;
+using x3::xdigit;
+
+// Rule IDs: each records the source range of its node.
+struct Annotated : x3::annotate_on_success {};
+
+// Only the outermost rule turns an expectation failure into a diagnostic: handling it in
+// inner rules would let alternatives backtrack and report the same mistake twice.
+struct TopItemClass : Annotated {
+  template <typename It, typename Exception, typename Context>
+  x3::error_handler_result on_error(It&, const It& last, const Exception& x, const Context& context) {
+    ErrorHandler& handler = x3::get<x3::error_handler_tag>(context).get();
+    // Point at the offending token, except for missing punctuation (`;` `)` ...), which gcc
+    // reports right after the previous token. A missing `}` is shown where the next construct
+    // (or the end of the file) was found instead, as that is where the block was left open.
+    It token = x.where();
+    x3::parse(token, last, *skipper);
+    It at = token;
+    std::string what = x.which();
+    if (what.size() > 1 && what[0] == '\'' && what != "'}'") {
+      It prev = x.where();
+      const It begin = handler.source().begin();
+      while (prev != begin && std::isspace(static_cast<unsigned char>(*(prev - 1)))) --prev;
+      at = prev;
+    }
+    if (token == last) what += " before end of file";
+    handler.error(at, "expected " + what);
+    return x3::error_handler_result::fail;
+  }
+};
+
+// A keyword: the literal not followed by more identifier characters.
+inline auto kw(const char* word) { return lexeme[lit(word) >> !(alnum | '_')]; }
+
+struct ControlSymbols : x3::symbols<ast::Control> {
+  ControlSymbols() {
+    add("break", ast::Control::Break)("exit", ast::Control::Exit)("drop", ast::Control::Drop)(
+        "return", ast::Control::Return);
+  }
+};
+inline const ControlSymbols controlSymbols;
+
+struct CmpSymbols : x3::symbols<ast::CmpOp> {
+  CmpSymbols() {
+    add("==", ast::CmpOp::Eq)("!=", ast::CmpOp::Ne)("=~", ast::CmpOp::Match)("!~", ast::CmpOp::NoMatch)(
+        "<=", ast::CmpOp::Le)(">=", ast::CmpOp::Ge)("<", ast::CmpOp::Lt)(">", ast::CmpOp::Gt);
+  }
+};
+inline const CmpSymbols cmpSymbols;
+
+// ---- rule objects ----------------------------------------------------------------------------
+x3::rule<class NameClass, std::string> const name = "name";
+x3::rule<class WordClass, std::string> const word = "identifier";
+x3::rule<class QuotedClass, std::string> const quoted = "string";
+x3::rule<class AddrTextClass, std::string> const addrText = "address";
+x3::rule<class SelectNameClass, std::string> const selectName = "select name";
+x3::rule<class SelectPartClass, ast::SelectPart> const selectPart = "select part";
+x3::rule<class SelectPartsClass, std::vector<ast::SelectPart>> const selectParts = "select name";
+x3::rule<class StringLitClass, ast::StringLit> const stringLit = "string";
+x3::rule<class IntLitClass, ast::IntLit> const intLit = "integer";
+x3::rule<class AddrLitClass, ast::AddrLit> const addrLit = "address";
+x3::rule<class IdentClass, ast::Ident> const ident = "identifier";
+x3::rule<class SelectClass, ast::Select> const select = "select";
+x3::rule<class ArgClass, ast::Arg> const arg = "argument";
+x3::rule<class FuncCallClass, ast::FuncCall> const funcCall = "function call";
+x3::rule<class OperandClass, ast::Operand> const operand = "operand";
+x3::rule<class CmpTailClass, ast::CmpTail> const cmpTail = "comparison";
+x3::rule<class ComparisonClass, ast::Comparison> const comparison = "expression";
+x3::rule<class UnaryClass, ast::Unary> const unary = "expression";
+x3::rule<class AndExprClass, ast::AndExpr> const andExpr = "expression";
+x3::rule<class OrExprClass, ast::OrExpr> const orExpr = "expression";
+x3::rule<class ControlClass, ast::ControlStmt> const control = "statement";
+x3::rule<class BlockClass, ast::Block> const block = "'{'";
+x3::rule<class ElseClass, ast::Block> const elsePart = "else";
+x3::rule<class IfClass, ast::IfStmt> const ifStmt = "if";
+x3::rule<class CallStmtClass, ast::FuncCall> const callStmt = "statement";
+x3::rule<class StatementClass, ast::Statement> const statement = "statement";
+x3::rule<class BareTextClass, std::string> const bareText = "value";
+x3::rule<class BareWordClass, ast::BareWord> const bareWord = "value";
+x3::rule<class ParamIntClass, ast::IntLit> const paramInt = "integer";
+x3::rule<class ParamValClass, ast::ParamVal> const paramVal = "value";
+x3::rule<class AssignClass, ast::Assign> const assign = "assignment";
+x3::rule<class LoadModuleClass, ast::LoadModule> const loadModule = "loadmodule";
+x3::rule<class ModParamClass, ast::ModParam> const modParam = "modparam";
+x3::rule<class SelectorClass, std::string> const selector = "selector";
+x3::rule<class CfgBlockClass, ast::CfgBlockAst> const cfgBlock = "block";
+x3::rule<class RouteNameClass, std::string> const routeName = "route name";
+x3::rule<class RouteTypeClass, ast::RouteType> const routeType = "route";
+x3::rule<class RouteDefClass, ast::RouteDef> const routeDef = "route";
+TopItemType const topItemRule = "top-level statement";
+
+// ---- lexical ---------------------------------------------------------------------------------
+const auto identStart = alpha | char_('_');
+const auto identChar = alnum | char_('_');
+
+const auto name_def = lexeme[identStart >> *identChar];
+// `msg:len` is one keyword, so a word may carry one `:suffix`.
+const auto word_def = lexeme[identStart >> *identChar >> -(char_(':') >> +identChar)];
+
+// \" \\ \n \r \t are decoded; any other backslash is kept with its character so that regular
+// expressions such as "\.example\.com$" read as written.
+const auto escape = lit('\\') >> (char_('"') | char_('\\') | (lit('n') >> attr('\n')) |
+                                  (lit('r') >> attr('\r')) | (lit('t') >> attr('\t')));
+const auto quoted_def = lexeme[lit('"') > *(escape | (char_ - '"' - x3::eol)) > lit('"')];
+
+const auto v4 = x3::repeat(3)[+digit >> '.'] >> +digit;
+const auto v6Bracketed = lit('[') >> +(xdigit | ':' | '.') >> ']';
+const auto v6Bare = *xdigit >> ':' >> *xdigit >> ':' >> *(xdigit | ':' | '.');
+const auto addrEnd = !(alnum | '_' | ':' | '.');
+const auto addrText_def = lexeme[raw[(v4 | v6Bracketed | v6Bare) >> -('/' >> +digit) >> addrEnd]];
+
+const auto selectName_def = lexeme[identStart >> *(identChar | char_('-'))];
+const auto selectPart_def = selectName >> ((lit('[') > x3::int_ > ']') | attr(-1));
+const auto selectParts_def = selectPart % '.';
+
+const auto stringLit_def = quoted;
+const auto intLit_def = lexeme[x3::int64 >> !(identChar | '.' | ':')];
+const auto addrLit_def = addrText;
+const auto ident_def = word;
+const auto select_def = lexeme[lit('@') > selectParts];
+
+// ---- expressions -----------------------------------------------------------------------------
+const auto arg_def = stringLit | addrLit | intLit | select | ident;
+const auto funcCall_def = name >> '(' > -(arg % ',') > ')';
+const auto operand_def = stringLit | addrLit | intLit | select | funcCall | ident | (lit('(') > orExpr > ')');
+const auto cmpTail_def = cmpSymbols > operand;
+const auto comparison_def = operand >> -cmpTail;
+const auto unary_def = *char_('!') >> comparison;
+const auto andExpr_def = unary >> *(lit("&&") > unary);
+const auto orExpr_def = andExpr >> *(lit("||") > andExpr);
+
+// ---- statements ------------------------------------------------------------------------------
+const auto control_def = lexeme[controlSymbols >> !identChar] > ';';
+// A block ends at `}`; reaching the end of the file or the start of the next route first means
+// the block was left open, which is then reported as a missing `}` at that point.
+const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
+                          kw("modparam");
+const auto block_def = lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel > statement) > lit('}');
+const auto elsePart_def = kw("else") > (block | x3::repeat(1)[ifStmt]);
+const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > -elsePart;
+const auto callStmt_def = funcCall > ';';
+const auto statement_def = ifStmt | control | callStmt;
+
+// ---- top level -------------------------------------------------------------------------------
+const auto bareChar = char_ - x3::space - char_("#;{}(),\"");
+const auto bareText_def = lexeme[+bareChar];
+const auto bareWord_def = bareText;
+const auto paramInt_def = lexeme[x3::int64 >> !bareChar];
+const auto paramVal_def = stringLit | paramInt | bareWord;
+const auto assign_def = name >> '=' > paramVal > -lit(';');
+const auto loadModule_def = kw("loadmodule") > stringLit > -lit(';');
+const auto modParam_def = kw("modparam") > '(' > stringLit > ',' > stringLit > ',' > paramVal > ')' > -lit(';');
+const auto selector_def = lexeme[+(char_ - ']' - x3::space)];
+const auto cfgBlock_def = name >> -(lit('[') > selector > ']') >> lit('{') > *assign > lit('}');
+const auto routeName_def = quoted | lexeme[+identChar];
+const auto routeType_def = (kw("route") >> attr(ast::RouteType::Request)) |
+                           (kw("onreply_route") >> attr(ast::RouteType::OnReply));
+const auto routeDef_def = routeType >> ((lit('[') > routeName > ']') | attr(std::string())) > block;
+const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assign;
+
+BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
+                    addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
+                    orExpr, control, block, elsePart, ifStmt, callStmt, statement, bareText, bareWord,
+                    paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
+                    routeType, routeDef, topItemRule)
+
+// Annotate the AST-bearing rules.
+struct StringLitClass : Annotated {};
+struct IntLitClass : Annotated {};
+struct AddrLitClass : Annotated {};
+struct IdentClass : Annotated {};
+struct SelectClass : Annotated {};
+struct ArgClass : Annotated {};
+struct FuncCallClass : Annotated {};
+struct OperandClass : Annotated {};
+struct CmpTailClass : Annotated {};
+struct ComparisonClass : Annotated {};
+struct UnaryClass : Annotated {};
+struct AndExprClass : Annotated {};
+struct OrExprClass : Annotated {};
+struct ControlClass : Annotated {};
+struct IfClass : Annotated {};
+struct CallStmtClass : Annotated {};
+struct StatementClass : Annotated {};
+struct BareWordClass : Annotated {};
+struct ParamIntClass : Annotated {};
+struct ParamValClass : Annotated {};
+struct AssignClass : Annotated {};
+struct LoadModuleClass : Annotated {};
+struct ModParamClass : Annotated {};
+struct CfgBlockClass : Annotated {};
+struct RouteDefClass : Annotated {};
+
+}  // namespace sipsd::cfg::parser

@@ -1,0 +1,39 @@
+// The CoreApi given to modules when the server does not run (`sipsd -c` and tests): logging
+// goes to the process log, there are no workers, timers are recorded but never fire, and
+// nothing can be sent.
+#pragma once
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "core/module_api.h"
+
+namespace sipsd {
+
+class CheckCoreApi : public CoreApi {
+ public:
+  CheckCoreApi(std::string configDir, int logLevel, const std::vector<RpcMethod>& rpcs)
+      : configDir_(std::move(configDir)), logLevel_(logLevel), rpcs_(rpcs) {}
+
+  void log(int level, std::string_view module, std::string_view text) override;
+  int logLevel() const override { return logLevel_; }
+  int workerCount() const override { return 0; }
+  const std::string& configDir() const override { return configDir_; }
+  void addTimer(std::chrono::milliseconds every, std::function<void()> fn) override;
+  bool sendReply(ScriptContext& ctx, std::string_view data) override;
+  void closeConnection(ScriptContext& ctx) override;
+  const std::vector<RpcMethod>& rpcMethods() const override { return rpcs_; }
+  void requestShutdown() override { shutdownRequested_ = true; }
+
+  size_t timerCount() const { return timers_; }
+  bool shutdownRequested() const { return shutdownRequested_; }
+
+ private:
+  std::string configDir_;
+  int logLevel_;
+  const std::vector<RpcMethod>& rpcs_;
+  size_t timers_ = 0;
+  std::atomic<bool> shutdownRequested_{false};
+};
+
+}  // namespace sipsd

@@ -1,0 +1,277 @@
+// The config-loading pipeline.
+#include "core/config/config_loader.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "cfg/checker.h"
+#include "cfg/config_parser.h"
+#include "core/config/check_core_api.h"
+#include "core/script/core_functions.h"
+
+namespace sipsd {
+
+namespace {
+
+namespace ast = cfg::ast;
+
+bool isDir(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string dirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+class Pipeline {
+ public:
+  Pipeline(LoadedConfig& cfg, const LoadOptions& opt, cfg::ErrorHandler& h) : cfg_(cfg), opt_(opt), h_(h) {}
+
+  void run(const ast::Config& config) {
+    if (auto err = script::registerCoreNames(cfg_.registry, opt_.proxy); !err.empty())
+      h_.error(SourceLoc{cfg_.path, 0, 0}, "registering the core's names: " + err);
+
+    // Core globals first: mpath= must be known before any loadmodule, wherever it is written.
+    for (const auto& item : config.items)
+      if (const auto* a = boost::get<ast::Assign>(&item)) applyCore(*a);
+    for (const auto& item : config.items)
+      if (const auto* lm = boost::get<ast::LoadModule>(&item)) loadModule(*lm);
+    // Then what modules take, in file order: legacy tls_* keywords may precede loadmodule "tls".
+    for (const auto& item : config.items) {
+      if (const auto* a = boost::get<ast::Assign>(&item)) {
+        if (!coreNames_.count(a)) claimGlobal(*a);
+      } else if (const auto* mp = boost::get<ast::ModParam>(&item)) {
+        modParam(*mp);
+      } else if (const auto* b = boost::get<ast::CfgBlockAst>(&item)) {
+        claimBlock(*b);
+      }
+    }
+    checkListens();
+
+    cfg_.coreApi = opt_.makeCoreApi ? opt_.makeCoreApi(cfg_)
+                                    : std::make_unique<CheckCoreApi>(cfg_.configDir, cfg_.settings.logLevel,
+                                                                     cfg_.registry.rpcs());
+    // A module initialised from a config that already has errors would report confusing
+    // follow-up problems; the script itself is still checked below.
+    if (!h_.diagnostics().hasErrors()) initModules();
+
+    cfg::Checker checker(cfg_.registry, h_);
+    cfg_.script = checker.compile(config);
+  }
+
+ private:
+  ParamValue paramValue(const ast::ParamVal& v) {
+    ParamValue out;
+    if (const auto* s = boost::get<ast::StringLit>(&v)) {
+      out.str = s->value;
+      out.loc = h_.locate(*s);
+    } else if (const auto* n = boost::get<ast::IntLit>(&v)) {
+      out.isInt = true;
+      out.num = n->value;
+      out.str = std::to_string(n->value);
+      out.loc = h_.locate(*n);
+    } else {
+      const auto& w = boost::get<ast::BareWord>(v);
+      out.str = w.text;
+      out.loc = h_.locate(w);
+    }
+    return out;
+  }
+
+  void applyCore(const ast::Assign& a) {
+    bool known = false;
+    ParamValue v = paramValue(a.value);
+    std::string err = applyCoreGlobal(cfg_.settings, a.name, v, known);
+    if (!known) return;
+    coreNames_.insert(&a);
+    if (!err.empty()) h_.error(v.loc, err);
+  }
+
+  std::vector<std::string> moduleDirs() const {
+    std::vector<std::string> dirs = opt_.moduleDirs;
+    for (const auto& m : cfg_.settings.mpath) {
+      // A relative mpath is taken from the working directory, else from the config's directory.
+      if (m.front() != '/' && !isDir(m) && isDir(cfg_.configDir + "/" + m))
+        dirs.push_back(cfg_.configDir + "/" + m);
+      else
+        dirs.push_back(m);
+    }
+    return dirs;
+  }
+
+  void loadModule(const ast::LoadModule& lm) {
+    SourceLoc loc = h_.locate(lm.path);
+    std::string err;
+    std::string path = ModuleLibrary::find(lm.path.value, moduleDirs(), cfg_.configDir, err);
+    if (path.empty()) {
+      h_.error(loc, err);
+      return;
+    }
+    auto lib = ModuleLibrary::open(path, err);
+    if (!lib) {
+      h_.error(loc, err);
+      return;
+    }
+    const ModuleExports& m = lib->exports();
+    if (cfg_.registry.module(m.name)) {
+      h_.error(loc, "module '" + m.name + "' is already loaded");
+      return;
+    }
+    cfg_.registry.addModule(&m);
+    for (const auto& f : m.functions)
+      if (auto e = cfg_.registry.addFunction(f, m.name); !e.empty()) h_.error(loc, e);
+    for (const auto& s : m.selects)
+      if (auto e = cfg_.registry.addSelect(s, m.name); !e.empty()) h_.error(loc, e);
+    for (const auto& r : m.rpcs)
+      if (auto e = cfg_.registry.addRpc(r, m.name); !e.empty()) h_.error(loc, e);
+    cfg_.modules.push_back(std::move(lib));
+  }
+
+  void modParam(const ast::ModParam& mp) {
+    const std::string& modName = mp.module.value;
+    const std::string& name = mp.param.value;
+    const ModuleExports* m = cfg_.registry.module(modName);
+    if (!m) {
+      h_.error(mp.module, "modparam for module '" + modName + "', which is not loaded");
+      return;
+    }
+    const ParamExport* p = nullptr;
+    for (const auto& pe : m->params)
+      if (pe.name == name) p = &pe;
+    if (!p) {
+      h_.error(mp.param, "module '" + modName + "' has no parameter '" + name + "'");
+      return;
+    }
+    ParamValue v = paramValue(mp.value);
+    if (p->type == ParamType::Int && !v.isInt) {
+      // SER scripts often quote numbers: modparam("tls", "verify_certificate", "1").
+      int64_t n = 0;
+      auto [e, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
+      if (v.str.empty() || ec != std::errc() || e != v.str.data() + v.str.size()) {
+        h_.error(v.loc, "parameter '" + name + "' of module '" + modName + "' takes an integer, not '" + v.str + "'");
+        return;
+      }
+      v.isInt = true;
+      v.num = n;
+    } else if (p->type == ParamType::Str && v.isInt) {
+      v.isInt = false;
+    }
+    if (!p->set) return;
+    if (auto err = p->set(v); !err.empty()) h_.error(v.loc, modName + "." + name + ": " + err);
+  }
+
+  void claimGlobal(const ast::Assign& a) {
+    ParamValue v = paramValue(a.value);
+    for (const auto& lib : cfg_.modules) {
+      const ModuleExports& m = lib->exports();
+      if (!m.claimGlobal) continue;
+      bool claimed = false;
+      std::string err = m.claimGlobal(a.name, v, claimed);
+      if (!err.empty()) {
+        h_.error(v.loc, a.name + ": " + err);
+        return;
+      }
+      if (claimed) return;
+    }
+    h_.error(a, "unknown parameter '" + a.name + "'" +
+                    (a.name.rfind("tls_", 0) == 0 || a.name == "disable_tls" ? " (is the tls module loaded?)" : ""));
+  }
+
+  void claimBlock(const ast::CfgBlockAst& b) {
+    CfgBlock block;
+    block.kind = b.kind;
+    block.selector = b.selector;
+    block.loc = h_.locate(b);
+    for (const auto& item : b.items) block.items.emplace_back(item.name, paramValue(item.value));
+    for (const auto& lib : cfg_.modules) {
+      const ModuleExports& m = lib->exports();
+      if (!m.claimBlock) continue;
+      bool claimed = false;
+      std::string err = m.claimBlock(block, claimed);
+      if (!err.empty()) {
+        h_.error(block.loc, b.kind + ": " + err);
+        return;
+      }
+      if (claimed) return;
+    }
+    h_.error(block.loc, "unknown block '" + b.kind + "'" + (b.kind == "tls_domain" ? " (is the tls module loaded?)" : ""));
+  }
+
+  void checkListens() {
+    bool tls = false;
+    for (const auto& lib : cfg_.modules)
+      if (lib->exports().transportProto == Proto::TLS && lib->exports().transport) tls = true;
+    for (const auto& l : cfg_.settings.listens)
+      if (l.proto == Proto::TLS && !tls)
+        h_.error(l.loc, "listen=" + l.text + " needs the TLS transport: loadmodule \"tls\"");
+  }
+
+  void initModules() {
+    for (auto& lib : cfg_.modules) {
+      const ModuleExports& m = lib->exports();
+      if (!m.init) {
+        lib->initialized = true;
+        continue;
+      }
+      std::string err = m.init(*cfg_.coreApi);
+      if (!err.empty()) {
+        h_.error(SourceLoc{cfg_.path, 0, 0}, "module '" + m.name + "' failed to initialise: " + err);
+        return;
+      }
+      lib->initialized = true;
+    }
+  }
+
+  LoadedConfig& cfg_;
+  const LoadOptions& opt_;
+  cfg::ErrorHandler& h_;
+  std::set<const ast::Assign*> coreNames_;
+};
+
+}  // namespace
+
+LoadedConfig::~LoadedConfig() {
+  for (auto it = modules.rbegin(); it != modules.rend(); ++it)
+    if ((*it)->initialized && (*it)->exports().destroy) (*it)->exports().destroy();
+  script.reset();
+  coreApi.reset();
+  registry = Registry();
+}
+
+std::unique_ptr<LoadedConfig> loadConfigText(const std::string& text, const std::string& path,
+                                             const LoadOptions& options) {
+  auto cfg = std::make_unique<LoadedConfig>();
+  cfg->path = path;
+  cfg->configDir = dirOf(path);
+  cfg::ErrorHandler handler(text, path, cfg->diagnostics);
+  ast::Config config = cfg::parseConfig(handler);
+  Pipeline(*cfg, options, handler).run(config);
+  if (cfg->diagnostics.hasErrors()) cfg->script.reset();
+  return cfg;
+}
+
+std::unique_ptr<LoadedConfig> loadConfig(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    auto cfg = std::make_unique<LoadedConfig>();
+    cfg->path = path;
+    cfg->configDir = dirOf(path);
+    cfg->diagnostics.error(SourceLoc{path, 0, 0}, std::string("cannot read the config file: ") + std::strerror(errno));
+    return cfg;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return loadConfigText(ss.str(), path, options);
+}
+
+}  // namespace sipsd

@@ -1,0 +1,111 @@
+// Core global settings and the listen= syntax.
+#include "core/config/core_settings.h"
+
+#include <algorithm>
+#include <charconv>
+#include <strings.h>
+
+namespace sipsd {
+
+namespace {
+
+std::optional<int64_t> intValue(const ParamValue& v) {
+  if (v.isInt) return v.num;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
+  if (v.str.empty() || ec != std::errc() || p != v.str.data() + v.str.size()) return std::nullopt;
+  return n;
+}
+
+std::optional<bool> boolValue(const ParamValue& v) {
+  if (auto n = intValue(v)) return *n != 0;
+  for (const char* t : {"yes", "on", "true"})
+    if (strcasecmp(v.str.c_str(), t) == 0) return true;
+  for (const char* f : {"no", "off", "false"})
+    if (strcasecmp(v.str.c_str(), f) == 0) return false;
+  return std::nullopt;
+}
+
+std::string setInt(const std::string& name, const ParamValue& v, int64_t lo, int64_t hi, auto& field) {
+  auto n = intValue(v);
+  if (!n) return name + " takes an integer, not '" + v.text() + "'";
+  if (*n < lo || *n > hi) return name + "=" + std::to_string(*n) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi);
+  field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+  return {};
+}
+
+}  // namespace
+
+std::string parseListen(const std::string& text, const SourceLoc& loc, std::vector<ListenAddr>& out) {
+  std::string_view t = text;
+  std::vector<Proto> protos = {Proto::UDP, Proto::TCP};
+  if (auto c = t.find(':'); c != std::string_view::npos && c <= 3) {
+    if (auto p = protoFromName(t.substr(0, c)); p && *p != Proto::None) {
+      protos = {*p};
+      t.remove_prefix(c + 1);
+    }
+  }
+  std::string ip;
+  std::string_view portText;
+  if (!t.empty() && t.front() == '[') {
+    auto close = t.find(']');
+    if (close == std::string_view::npos) return "listen: missing ']' in '" + text + "'";
+    ip = std::string(t.substr(1, close - 1));
+    std::string_view rest = t.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "listen: expected ':PORT' after ']' in '" + text + "'";
+      portText = rest.substr(1);
+    }
+  } else {
+    auto colons = std::count(t.begin(), t.end(), ':');
+    if (colons > 1) return "listen: write IPv6 addresses in brackets, e.g. tls:[::1]:5061 (got '" + text + "')";
+    auto c = t.find(':');
+    ip = std::string(t.substr(0, c));
+    if (c != std::string_view::npos) portText = t.substr(c + 1);
+  }
+  if (ip.empty()) return "listen: no address in '" + text + "'";
+  for (Proto p : protos) {
+    int port = p == Proto::TLS ? 5061 : 5060;
+    if (!portText.empty()) {
+      auto [e, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+      if (ec != std::errc() || e != portText.data() + portText.size() || port < 1 || port > 65535)
+        return "listen: bad port '" + std::string(portText) + "' in '" + text + "'";
+    }
+    auto addr = SockAddr::fromIpPort(ip, uint16_t(port));
+    if (!addr) return "listen: '" + ip + "' is not an IPv4 or IPv6 address";
+    out.push_back(ListenAddr{p, *addr, text, loc});
+  }
+  return {};
+}
+
+std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const ParamValue& v, bool& known) {
+  known = true;
+  if (name == "debug" || name == "log_level") return setInt(name, v, kLogErr, kLogDebug, s.logLevel);
+  if (name == "children") return setInt(name, v, 0, 1024, s.children);
+  if (name == "listen") return parseListen(v.text(), v.loc, s.listens);
+  if (name == "mpath") {
+    if (v.text().empty()) return "mpath is empty";
+    s.mpath.push_back(v.text());
+    return {};
+  }
+  if (name == "tcp_connection_lifetime") return setInt(name, v, 1, 86400 * 7, s.tcpConnectionLifetime);
+  if (name == "tcp_max_connections") return setInt(name, v, 1, 10000000, s.tcpMaxConnections);
+  if (name == "tcp_connect_timeout") return setInt(name, v, 1, 3600, s.tcpConnectTimeout);
+  if (name == "tcp_send_timeout") return setInt(name, v, 1, 3600, s.tcpSendTimeout);
+  if (name == "tcp_max_message_size") return setInt(name, v, 1024, 64 * 1024 * 1024, s.tcpMaxMessageSize);
+  if (name == "log_stderror") {
+    auto b = boolValue(v);
+    if (!b) return "log_stderror takes yes/no, not '" + v.text() + "'";
+    s.logStderr = *b;
+    return {};
+  }
+  if (name == "fork") {
+    // SER habit: sipsd always stays in the foreground, so only the value is checked.
+    if (!boolValue(v)) return "fork takes yes/no, not '" + v.text() + "'";
+    return {};
+  }
+  known = false;
+  return {};
+}
+
+}  // namespace sipsd

@@ -1,0 +1,42 @@
+// The core's global settings from the script (debug=, children=, listen=, mpath=, tcp_*...).
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/module_api.h"
+#include "core/net/sock_addr.h"
+#include "core/source_loc.h"
+
+namespace sipsd {
+
+struct ListenAddr {
+  Proto proto = Proto::UDP;
+  SockAddr addr;
+  std::string text;  // as written, for messages
+  SourceLoc loc;
+};
+
+struct CoreSettings {
+  int logLevel = kLogNotice;  // debug= / log_level=, 0..4
+  int children = 0;           // 0: one worker per CPU core
+  std::vector<ListenAddr> listens;
+  std::vector<std::string> mpath;  // module directories from mpath= (in order)
+  bool logStderr = true;           // log_stderror=; sipsd stays in the foreground anyway
+  int tcpConnectionLifetime = 120;   // seconds an idle TCP/TLS connection is kept
+  int tcpMaxConnections = 2048;
+  int tcpConnectTimeout = 10;        // seconds
+  int tcpSendTimeout = 10;           // seconds a send queue may stay blocked
+  size_t tcpMaxMessageSize = 65536;  // bytes of one framed message on a stream
+};
+
+// Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;
+// returns an error text for a bad value. Unknown names are left for the modules to claim.
+std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const ParamValue& v, bool& known);
+
+// Parses a listen= value: [udp:|tcp:|tls:]ADDR[:PORT] with ADDR an IPv4 address or [IPv6].
+// Without a protocol, udp and tcp are both opened (as SER does); the port defaults to 5060
+// (5061 for tls). Appends to `out`; returns an error text.
+std::string parseListen(const std::string& text, const SourceLoc& loc, std::vector<ListenAddr>& out);
+
+}  // namespace sipsd

@@ -1,0 +1,111 @@
+// sipsd entry point: command line (SPEC §1), config loading and check, then the server.
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+#include <unistd.h>
+
+#include <boost/version.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/config/config_loader.h"
+#include "core/log.h"
+
+#if __has_include("core/server/server_main.h")
+#include "core/server/server_main.h"
+#define SIPSD_HAVE_SERVER 1
+#endif
+
+namespace {
+
+void usage(FILE* out) {
+  std::fputs(
+      "usage: sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR]\n"
+      "       sipsd -V | -h\n"
+      "  -f FILE  config file (default: etc/sipsd.cfg); sipsd stays in the foreground\n"
+      "  -c       check the config (parse, load modules, fix up, load certificates) and exit 0/1\n"
+      "  -V       version and build features\n"
+      "  -h       this help\n"
+      "  -E       log to stderr (the default: sipsd does not daemonize)\n"
+      "  -D       do not fork (accepted for SER habits; sipsd never forks)\n"
+      "  -L DIR   module directory (like mpath=; may be repeated, searched first)\n"
+      "  -w DIR   working directory\n",
+      out);
+}
+
+void version() {
+  std::printf("sipsd %s\n", SIPSD_VERSION);
+  std::printf("build features: TLS (%s), libevent %s, Boost %d.%d.%d, module ABI %d\n",
+              OpenSSL_version(OPENSSL_VERSION), event_get_version(), BOOST_VERSION / 100000,
+              BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100, sipsd::kModuleAbiVersion);
+}
+
+// -f is resolved before -w changes the directory, so `-w / -f etc/sipsd.cfg` means what it says.
+std::string absolute(const std::string& p) {
+  if (p.empty() || p.front() == '/') return p;
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf)) return p;
+  return std::string(buf) + "/" + p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string file = "etc/sipsd.cfg";
+  bool check = false;
+  std::string workDir;
+  sipsd::LoadOptions options;
+  int c;
+  opterr = 0;
+  while ((c = ::getopt(argc, argv, "f:cVhEDL:w:")) != -1) {
+    switch (c) {
+      case 'f': file = optarg; break;
+      case 'c': check = true; break;
+      case 'V': version(); return 0;
+      case 'h': usage(stdout); return 0;
+      case 'E': sipsd::logging::useSyslog(false); break;
+      case 'D': break;
+      case 'L': options.moduleDirs.push_back(absolute(optarg)); break;
+      case 'w': workDir = optarg; break;
+      default:
+        std::fprintf(stderr, "sipsd: unknown option or missing argument: -%c\n", optopt);
+        usage(stderr);
+        return 2;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "sipsd: unexpected argument '%s'\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  if (!workDir.empty()) {
+    file = absolute(file);
+    if (::chdir(workDir.c_str()) != 0) {
+      std::fprintf(stderr, "sipsd: cannot change to working directory %s: %s\n", workDir.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
+
+  auto cfg = sipsd::loadConfig(file, options);
+  if (!cfg->ok()) {
+    std::string text = cfg->diagnostics.format();
+    std::fputs(text.c_str(), stderr);
+    std::fprintf(stderr, "sipsd: %d error%s in %s\n", cfg->diagnostics.errorCount(),
+                 cfg->diagnostics.errorCount() == 1 ? "" : "s", file.c_str());
+    return 1;
+  }
+  sipsd::logging::setLevel(cfg->settings.logLevel);
+  if (check) {
+    std::fprintf(stderr, "sipsd: %s: config OK\n", file.c_str());
+    return 0;
+  }
+#ifdef SIPSD_HAVE_SERVER
+  return sipsd::runServer(*cfg);
+#else
+  std::fputs("sipsd: the server engine is not built yet\n", stderr);
+  return 1;
+#endif
+}

@@ -1,0 +1,137 @@
+// Core function exports: argument fixups at load, handlers delegating to ProxyActions.
+#include "core/script/core_functions.h"
+
+#include <charconv>
+
+#include "core/parser/core_selects.h"
+
+namespace sipsd::script {
+
+namespace {
+
+std::optional<uint16_t> parsePort(std::string_view s) {
+  int n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || n < 1 || n > 65535) return std::nullopt;
+  return uint16_t(n);
+}
+
+// forward*(host, port): literal hosts must be non-empty and literal ports valid at load.
+std::string fixupHostPort(std::vector<FuncArg>& args) {
+  if (args.size() != 2) return {};
+  if (args[0].kind == FuncArg::Kind::Int) {
+    args[0].kind = FuncArg::Kind::Str;  // forward(5060, ...) is odd, but a host is text
+  }
+  if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return "the host is empty";
+  if (args[1].kind == FuncArg::Kind::Int) {
+    if (args[1].num < 1 || args[1].num > 65535) return "port " + std::to_string(args[1].num) + " is out of range 1..65535";
+  } else if (args[1].kind == FuncArg::Kind::Str) {
+    auto p = parsePort(args[1].str);
+    if (!p) return "'" + args[1].str + "' is not a port number";
+    args[1].kind = FuncArg::Kind::Int;
+    args[1].num = *p;
+  }
+  return {};
+}
+
+FunctionHandler forwardHandler(ProxyActions* proxy, Proto proto) {
+  return [proxy, proto](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) -> int {
+    if (!proxy) return -1;
+    if (args.empty()) return proxy->forward(ctx, std::nullopt, std::nullopt, proto);
+    Value host = args[0].eval(ctx);
+    Value portV = args[1].eval(ctx);
+    std::string hostText = host.isInt() ? host.text() : std::string();
+    std::string_view h = host.isInt() ? std::string_view(hostText) : host.str();
+    std::optional<uint16_t> port;
+    if (portV.isInt() && portV.num() >= 1 && portV.num() <= 65535)
+      port = uint16_t(portV.num());
+    else if (portV.isStr())
+      port = parsePort(portV.str());
+    if (h.empty() || !port) {
+      ctx.core.log(kLogErr, "core", "forward: no valid destination (host '" + std::string(h) + "', port '" +
+                                        portV.text() + "')");
+      return -1;
+    }
+    return proxy->forward(ctx, h, port, proto);
+  };
+}
+
+bool tlsTransportLoaded(const Registry* registry) {
+  if (!registry) return true;  // nothing to check against
+  for (const auto* m : registry->modules())
+    if (m->transportProto == Proto::TLS) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry) {
+  std::vector<FunctionExport> out;
+  auto hostPortFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixupHostPort(args); };
+
+  out.push_back({"forward", 0, 0, nullptr, forwardHandler(proxy, Proto::None), kRequestRoute});
+  out.push_back({"forward", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::None), kRequestRoute});
+  out.push_back({"forward_udp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::UDP), kRequestRoute});
+  out.push_back({"forward_tcp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::TCP), kRequestRoute});
+  out.push_back({"forward_tls", 2, 2,
+                 [registry](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                   if (!tlsTransportLoaded(registry))
+                     return "no loaded module provides the TLS transport (loadmodule \"tls\")";
+                   return fixupHostPort(args);
+                 },
+                 forwardHandler(proxy, Proto::TLS), kRequestRoute});
+
+  out.push_back({"create_via", 0, 0, nullptr,
+                 [proxy](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+                   return proxy ? proxy->createVia(ctx) : -1;
+                 },
+                 kRequestRoute});
+  out.push_back({"force_rport", 0, 0, nullptr,
+                 [proxy](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+                   return proxy ? proxy->forceRport(ctx) : -1;
+                 },
+                 kRequestRoute});
+
+  // log("text") logs at NOTICE; log(level, "text") with the levels of debug= (0 error .. 4 debug).
+  out.push_back({"log", 1, 2,
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> std::string {
+                   int level = kLogNotice;
+                   if (args.size() == 2) {
+                     const FuncArg& a = args[0];
+                     int64_t n = a.num;
+                     if (a.kind == FuncArg::Kind::Select) return "the level must be a number 0..4";
+                     if (a.kind == FuncArg::Kind::Str) {
+                       auto [p, ec] = std::from_chars(a.str.data(), a.str.data() + a.str.size(), n);
+                       if (a.str.empty() || ec != std::errc() || p != a.str.data() + a.str.size())
+                         return "the level '" + a.str + "' is not a number 0..4";
+                     }
+                     if (n < kLogErr || n > kLogDebug) return "the level " + std::to_string(n) + " is not in 0..4";
+                     level = int(n);
+                   }
+                   fixed = std::make_shared<int>(level);
+                   return {};
+                 },
+                 [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void* fixed) {
+                   int level = *static_cast<const int*>(fixed);
+                   if (level > ctx.core.logLevel()) return 1;
+                   Value text = args.back().eval(ctx);
+                   ctx.core.log(level, "script", text.isInt() ? std::string_view(text.text()) : text.str());
+                   return 1;
+                 },
+                 kAnyRoute});
+  return out;
+}
+
+std::string registerCoreNames(Registry& registry, ProxyActions* proxy) {
+  for (const auto& f : coreFunctionExports(proxy, &registry)) {
+    std::string err = registry.addFunction(f, "core");
+    if (!err.empty()) return err;
+  }
+  for (const auto& s : coreSelectExports()) {
+    std::string err = registry.addSelect(s, "core");
+    if (!err.empty()) return err;
+  }
+  return {};
+}
+
+}  // namespace sipsd::script

@@ -1,0 +1,263 @@
+// The route interpreter: walks the compiled action tree, no name lookups or parsing here.
+#include "core/script/executor.h"
+
+#include <charconv>
+#include <strings.h>
+
+#include "core/log.h"
+#include "core/module_api.h"
+
+namespace sipsd::script {
+
+namespace {
+
+using cfg::ActionNode;
+using cfg::CmpOp;
+using cfg::ExprNode;
+using cfg::Keyword;
+using cfg::OperandNode;
+
+std::optional<int64_t> asInt(const Value& v) {
+  if (v.isInt()) return v.num();
+  if (!v.isStr()) return std::nullopt;
+  std::string_view s = v.str();
+  if (s.empty()) return std::nullopt;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return n;
+}
+
+bool equalValues(const Value& l, const Value& r) {
+  if (l.isNull() || r.isNull()) {
+    const Value& other = l.isNull() ? r : l;
+    return other.isNull() || (other.isStr() && other.str().empty());
+  }
+  if (l.isInt() && r.isInt()) return l.num() == r.num();
+  if (l.isInt() || r.isInt()) {
+    auto a = asInt(l), b = asInt(r);
+    if (a && b) return *a == *b;
+    return l.text() == r.text();
+  }
+  return l.str() == r.str();
+}
+
+bool orderValues(CmpOp op, const Value& l, const Value& r) {
+  if (l.isNull() || r.isNull()) return false;
+  int c;
+  auto a = asInt(l), b = asInt(r);
+  if (a && b) {
+    c = *a < *b ? -1 : (*a > *b ? 1 : 0);
+  } else {
+    std::string lt = l.text(), rt = r.text();
+    c = lt.compare(rt);
+  }
+  switch (op) {
+    case CmpOp::Lt: return c < 0;
+    case CmpOp::Gt: return c > 0;
+    case CmpOp::Le: return c <= 0;
+    case CmpOp::Ge: return c >= 0;
+    default: return false;
+  }
+}
+
+// The method of a reply is the one in its CSeq ("1 INVITE").
+std::string_view cseqMethod(const SipMsg& msg) {
+  for (const auto& h : msg.headers) {
+    if (h.type != HdrType::CSeq) continue;
+    std::string_view v = h.value;
+    size_t i = 0;
+    while (i < v.size() && (std::isdigit(static_cast<unsigned char>(v[i])))) ++i;
+    while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+    size_t e = i;
+    while (e < v.size() && v[e] != ' ' && v[e] != '\t') ++e;
+    return v.substr(i, e - i);
+  }
+  return {};
+}
+
+class Executor {
+ public:
+  enum class Flow { Next, Return, Stop };
+
+  Executor(const cfg::CompiledScript& s, ScriptContext& ctx) : script_(s), ctx_(ctx) {}
+
+  Flow runRoute(int index) {
+    if (depth_ >= kMaxRouteDepth) {
+      logging::write(kLogErr, "script",
+                     "route calls nested deeper than " + std::to_string(kMaxRouteDepth) + " (recursion?) at route[" +
+                         script_.routes[size_t(index)].name + "]; script stopped");
+      return Flow::Stop;
+    }
+    ++depth_;
+    Flow f = runBlock(script_.routes[size_t(index)].body);
+    --depth_;
+    return f;
+  }
+
+ private:
+  Flow runBlock(const std::vector<ActionNode>& body) {
+    for (const auto& a : body) {
+      switch (a.kind) {
+        case ActionNode::Kind::Call:
+          if (call(*a.call) == 0) return Flow::Stop;
+          break;
+        case ActionNode::Kind::If: {
+          bool c = eval(*a.cond);
+          if (stop_) return Flow::Stop;
+          Flow f = runBlock(c ? a.then : a.otherwise);
+          if (f != Flow::Next) return f;
+          break;
+        }
+        case ActionNode::Kind::Route:
+          if (runRoute(a.route) == Flow::Stop) return Flow::Stop;
+          break;
+        case ActionNode::Kind::Break:
+        case ActionNode::Kind::Exit:
+          return Flow::Stop;
+        case ActionNode::Kind::Drop:
+          ctx_.dropped = true;
+          return Flow::Stop;
+        case ActionNode::Kind::Return:
+          return Flow::Return;
+      }
+    }
+    return Flow::Next;
+  }
+
+  int call(const cfg::CallNode& c) { return c.handler(ctx_, c.args, c.fixed.get()); }
+
+  bool eval(const ExprNode& e) {
+    switch (e.kind) {
+      case ExprNode::Kind::Or:
+        for (const auto& c : e.children) {
+          bool v = eval(c);
+          if (stop_) return false;
+          if (v) return true;
+        }
+        return false;
+      case ExprNode::Kind::And:
+        for (const auto& c : e.children) {
+          bool v = eval(c);
+          if (stop_ || !v) return false;
+        }
+        return true;
+      case ExprNode::Kind::Not: {
+        bool v = eval(e.children[0]);
+        return stop_ ? false : !v;
+      }
+      case ExprNode::Kind::Test: return truth(e.lhs);
+      case ExprNode::Kind::Cmp: return compare(e);
+    }
+    return false;
+  }
+
+  bool truth(const OperandNode& o) {
+    if (o.kind == OperandNode::Kind::Call) {
+      int r = call(*o.call);
+      if (r == 0) stop_ = true;
+      return r > 0;
+    }
+    if (o.kind == OperandNode::Kind::Expr) return eval(*o.expr);
+    return value(o).truthy();
+  }
+
+  Value value(const OperandNode& o) {
+    switch (o.kind) {
+      case OperandNode::Kind::Str:
+      case OperandNode::Kind::Net: return Value::view(o.str);
+      case OperandNode::Kind::Int: return Value::integer(o.num);
+      case OperandNode::Kind::Proto: return Value::view(protoName(o.proto));
+      case OperandNode::Kind::Keyword: return keyword(o.keyword);
+      case OperandNode::Kind::Select: return o.select(ctx_);
+      case OperandNode::Kind::Call: {
+        int r = call(*o.call);
+        if (r == 0) stop_ = true;
+        return Value::integer(r);
+      }
+      case OperandNode::Kind::Expr: return Value::boolean(eval(*o.expr));
+    }
+    return Value();
+  }
+
+  Value keyword(Keyword k) {
+    const SipMsg& m = ctx_.msg;
+    const ReceiveInfo& r = ctx_.rcv;
+    switch (k) {
+      case Keyword::Method: return Value::view(m.isRequest() ? m.method : cseqMethod(m));
+      case Keyword::Uri: return m.isRequest() ? Value::view(m.ruri) : Value();
+      case Keyword::Proto: return Value::view(protoName(r.proto));
+      case Keyword::SrcIp: return r.src.valid() ? Value::owned(r.src.ip()) : Value();
+      case Keyword::SrcPort: return r.src.valid() ? Value::integer(r.src.port()) : Value();
+      case Keyword::DstIp: return r.dst.valid() ? Value::owned(r.dst.ip()) : Value();
+      case Keyword::DstPort: return r.dst.valid() ? Value::integer(r.dst.port()) : Value();
+      case Keyword::Af:
+        if (!r.src.valid()) return Value();
+        return Value::integer(r.src.family() == AF_INET6 ? 6 : 4);
+      case Keyword::Status: return m.isRequest() ? Value() : Value::integer(m.status);
+      case Keyword::MsgLen: return Value::integer(int64_t(m.buf.size()));
+    }
+    return Value();
+  }
+
+  bool compare(const ExprNode& e) {
+    const bool negate = e.op == CmpOp::Ne || e.op == CmpOp::NoMatch;
+    if (e.rhs.kind == OperandNode::Kind::Net) {
+      bool in;
+      if (e.lhs.kind == OperandNode::Kind::Keyword && e.lhs.keyword == Keyword::SrcIp)
+        in = e.rhs.net->contains(ctx_.rcv.src);
+      else if (e.lhs.kind == OperandNode::Kind::Keyword && e.lhs.keyword == Keyword::DstIp)
+        in = e.rhs.net->contains(ctx_.rcv.dst);
+      else {
+        Value v = value(e.lhs);
+        in = v.isStr() && e.rhs.net->containsText(v.str());
+      }
+      return in != negate;
+    }
+    if (e.rhs.kind == OperandNode::Kind::Proto) {
+      bool same;
+      if (e.lhs.kind == OperandNode::Kind::Keyword && e.lhs.keyword == Keyword::Proto) {
+        same = ctx_.rcv.proto == e.rhs.proto;
+      } else {
+        Value v = value(e.lhs);
+        std::string_view want = protoName(e.rhs.proto);
+        same = v.isStr() && v.str().size() == want.size() &&
+               strncasecmp(v.str().data(), want.data(), want.size()) == 0;
+      }
+      return same != negate;
+    }
+    Value l = value(e.lhs);
+    if (stop_) return false;
+    if (e.regex) {
+      if (l.isNull()) return negate;
+      bool found;
+      if (l.isInt()) {
+        std::string t = l.text();
+        found = std::regex_search(t, *e.regex);
+      } else {
+        std::string_view s = l.str();
+        found = std::regex_search(s.begin(), s.end(), *e.regex);
+      }
+      return found != negate;
+    }
+    Value r = value(e.rhs);
+    if (stop_) return false;
+    if (e.op == CmpOp::Eq || e.op == CmpOp::Ne) return equalValues(l, r) != negate;
+    return orderValues(e.op, l, r);
+  }
+
+  const cfg::CompiledScript& script_;
+  ScriptContext& ctx_;
+  int depth_ = 0;
+  bool stop_ = false;  // a function returned 0 inside a condition
+};
+
+}  // namespace
+
+int runRoute(const cfg::CompiledScript& script, int routeIndex, ScriptContext& ctx) {
+  if (routeIndex < 0 || size_t(routeIndex) >= script.routes.size()) return 1;
+  Executor ex(script, ctx);
+  return ex.runRoute(routeIndex) == Executor::Flow::Stop ? 0 : 1;
+}
+
+}  // namespace sipsd::script
