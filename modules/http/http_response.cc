@@ -69,14 +69,14 @@ std::string httpDate() {
   return std::string(buf, n > 0 ? size_t(n) : 0);
 }
 
-bool isHttp10(const SipMsg& req) { return req.version == "HTTP/1.0"; }
+bool isHttp10(const SipMsg& req) { return iequals(req.version, "HTTP/1.0"); }
 
 }  // namespace
 
 bool keepAlive(const SipMsg& req) {
   if (connectionHas(req, "close")) return false;
   if (isHttp10(req)) return connectionHas(req, "keep-alive");
-  return req.version.substr(0, 7) == "HTTP/1.";  // 0.9 and unknown versions: close
+  return iequals(req.version.substr(0, 7), "HTTP/1.");  // 0.9 and unknown versions: close
 }
 
 std::string validate(int code, std::string_view reason, std::string_view contentType) {

@@ -53,6 +53,8 @@ TEST_CASE("keep-alive decision") {
   CHECK_FALSE(http::keepAlive(httpRequest("GET", "HTTP/1.0", "")));
   CHECK(http::keepAlive(httpRequest("GET", "HTTP/1.0", "", {{"Connection", "Keep-Alive"}})));
   CHECK_FALSE(http::keepAlive(httpRequest("GET", "HTTP/0.9", "")));
+  CHECK_FALSE(http::keepAlive(httpRequest("GET", "http/1.0", "")));  // the parser accepts any case
+  CHECK(http::keepAlive(httpRequest("GET", "http/1.1", "")));
 }
 
 TEST_CASE("build: status line, headers, Content-Length and body") {
