@@ -166,8 +166,8 @@ void Worker::onAccept(Listener& l) {
     }
     SockAddr remote(reinterpret_cast<sockaddr*>(&ss), len);
     if (server_.openConnections().load() >= o.maxConnections) {
-      ::close(fd);
       n_.rejected.fetch_add(1, std::memory_order_relaxed);
+      ::close(fd);
       if (logAllowed(lastRejectLog_))
         logNet(kWarn, "tcp_max_connections (" + std::to_string(o.maxConnections) + ") reached: refusing " +
                              std::string(protoName(l.proto)) + " " + remote.str());
@@ -475,6 +475,10 @@ Connection* Worker::openOutbound(Proto proto, const SockAddr& to, const std::str
 
 void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt, SendDone done,
                     int replyWorker, bool mayForward) {
+  if (stopping_) {
+    reply(replyWorker, done, false, "shutting down");
+    return;
+  }
   if (proto == Proto::UDP) {
     bool ok = server_.sendUdp(SockAddr(), to, data);
     reply(replyWorker, done, ok, ok ? "" : "UDP to " + to.str() + ": cannot send");
