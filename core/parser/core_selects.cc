@@ -280,6 +280,8 @@ std::string resolveMsg(const Parts& p, SelectFn& out) {
   if (p.size() > 2) return unknownPath(p, 2);
   // The header name is classified once here; at run time known types compare one byte.
   std::string name = p[1].name;
+  for (char& c : name)
+    if (c == '_') c = '-';  // script names cannot hold '-' everywhere: @msg.user_agent
   HdrType type = headerType(name);
   size_t nth = p[1].index > 0 ? size_t(p[1].index - 1) : 0;
   out = [name, type, nth](ScriptContext& ctx) -> Value {
