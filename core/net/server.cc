@@ -14,6 +14,7 @@
 #include "core/event/timer_thread.h"
 #include "core/log.h"
 #include "core/net/conn_index.h"
+#include "core/net/socket_util.h"
 #include "core/net/worker.h"
 
 namespace sipsd {
@@ -78,6 +79,12 @@ std::string Server::start() {
     // The first worker binds what was asked (port 0 lets the kernel choose); the others bind
     // the address it got, sharing it through SO_REUSEPORT.
     ListenSpec b{l.proto, l.addr};
+    std::string busy;
+    if (l.addr.port() != 0 && !sock::addressFree(l.proto, l.addr, busy)) {
+      workers_.clear();
+      bound_.clear();
+      return busy;
+    }
     for (auto& w : workers_) {
       SockAddr got;
       std::string err = w->bindListen(b, got);

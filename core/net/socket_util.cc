@@ -36,6 +36,22 @@ int openListener(Proto proto, const SockAddr& addr, std::string& err) {
   return fd;
 }
 
+bool addressFree(Proto proto, const SockAddr& addr, std::string& err) {
+  bool dgram = proto == Proto::UDP;
+  int fd = ::socket(addr.family(), (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;  // openListener reports the real problem
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT leftovers are fine
+  if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  bool ok = ::bind(fd, addr.sa(), addr.len()) == 0;
+  if (!ok && errno == EADDRINUSE)
+    err = "listen " + std::string(protoName(proto)) + ":" + addr.str() + ": address already in use";
+  else
+    ok = true;  // other errors (e.g. address not local) are reported by openListener
+  ::close(fd);
+  return ok;
+}
+
 int startConnect(const SockAddr& to, std::string& err) {
   int fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {

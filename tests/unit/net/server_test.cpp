@@ -369,6 +369,13 @@ TEST_CASE("server: start errors name the address") {
   Server a(opts(1, {{Proto::TCP, *SockAddr::fromIpPort("192.0.2.55", 5060)}}), [](std::string_view, const ReceiveInfo&) {});
   std::string err = a.start();
   CHECK(err.find("192.0.2.55:5060") != std::string::npos);
+  // A second server on a port the first one holds is refused, not silently shared (SO_REUSEPORT).
+  Server first(opts(1, {{Proto::TCP, loopback()}}), [](std::string_view, const ReceiveInfo&) {});
+  REQUIRE(first.start() == "");
+  auto held = *first.listenAddressFor(Proto::TCP, 0);
+  Server second(opts(2, {{Proto::TCP, held}}), [](std::string_view, const ReceiveInfo&) {});
+  CHECK(second.start().find("address already in use") != std::string::npos);
+  first.stop(std::chrono::milliseconds(100));
   Server b(opts(1, {{Proto::TLS, loopback()}}), [](std::string_view, const ReceiveInfo&) {});
   CHECK(b.start().find("no TLS transport") != std::string::npos);
 }
