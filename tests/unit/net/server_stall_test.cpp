@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -152,6 +153,61 @@ TEST_CASE("stall: a peer that stops reading is cut at the send timeout") {
   p.finish();
   CHECK(p.failures == 0);
   srv->stop(std::chrono::milliseconds(500));
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+
+TEST_CASE("stop: queued replies are flushed within the bound, then the connection closes") {
+  ServerOptions o;
+  o.workers = 1;
+  o.listens = {{Proto::TCP, *SockAddr::fromIpPort("127.0.0.1", 0)}};
+  o.maxSendQueue = 64 << 20;
+  Server* self = nullptr;
+  std::atomic<int> got{0};
+  Server srv(o, [&](std::string_view, const ReceiveInfo& rcv) {
+    // 16 big replies: far more than the socket buffers of a peer that is not reading yet.
+    for (int i = 0; i < 16; ++i) self->sendOnConnection(rcv.connId, sipMessage("SIP/2.0 200 OK", std::string(kBigReply, 'f')));
+    ++got;
+  });
+  self = &srv;
+  REQUIRE(srv.start() == "");
+  TestClient c(*srv.listenAddressFor(Proto::TCP, 0), 4096);
+  REQUIRE(c.sendAll(sipMessage("MESSAGE sip:x SIP/2.0", "go")));
+  REQUIRE(waitUntil([&] { return got == 1; }));
+  std::thread stopper([&] { srv.stop(std::chrono::milliseconds(5000)); });
+  for (int i = 0; i < 16; ++i) {
+    auto m = c.readMessage();
+    REQUIRE(m);
+    CHECK(m->size() > kBigReply);
+  }
+  CHECK(c.waitClosed());
+  stopper.join();
+}
+
+TEST_CASE("closeConnection: closes after the queued reply is written") {
+  ServerOptions o;
+  o.workers = 2;
+  o.listens = {{Proto::TCP, *SockAddr::fromIpPort("127.0.0.1", 0)}};
+  Server* self = nullptr;
+  Server srv(o, [&](std::string_view raw, const ReceiveInfo& rcv) {
+    self->sendOnConnection(rcv.connId, std::string(raw));
+    CHECK(self->closeConnection(rcv.connId));
+    CHECK(!self->sendOnConnection(rcv.connId, "late"));  // closing: nothing more is queued
+  });
+  self = &srv;
+  REQUIRE(srv.start() == "");
+  TestClient c(*srv.listenAddressFor(Proto::TCP, 0));
+  std::string m = sipMessage("BYE sip:x SIP/2.0", "");
+  REQUIRE(c.sendAll(m));
+  auto r = c.readMessage();
+  REQUIRE(r);
+  CHECK(*r == m);
+  CHECK(c.waitClosed());
+  CHECK(waitUntil([&] { return srv.connectionCount() == 0; }));
+  CHECK(!srv.closeConnection(12345));
+  srv.stop(std::chrono::milliseconds(100));
 }
 
 }  // TEST_SUITE
