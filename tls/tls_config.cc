@@ -1,0 +1,223 @@
+// Domain identities, setting names/aliases and conflict-checked assignment.
+#include "tls/tls_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <tuple>
+
+#include "core/net/sock_addr.h"
+
+namespace sipsd::tls {
+
+std::string_view sideName(Side s) { return s == Side::Server ? "server" : "client"; }
+
+std::string DomainId::str() const {
+  std::string r(sideName(side));
+  r += ':';
+  r += addr;
+  if (!label.empty()) {
+    r += '/';
+    r += label;
+  }
+  return r;
+}
+
+bool DomainId::operator<(const DomainId& o) const {
+  return std::tie(side, addr, label) < std::tie(o.side, o.addr, o.label);
+}
+
+static std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+std::optional<DomainId> DomainId::parse(std::string_view text, Side defSide, std::string& err) {
+  DomainId id;
+  id.side = defSide;
+  std::string_view t = text;
+  if (t.substr(0, 7) == "server:") {
+    id.side = Side::Server;
+    t.remove_prefix(7);
+  } else if (t.substr(0, 7) == "client:") {
+    id.side = Side::Client;
+    t.remove_prefix(7);
+  }
+  // The label starts at the first '/' (IPv6 addresses are bracketed, so no '/' inside).
+  auto slash = t.find('/');
+  std::string_view addr = t.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    id.label = lower(t.substr(slash + 1));
+    if (id.label.empty()) {
+      err = "empty label after '/' in domain selector '" + std::string(text) + "'";
+      return std::nullopt;
+    }
+  }
+  if (addr == "default" || addr == "any") {
+    id.addr = std::string(addr);
+    if (id.addr == "any" && id.label.empty()) {
+      err = "domain selector 'any' needs a label (any/NAME) in '" + std::string(text) + "'";
+      return std::nullopt;
+    }
+    return id;
+  }
+  auto sa = SockAddr::fromString(addr);
+  if (!sa) {
+    err = "'" + std::string(text) + "' is not a domain selector ([server:|client:](default|IP:PORT)[/NAME])";
+    return std::nullopt;
+  }
+  id.addr = sa->str();
+  return id;
+}
+
+const std::vector<std::string>& domainSettingNames() {
+  static const std::vector<std::string> names = {
+      "method",         "certificate",         "private_key",  "ca_list",      "ca_path",
+      "crl",            "crl_enabled",         "verify_certificate", "require_certificate",
+      "verify_depth",   "cipher_list",         "cipher_suites", "server_name",  "server_id"};
+  return names;
+}
+
+bool isDomainSetting(std::string_view name) {
+  const auto& n = domainSettingNames();
+  return std::find(n.begin(), n.end(), name) != n.end();
+}
+
+bool isPathSetting(std::string_view name) {
+  return name == "certificate" || name == "private_key" || name == "ca_list" || name == "ca_path" ||
+         name == "crl";
+}
+
+std::string canonicalSetting(std::string_view name) {
+  static const std::map<std::string, std::string, std::less<>> aliases = {
+      {"identity.certificate", "certificate"},
+      {"identity.key", "private_key"},
+      {"key", "private_key"},
+      {"certificate_key", "private_key"},
+      {"root_certificate", "ca_list"},
+      {"peers.lookup_hash_directory", "ca_path"},
+      {"lookup_hash_directory", "ca_path"},
+      {"certificate_directory", "ca_path"},
+      {"peers.crl_enabled", "crl_enabled"},
+      {"ciphers_list", "cipher_list"},
+      {"tls_method", "method"},
+      {"verify", "verify_certificate"},
+  };
+  auto it = aliases.find(name);
+  return it == aliases.end() ? std::string(name) : it->second;
+}
+
+const ParamValue* DomainConfig::get(const std::string& name) const {
+  auto it = settings.find(name);
+  return it == settings.end() ? nullptr : &it->second;
+}
+
+static std::string where(const SourceLoc& l) {
+  return l.file.empty() ? std::string("(built-in)") : l.str();
+}
+
+std::string TlsConfig::set(const DomainId& id, const std::string& rawName, ParamValue v,
+                           const std::string& baseDir) {
+  std::string name = canonicalSetting(rawName);
+  if (!isDomainSetting(name)) return "unknown TLS domain setting '" + rawName + "'";
+  if (isPathSetting(name)) {
+    if (v.isInt) v.str = std::to_string(v.num), v.isInt = false;
+    if (v.str.empty()) return "'" + name + "' for domain " + id.str() + " is empty";
+    v.str = resolvePath(v.str, baseDir);
+  }
+  auto [it, inserted] = domains_.try_emplace(id);
+  DomainConfig& d = it->second;
+  if (inserted) {
+    d.id = id;
+    d.declaredAt = v.loc;
+  }
+  auto prev = d.settings.find(name);
+  if (prev != d.settings.end()) {
+    return "'" + name + "' for TLS domain " + id.str() + " is set twice: at " + where(prev->second.loc) + " and at " +
+           where(v.loc);
+  }
+  d.settings.emplace(name, std::move(v));
+  return {};
+}
+
+std::string TlsConfig::merge(const TlsConfig& other) {
+  for (const auto& [id, dom] : other.domains_) {
+    auto [it, inserted] = domains_.try_emplace(id);
+    if (inserted) {
+      it->second.id = id;
+      it->second.declaredAt = dom.declaredAt;
+    }
+    it->second.peersGiven = it->second.peersGiven || dom.peersGiven;
+    for (const auto& [name, v] : dom.settings) {
+      auto prev = it->second.settings.find(name);
+      if (prev != it->second.settings.end()) {
+        return "'" + name + "' for TLS domain " + id.str() + " is set twice: at " + where(prev->second.loc) +
+               " and at " + where(v.loc);
+      }
+      it->second.settings.emplace(name, v);
+    }
+  }
+  return {};
+}
+
+const DomainConfig* TlsConfig::find(const DomainId& id) const {
+  auto it = domains_.find(id);
+  return it == domains_.end() ? nullptr : &it->second;
+}
+
+void TlsConfig::declare(const DomainId& id, const SourceLoc& loc) {
+  auto [it, inserted] = domains_.try_emplace(id);
+  if (inserted) {
+    it->second.id = id;
+    it->second.declaredAt = loc;
+  }
+}
+
+void TlsConfig::markPeers(const DomainId& id, const SourceLoc& loc) {
+  auto [it, inserted] = domains_.try_emplace(id);
+  if (inserted) {
+    it->second.id = id;
+    it->second.declaredAt = loc;
+  }
+  it->second.peersGiven = true;
+}
+
+std::string dirOf(const std::string& file) {
+  auto slash = file.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return file.substr(0, slash);
+}
+
+std::string resolvePath(const std::string& path, const std::string& baseDir) {
+  if (path.empty() || path[0] == '/' || baseDir.empty()) return path;
+  std::string p = path;
+  while (p.substr(0, 2) == "./") p.erase(0, 2);
+  return baseDir == "." ? p : baseDir + "/" + p;
+}
+
+std::optional<bool> parseBool(const ParamValue& v) {
+  if (v.isInt) return v.num != 0;
+  std::string s = lower(v.str);
+  if (s == "1" || s == "yes" || s == "true" || s == "on" || s == "enable" || s == "enabled") return true;
+  if (s == "0" || s == "no" || s == "false" || s == "off" || s == "disable" || s == "disabled") return false;
+  return std::nullopt;
+}
+
+std::optional<int64_t> parseInt(const ParamValue& v) {
+  if (v.isInt) return v.num;
+  if (v.str.empty()) return std::nullopt;
+  int64_t r = 0;
+  size_t i = 0;
+  bool neg = false;
+  if (v.str[0] == '-') neg = true, i = 1;
+  if (i == v.str.size()) return std::nullopt;
+  for (; i < v.str.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(v.str[i]))) return std::nullopt;
+    r = r * 10 + (v.str[i] - '0');
+    if (r > (int64_t(1) << 40)) return std::nullopt;
+  }
+  return neg ? -r : r;
+}
+
+}  // namespace sipsd::tls

@@ -1,0 +1,89 @@
+// One TLS domain: a checked, immutable SSL_CTX built from a DomainConfig (certificate and key
+// loaded and matched, trust store filled, verification mode, versions, ciphers, resumption).
+// Also the small client-side session cache of a client domain (resumption per destination).
+#pragma once
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/rpc_value.h"
+#include "tls/ossl_ptr.h"
+#include "tls/tls_config.h"
+
+namespace sipsd::tls {
+
+class TicketKeyRing;
+
+// The typed, effective settings of a domain (after inheritance from the side's default).
+struct DomainOptions {
+  std::string method = "TLSv1.2+";
+  int minVersion = TLS1_2_VERSION;
+  int maxVersion = 0;  // 0: the highest the library supports
+  std::string certificate, privateKey, caList, caPath, crl;
+  bool crlEnabled = false;
+  bool verifyCertificate = false;
+  bool requireCertificate = false;
+  int verifyDepth = 9;
+  std::string cipherList, cipherSuites;
+  std::string serverName;  // lower case
+  std::string serverId;
+};
+
+class TlsDomain {
+ public:
+  // Builds and checks the domain. `def` is the same side's default domain config (inherited
+  // settings), null for the defaults themselves. Errors name the domain, the file and where
+  // the setting was written.
+  static std::shared_ptr<TlsDomain> create(const DomainConfig& cfg, const DomainConfig* def, const GlobalConfig& g,
+                                           std::shared_ptr<TicketKeyRing> ring, std::string& err);
+  ~TlsDomain();
+  TlsDomain(const TlsDomain&) = delete;
+  TlsDomain& operator=(const TlsDomain&) = delete;
+
+  const DomainId& id() const { return id_; }
+  const std::string& name() const { return name_; }
+  Side side() const { return id_.side; }
+  SSL_CTX* ctx() const { return ctx_.get(); }
+  const DomainOptions& options() const { return opt_; }
+  bool hasCertificate() const { return !opt_.certificate.empty(); }
+  // Files and directories this domain read (watched for changes).
+  const std::vector<std::string>& inputs() const { return inputs_; }
+  // Fingerprint of the settings and of every file read; differs when anything changed.
+  const std::string& digest() const { return digest_; }
+  // Effective settings for tls.options (paths, never key material).
+  RpcStruct describe() const;
+  TicketKeyRing* ticketKeys() const { return ring_.get(); }
+
+  // Client session cache (resumption): keyed by destination and server name; the newest
+  // session per key is kept until a newer one arrives or it stops being resumable.
+  SslSessionPtr takeSession(const std::string& key);
+  void storeSession(const std::string& key, SSL_SESSION* s);  // takes ownership
+
+  static TlsDomain* fromCtx(SSL_CTX* ctx);
+  // Parses a method text into min/max protocol versions.
+  static bool parseMethod(const std::string& m, int& minV, int& maxV);
+
+ private:
+  TlsDomain() = default;
+  std::string build(const GlobalConfig& g);
+  std::string loadIdentity();
+  std::string loadTrust();
+
+  DomainId id_;
+  std::string name_;
+  DomainOptions opt_;
+  std::map<std::string, SourceLoc> locs_;  // where each effective setting came from
+  SslCtxPtr ctx_;
+  std::shared_ptr<TicketKeyRing> ring_;
+  std::vector<std::string> inputs_;
+  std::string digest_;
+
+  std::mutex sessMu_;  // touched at connect and when a new session arrives, never per message
+  std::unordered_map<std::string, SslSessionPtr> sessions_;
+};
+
+}  // namespace sipsd::tls

@@ -1,0 +1,237 @@
+// Configuration intake, init/reload/watching and the module's export table.
+#include "tls/tls_module.h"
+
+#include <chrono>
+
+#include "core/log.h"
+#include "tls/domain_file.h"
+#include "tls/tls_domain_set.h"
+#include "tls/tls_rpc.h"
+#include "tls/tls_script.h"
+
+namespace sipsd::tls {
+namespace {
+
+const char* const kGlobals[] = {"handshake_timeout", "send_timeout",        "tls_log",        "session_cache",
+                                "session_tickets",   "ticket_key_lifetime", "watch_interval", "config",
+                                "disable_tls"};
+
+bool isGlobal(const std::string& n) {
+  for (const char* g : kGlobals) {
+    if (n == g) return true;
+  }
+  return false;
+}
+
+std::string where(const SourceLoc& l) { return l.file.empty() ? std::string("(built-in)") : l.str(); }
+
+}  // namespace
+
+TlsModule::TlsModule() : transport_(std::make_shared<TlsTransport>()) { buildExports(); }
+
+TlsModule::~TlsModule() = default;
+
+std::string TlsModule::setGlobal(const std::string& name, const ParamValue& v) {
+  auto [it, fresh] = globalsAt_.emplace(name, v.loc);
+  if (!fresh) {
+    return "TLS setting '" + name + "' is set twice: at " + where(it->second) + " and at " + where(v.loc);
+  }
+  if (name == "config") {
+    if (v.text().empty()) return "modparam tls config: empty file name";
+    g_.configFile = resolvePath(v.text(), v.loc.file.empty() ? std::string() : dirOf(v.loc.file));
+    g_.configFileLoc = v.loc;
+    return {};
+  }
+  if (name == "session_tickets" || name == "disable_tls") {
+    auto b = parseBool(v);
+    if (!b) return "TLS setting '" + name + "' must be 0 or 1, not '" + v.text() + "'";
+    (name == "disable_tls" ? g_.disabled : g_.sessionTickets) = *b;
+    return {};
+  }
+  auto n = parseInt(v);
+  if (!n || *n < 0 || *n > 100000000) return "TLS setting '" + name + "' must be a non-negative number, not '" + v.text() + "'";
+  int x = int(*n);
+  if ((name == "handshake_timeout" || name == "send_timeout" || name == "ticket_key_lifetime") && x == 0) {
+    return "TLS setting '" + name + "' must be at least 1 second";
+  }
+  if (name == "handshake_timeout") g_.handshakeTimeout = x;
+  else if (name == "send_timeout") g_.sendTimeout = x;
+  else if (name == "tls_log") g_.tlsLog = std::min(x, 4);
+  else if (name == "session_cache") g_.sessionCache = x;
+  else if (name == "ticket_key_lifetime") g_.ticketKeyLifetime = x;
+  else if (name == "watch_interval") g_.watchInterval = x;
+  return {};
+}
+
+std::string TlsModule::setDomainParam(const std::string& rawName, const ParamValue& v, const char* origin) {
+  std::string name = canonicalSetting(rawName);
+  if (!isDomainSetting(name)) return std::string("unknown TLS ") + origin + " '" + rawName + "'";
+  const std::string baseDir = v.loc.file.empty() ? std::string() : dirOf(v.loc.file);
+  // "[server:|client:]IP:PORT=value" addresses one domain; anything else sets both defaults.
+  if (!v.isInt) {
+    auto eq = v.str.find('=');
+    if (eq != std::string::npos) {
+      std::string ignored;
+      if (auto id = DomainId::parse(v.str.substr(0, eq), Side::Server, ignored)) {
+        ParamValue one = v;
+        one.str = v.str.substr(eq + 1);
+        return params_.set(*id, name, one, baseDir);
+      }
+    }
+  }
+  if (name != "server_id") {
+    if (auto e = params_.set(DomainId{Side::Server, "default", ""}, name, v, baseDir); !e.empty()) return e;
+  }
+  return params_.set(DomainId{Side::Client, "default", ""}, name, v, baseDir);
+}
+
+std::string TlsModule::setParam(const std::string& name, const ParamValue& v) {
+  if (initialized_) return "TLS parameters cannot change after start (use tls.reload for files)";
+  if (isGlobal(name) && name != "disable_tls") return setGlobal(name, v);
+  return setDomainParam(name, v, "parameter");
+}
+
+std::string TlsModule::claimGlobal(const std::string& name, const ParamValue& v, bool& claimed) {
+  claimed = false;
+  if (name == "disable_tls") {
+    claimed = true;
+    return setGlobal(name, v);
+  }
+  if (name.rfind("tls_", 0) != 0) return {};
+  std::string rest = name.substr(4);
+  if (rest == "log" || rest == "handshake_timeout" || rest == "send_timeout") {
+    claimed = true;
+    return setGlobal(rest == "log" ? "tls_log" : rest, v);
+  }
+  std::string canon = canonicalSetting(rest);
+  if (!isDomainSetting(canon)) return {};
+  claimed = true;
+  return setDomainParam(canon, v, "keyword");
+}
+
+std::string TlsModule::claimBlock(const CfgBlock& b, bool& claimed) {
+  claimed = false;
+  if (b.kind != "tls_domain") return {};
+  claimed = true;
+  std::string err;
+  auto id = DomainId::parse(b.selector, Side::Server, err);
+  if (!id) return b.loc.str() + ": tls_domain[" + b.selector + "]: " + err;
+  const std::string baseDir = b.loc.file.empty() ? std::string() : dirOf(b.loc.file);
+  for (const auto& [rawName, v] : b.items) {
+    std::string n = rawName.rfind("tls_", 0) == 0 ? rawName.substr(4) : rawName;
+    std::string canon = canonicalSetting(n);
+    if (!isDomainSetting(canon)) {
+      return v.loc.str() + ": unknown setting '" + rawName + "' in tls_domain[" + b.selector + "]";
+    }
+    if (auto e = params_.set(*id, canon, v, baseDir); !e.empty()) return e;
+  }
+  // A block with no items still declares the domain (it inherits the defaults).
+  params_.declare(*id, b.loc);
+  return {};
+}
+
+std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err) {
+  TlsConfig cfg = params_;
+  if (!g_.configFile.empty()) {
+    TlsConfig file;
+    if (std::string e = DomainFile::load(g_.configFile, file); !e.empty()) {
+      err = e;
+      return nullptr;
+    }
+    if (std::string e = cfg.merge(file); !e.empty()) {
+      err = e;
+      return nullptr;
+    }
+  }
+  return TlsDomainSet::build(cfg, g_, ring_, err);
+}
+
+std::vector<std::string> TlsModule::watchedPaths(const TlsDomainSet& set) const {
+  std::vector<std::string> p = set.inputs();
+  if (!g_.configFile.empty()) p.push_back(g_.configFile);
+  return p;
+}
+
+std::string TlsModule::init(CoreApi* core) {
+  std::lock_guard lk(reloadMu_);
+  core_ = core;
+  transport_->setGlobals(g_);
+  if (g_.disabled) {
+    initialized_ = true;
+    logging::write(kLogNotice, "tls", "TLS disabled (disable_tls)");
+    return {};
+  }
+  if (!ring_) ring_ = std::make_shared<TicketKeyRing>(std::chrono::seconds(g_.ticketKeyLifetime));
+  std::string err;
+  auto set = buildSet(err);
+  if (!set) return err;
+  transport_->publish(set);
+  watcher_.arm(watchedPaths(*set));
+  if (!initialized_ && core_) core_->addTimer(std::chrono::seconds(1), [this] { tick(); });
+  initialized_ = true;
+  logging::write(kLogInfo, "tls", "TLS ready: " + std::to_string(set->all().size()) + " domains");
+  return {};
+}
+
+std::string TlsModule::reload(std::vector<std::string>* changes) {
+  std::lock_guard lk(reloadMu_);
+  if (!initialized_ || g_.disabled) return "TLS is not running";
+  std::string err;
+  auto set = buildSet(err);
+  if (!set) {
+    lastReloadError_ = err;
+    // Watch the new state so the same broken file is not retried every tick.
+    logging::write(kLogErr, "tls", "reload failed, keeping the running TLS domains: " + err);
+    return err;
+  }
+  auto old = transport_->current();
+  std::vector<std::string> diff = set->diff(old.get());
+  transport_->publish(set);
+  watcher_.arm(watchedPaths(*set));
+  lastReloadError_.clear();
+  std::string summary;
+  for (const auto& d : diff) summary += (summary.empty() ? "" : ", ") + d;
+  logging::write(kLogNotice, "tls", "reloaded TLS domains" + (summary.empty() ? std::string(" (no change)") : ": " + summary));
+  if (changes) *changes = std::move(diff);
+  return {};
+}
+
+bool TlsModule::checkFiles() {
+  {
+    std::lock_guard lk(reloadMu_);
+    if (!initialized_ || g_.disabled || !watcher_.changed()) return false;
+  }
+  logging::write(kLogNotice, "tls", "TLS files changed on disk, reloading");
+  reload();
+  return true;
+}
+
+void TlsModule::tick() {
+  ++ticks_;
+  if (ring_ && ring_->rotateIfDue()) logging::write(kLogInfo, "tls", "rotated the session ticket key");
+  if (g_.watchInterval > 0 && ticks_ % g_.watchInterval == 0) checkFiles();
+}
+
+void TlsModule::buildExports() {
+  ModuleExports& x = exports_;
+  x.name = "tls";
+  for (const auto& n : domainSettingNames()) {
+    x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
+  }
+  for (const char* g : kGlobals) {
+    std::string n = g;
+    if (n == "disable_tls") continue;
+    x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
+  }
+  x.functions = tlsFunctions(*this);
+  x.selects.push_back(tlsSelectExport());
+  x.rpcs = tlsRpcMethods(*this);
+  x.transportProto = Proto::TLS;
+  x.transport = transport_;
+  x.claimGlobal = [this](const std::string& n, const ParamValue& v, bool& claimed) { return claimGlobal(n, v, claimed); };
+  x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
+  x.init = [this](CoreApi& core) { return init(&core); };
+  x.reload = [this] { return reload(); };
+}
+
+}  // namespace sipsd::tls

@@ -1,0 +1,70 @@
+// The TLS module: collects configuration (modparams, legacy keywords, tls_domain blocks, the
+// domain file), builds and publishes domain sets (init, reload, on-disk changes), and
+// exports everything the core loads: params, claims, selects, functions, RPCs, transport.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/module_api.h"
+#include "tls/file_watcher.h"
+#include "tls/ticket_keys.h"
+#include "tls/tls_config.h"
+#include "tls/tls_transport.h"
+
+namespace sipsd::tls {
+
+class TlsModule {
+ public:
+  TlsModule();
+  ~TlsModule();
+  TlsModule(const TlsModule&) = delete;
+  TlsModule& operator=(const TlsModule&) = delete;
+
+  const ModuleExports& exports() const { return exports_; }
+
+  // Configuration input (before init).
+  std::string setParam(const std::string& name, const ParamValue& v);
+  std::string claimGlobal(const std::string& name, const ParamValue& v, bool& claimed);
+  std::string claimBlock(const CfgBlock& b, bool& claimed);
+
+  // Builds and validates the domain set (also what `sipsd -c` runs). `core` may be null.
+  std::string init(CoreApi* core);
+  // Rebuilds everything from the configuration and the files on disk. On failure keeps the
+  // running set and returns why. `changes` receives what differs ("changed server:default").
+  std::string reload(std::vector<std::string>* changes = nullptr);
+  // One tick of the on-disk watcher: reloads when a watched file changed. Returns true when
+  // a reload was attempted.
+  bool checkFiles();
+  // Timer work: watcher (every watch_interval) and ticket key rotation.
+  void tick();
+
+  TlsTransport& transport() { return *transport_; }
+  const GlobalConfig& globals() const { return g_; }
+  TicketKeyRing* ticketKeys() { return ring_.get(); }
+  const std::string& lastReloadError() const { return lastReloadError_; }
+
+ private:
+  std::string setDomainParam(const std::string& name, const ParamValue& v, const char* origin);
+  std::string setGlobal(const std::string& name, const ParamValue& v);
+  std::shared_ptr<const TlsDomainSet> buildSet(std::string& err);
+  std::vector<std::string> watchedPaths(const TlsDomainSet& set) const;
+  void buildExports();
+
+  TlsConfig params_;  // from modparams, keywords and blocks; fixed after init
+  GlobalConfig g_;
+  std::map<std::string, SourceLoc> globalsAt_;  // where each global was set (conflicts)
+  std::shared_ptr<TlsTransport> transport_;
+  std::shared_ptr<TicketKeyRing> ring_;
+  FileWatcher watcher_;
+  std::mutex reloadMu_;  // reloads (RPC, SIGHUP, watcher) run one at a time
+  std::string lastReloadError_;
+  int ticks_ = 0;
+  bool initialized_ = false;
+  CoreApi* core_ = nullptr;
+  ModuleExports exports_;
+};
+
+}  // namespace sipsd::tls

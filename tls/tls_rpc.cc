@@ -1,0 +1,72 @@
+// tls.info (counts), tls.list (one entry per connection), tls.options (effective settings per
+// domain, never key material) and tls.reload (what changed, or a fault saying why not).
+#include "tls/tls_rpc.h"
+
+#include "tls/tls_domain_set.h"
+#include "tls/tls_module.h"
+#include "tls/tls_session.h"
+
+namespace sipsd::tls {
+
+std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
+  std::vector<RpcMethod> r;
+  r.push_back({"tls.info", "TLS connection and domain counts", [&m](const std::vector<RpcValue>&) {
+                 int64_t total = 0, established = 0, server = 0, client = 0;
+                 m.transport().registry().forEach([&](const TlsSession& s) {
+                   ++total;
+                   if (s.publishedEstablished()) ++established;
+                   if (s.side() == Side::Server) ++server;
+                   else ++client;
+                 });
+                 auto set = m.transport().current();
+                 RpcStruct st;
+                 st.emplace_back("connections", total);
+                 st.emplace_back("established", established);
+                 st.emplace_back("handshaking", total - established);
+                 st.emplace_back("inbound", server);
+                 st.emplace_back("outbound", client);
+                 st.emplace_back("domains", int64_t(set ? set->all().size() : 0));
+                 st.emplace_back("ticket_keys", int64_t(m.ticketKeys() ? m.ticketKeys()->size() : 0));
+                 return RpcValue(std::move(st));
+               }});
+  r.push_back({"tls.list", "One entry per TLS connection", [&m](const std::vector<RpcValue>&) {
+                 RpcArray a;
+                 m.transport().registry().forEach([&](const TlsSession& s) { a.emplace_back(s.listEntry()); });
+                 return RpcValue(std::move(a));
+               }});
+  r.push_back({"tls.options", "Effective settings per TLS domain", [&m](const std::vector<RpcValue>&) {
+                 auto set = m.transport().current();
+                 if (!set) throw RpcFault(500, "TLS is not running");
+                 RpcArray a;
+                 for (const auto& d : set->all()) a.emplace_back(d->describe());
+                 RpcStruct g;
+                 const GlobalConfig& c = m.globals();
+                 g.emplace_back("handshake_timeout", c.handshakeTimeout);
+                 g.emplace_back("send_timeout", c.sendTimeout);
+                 g.emplace_back("tls_log", c.tlsLog);
+                 g.emplace_back("session_cache", c.sessionCache);
+                 g.emplace_back("session_tickets", c.sessionTickets);
+                 g.emplace_back("ticket_key_lifetime", c.ticketKeyLifetime);
+                 g.emplace_back("watch_interval", c.watchInterval);
+                 g.emplace_back("config", c.configFile);
+                 RpcStruct st;
+                 st.emplace_back("global", std::move(g));
+                 st.emplace_back("domains", std::move(a));
+                 return RpcValue(std::move(st));
+               }});
+  r.push_back({"tls.reload", "Re-read the domain file and every certificate, key, CA and CRL",
+               [&m](const std::vector<RpcValue>&) {
+                 std::vector<std::string> changes;
+                 std::string err = m.reload(&changes);
+                 if (!err.empty()) throw RpcFault(500, "TLS reload failed, running configuration kept: " + err);
+                 RpcArray c;
+                 for (auto& s : changes) c.emplace_back(std::move(s));
+                 RpcStruct st;
+                 st.emplace_back("status", "ok");
+                 st.emplace_back("changed", std::move(c));
+                 return RpcValue(std::move(st));
+               }});
+  return r;
+}
+
+}  // namespace sipsd::tls
