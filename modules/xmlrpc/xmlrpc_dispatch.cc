@@ -64,8 +64,8 @@ int dispatchRpc(ScriptContext& ctx) {
     ctx.core.log(kLogNotice, kModule,
                  "fault " + std::to_string(outcome.faultCode) + " for " + peerOf(ctx) +
                      (outcome.method.empty() ? std::string() : " calling " + outcome.method) + ": " + outcome.faultText);
-  } else if (ctx.core.logLevel() >= kLogDebug) {
-    ctx.core.log(kLogDebug, kModule, peerOf(ctx) + " called " + outcome.method);
+  } else if (ctx.core.logLevel() >= kLogInfo) {  // an audit trail of management calls
+    ctx.core.log(kLogInfo, kModule, peerOf(ctx) + " called " + outcome.method);
   }
   std::string err = http::reply(ctx, 200, "OK", kContentType, doc);
   if (!err.empty()) {

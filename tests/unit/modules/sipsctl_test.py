@@ -190,6 +190,12 @@ class MutualTls(unittest.TestCase):
     def test_with_client_certificate(self):
         self.assertEqual(run("-u", self.url, *self.certs(), "core.version"), (0, "sipsd 0.1.0\n", ""))
 
+    def test_key_found_next_to_certificate(self):
+        c = os.path.join(self.ca, "certs")
+        rc, out, err = run("-u", self.url, "--cert", os.path.join(c, "bob.crt"), "--ca", os.path.join(self.ca, "ca.crt"),
+                           "core.version")
+        self.assertEqual((rc, out, err), (0, "sipsd 0.1.0\n", ""))
+
     def test_options_from_environment(self):
         c = os.path.join(self.ca, "certs")
         env = {"SIPSCTL_URL": self.url, "SIPSCTL_CERT": os.path.join(c, "bob.crt"),
