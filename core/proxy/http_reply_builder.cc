@@ -52,7 +52,9 @@ std::string buildHttpResponse(const SipMsg& req, int code, std::string_view reas
     if (out.back() != '\n') out += "\r\n";
   }
   out += "\r\n";
-  out.append(body);
+  // HEAD gets the headers of the full response; 1xx, 204 and 304 never carry a body (RFC 9110).
+  bool noBody = parse::ieq(req.method, "HEAD") || code < 200 || code == 204 || code == 304;
+  if (!noBody) out.append(body);
   return out;
 }
 

@@ -12,7 +12,8 @@ namespace sipsd {
 bool httpKeepAlive(const SipMsg& req);
 
 // "HTTP/1.1 CODE REASON" with Server, Content-Type (when given), Content-Length, Connection
-// (keep-alive or close per httpKeepAlive(req)), optional extra header lines, then the body.
+// (keep-alive or close per httpKeepAlive(req)), optional extra header lines, then the body
+// (left out for HEAD requests and 1xx/204/304 responses).
 std::string buildHttpResponse(const SipMsg& req, int code, std::string_view reason,
                               std::string_view contentType, std::string_view body,
                               std::string_view extraHeaders = {});

@@ -39,3 +39,13 @@ TEST_CASE("HTTP response text") {
   out = buildHttpResponse(parsed(c), 404, "Not Found", "", "", "X-A: 1");
   CHECK(out == "HTTP/1.1 404 Not Found\r\nServer: sipsd\r\nContent-Length: 0\r\nConnection: close\r\nX-A: 1\r\n\r\n");
 }
+
+TEST_CASE("HEAD and bodiless status codes send no body") {
+  std::string h = "HEAD /health HTTP/1.1\r\n\r\n";
+  std::string out = buildHttpResponse(parsed(h), 200, "OK", "text/plain", "healthy");
+  CHECK(out == "HTTP/1.1 200 OK\r\nServer: sipsd\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n"
+               "Connection: keep-alive\r\n\r\n");
+  std::string g = "GET / HTTP/1.1\r\n\r\n";
+  out = buildHttpResponse(parsed(g), 304, "Not Modified", "", "x");
+  CHECK(out.substr(out.size() - 4) == "\r\n\r\n");
+}

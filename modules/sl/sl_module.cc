@@ -1,0 +1,133 @@
+// The sl module: stateless replies from the script, sl_reply(code, reason) and its SER alias
+// sl_send_reply. A SIP request gets a SIP reply built by core/proxy/reply_builder; an HTTP
+// request arriving on the same listener gets an HTTP response.
+#include <charconv>
+#include <memory>
+#include <string>
+
+#include "core/module_api.h"
+#include "core/parser/parse_util.h"
+#include "core/proxy/http_reply_builder.h"
+#include "core/proxy/reply_builder.h"
+
+namespace sipsd::sl {
+namespace {
+
+constexpr std::string_view kModule = "sl";
+
+bool toInt(std::string_view s, int64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Literal codes are converted and range-checked at load so a typo is a config error with a line;
+// select arguments are checked per message.
+std::string fixup(const char* name, std::vector<FuncArg>& args) {
+  FuncArg& code = args[0];
+  if (code.kind == FuncArg::Kind::Str) {
+    int64_t n;
+    if (!toInt(code.str, n)) return std::string(name) + ": reply code \"" + code.str + "\" is not a number";
+    code.kind = FuncArg::Kind::Int;
+    code.num = n;
+  }
+  if (code.kind == FuncArg::Kind::Int && (code.num < 100 || code.num > 699))
+    return std::string(name) + ": reply code " + std::to_string(code.num) + " is outside 100..699";
+  if (args[1].kind == FuncArg::Kind::Str && hasLineBreak(args[1].str))
+    return std::string(name) + ": reason phrase must not contain a line break";
+  return {};
+}
+
+// create_via() leaves the Via in ctx.viaToInsert; accept a bare value or a whole header line.
+std::string_view createdVia(const ScriptContext& ctx) {
+  if (!ctx.viaToInsert) return {};
+  std::string_view v = parse::trim(*ctx.viaToInsert);
+  if (parse::istartsWith(v, "via:")) v = parse::trim(v.substr(4));
+  else if (parse::istartsWith(v, "v:")) v = parse::trim(v.substr(2));
+  return v;
+}
+
+int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args) {
+  SipMsg& msg = ctx.msg;
+  if (ctx.route != RouteKind::Request || msg.kind == SipMsg::Kind::Reply) {
+    ctx.core.log(kLogErr, kModule, std::string(name) + ": only requests can be answered");
+    return -1;
+  }
+  if (msg.kind == SipMsg::Kind::Request && parse::ieq(msg.method, "ACK")) {
+    if (ctx.core.logLevel() >= kLogDebug)
+      ctx.core.log(kLogDebug, kModule, std::string(name) + ": ACK is never answered");
+    return -1;
+  }
+  int64_t code = args[0].num;
+  if (args[0].kind != FuncArg::Kind::Int) {
+    Value v = args[0].eval(ctx);
+    if (!(v.isInt() ? (code = v.num(), true) : toInt(v.str(), code)) || code < 100 || code > 699) {
+      ctx.core.log(kLogErr, kModule, std::string(name) + ": reply code \"" + v.text() + "\" from " + args[0].str +
+                                         " is not a number in 100..699");
+      return -1;
+    }
+  }
+  Value reasonValue = args[1].eval(ctx);
+  std::string reasonOwned;
+  std::string_view reason = reasonValue.str();
+  if (reasonValue.isInt()) reason = reasonOwned = reasonValue.text();
+  if (hasLineBreak(reason)) {
+    ctx.core.log(kLogErr, kModule, std::string(name) + ": reason phrase from " + args[1].str + " contains a line break");
+    return -1;
+  }
+
+  std::string out;
+  bool close = false;
+  if (msg.isHttp()) {
+    std::string body = std::to_string(code) + " " + std::string(reason) + "\n";
+    out = buildHttpResponse(msg, int(code), reason, "text/plain", body);
+    close = !httpKeepAlive(msg);
+  } else {
+    SipReplyOptions opt;
+    opt.createdVia = createdVia(ctx);
+    opt.forceRport = ctx.forceRport;
+    std::string err;
+    if (!buildSipReply(msg, ctx.rcv, int(code), reason, opt, out, err)) {
+      ctx.core.log(kLogErr, kModule, std::string(name) + ": cannot answer " + std::string(msg.method) + " from " +
+                                         ctx.rcv.src.str() + ": " + err);
+      return -1;
+    }
+  }
+  if (!ctx.core.sendReply(ctx, out)) {
+    ctx.core.log(kLogErr, kModule, std::string(name) + ": sending the reply to " + ctx.rcv.src.str() + " failed");
+    return -1;
+  }
+  ctx.replied = true;
+  if (close) ctx.core.closeConnection(ctx);
+  return 1;
+}
+
+FunctionExport makeFunction(const char* name) {
+  FunctionExport f;
+  f.name = name;
+  f.minArgs = 2;
+  f.maxArgs = 2;
+  f.fixup = [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixup(name, args); };
+  f.handler = [name](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    return reply(name, ctx, args);
+  };
+  f.routes = kRequestRoute;
+  return f;
+}
+
+ModuleExports makeExports() {
+  ModuleExports e;
+  e.name = "sl";
+  e.functions.push_back(makeFunction("sl_reply"));
+  e.functions.push_back(makeFunction("sl_send_reply"));
+  return e;
+}
+
+}  // namespace
+}  // namespace sipsd::sl
+
+extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
+  static const sipsd::ModuleExports exports = sipsd::sl::makeExports();
+  return &exports;
+}
