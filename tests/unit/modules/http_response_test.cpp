@@ -117,6 +117,23 @@ TEST_CASE("http_reply closes when asked and answers HEAD without a body") {
   CHECK(s.substr(s.size() - 4) == "\r\n\r\n");
 }
 
+TEST_CASE("http_reply: integer literal code, as etc/sipsd.cfg writes it") {
+  Fixture f;
+  FuncArg code;
+  code.kind = FuncArg::Kind::Int;
+  code.num = 200;
+  SipMsg msg = httpRequest("GET", "HTTP/1.1", "");
+  std::string s = f.run(msg, {code, str("OK"), str(""), str("")});
+  CHECK(s.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(contains(s, "Content-Length: 0\r\n\r\n"));
+  CHECK_FALSE(contains(s, "Content-Type"));
+
+  std::shared_ptr<void> fixed;
+  code.num = 99;
+  std::vector<FuncArg> low{code, str("x"), str(""), str("")};
+  CHECK(httpReply().fixup(low, fixed) == "http_reply: status code 99 is outside 100..599");
+}
+
 TEST_CASE("http_reply: bad literals are config errors") {
   std::shared_ptr<void> fixed;
   std::vector<FuncArg> a{str("20x"), str("OK"), str("t"), str("b")};
