@@ -93,6 +93,7 @@ x3::rule<class OrExprClass, ast::OrExpr> const orExpr = "expression";
 x3::rule<class ControlClass, ast::ControlStmt> const control = "statement";
 x3::rule<class BlockClass, ast::Block> const block = "'{'";
 x3::rule<class ElseClass, ast::Block> const elsePart = "else";
+x3::rule<class ElseBodyClass, ast::Block> const elseBody = "'{' or 'if'";
 x3::rule<class IfClass, ast::IfStmt> const ifStmt = "if";
 x3::rule<class CallStmtClass, ast::FuncCall> const callStmt = "statement";
 x3::rule<class StatementClass, ast::Statement> const statement = "statement";
@@ -157,7 +158,8 @@ const auto control_def = lexeme[controlSymbols >> !identChar] > ';';
 const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
                           kw("modparam");
 const auto block_def = lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel > statement) > lit('}');
-const auto elsePart_def = kw("else") > (block | x3::repeat(1)[ifStmt]);
+const auto elseBody_def = block | x3::repeat(1)[ifStmt];
+const auto elsePart_def = kw("else") > elseBody;
 const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > -elsePart;
 const auto callStmt_def = funcCall > ';';
 const auto statement_def = ifStmt | control | callStmt;
@@ -181,7 +183,7 @@ const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assig
 
 BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
-                    orExpr, control, block, elsePart, ifStmt, callStmt, statement, bareText, bareWord,
+                    orExpr, control, block, elseBody, elsePart, ifStmt, callStmt, statement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
                     routeType, routeDef, topItemRule)
 

@@ -1,0 +1,137 @@
+// The config-loading pipeline with a real dlopen'ed module (test_module.cc).
+#include <doctest/doctest.h>
+#include <dlfcn.h>
+
+#include "core/config/config_loader.h"
+
+using namespace sipsd;
+
+namespace {
+LoadOptions opts() {
+  LoadOptions o;
+  o.moduleDirs.push_back(CFG_TEST_MODULE_DIR);
+  return o;
+}
+std::vector<std::string> moduleLog() {
+  void* h = dlopen(CFG_TEST_MODULE_DIR "/sipsd_test_module.so", RTLD_NOW | RTLD_NOLOAD);
+  REQUIRE(h);
+  auto fn = reinterpret_cast<const std::vector<std::string>* (*)()>(dlsym(h, "sipsd_test_module_log"));
+  REQUIRE(reinterpret_cast<void*>(fn) != nullptr);
+  std::vector<std::string> copy = *fn();
+  dlclose(h);
+  return copy;
+}
+// The module keeps its state while the process lives (modules are never unmapped).
+void resetModule() {
+  void* h = dlopen(CFG_TEST_MODULE_DIR "/sipsd_test_module.so", RTLD_NOW | RTLD_NOLOAD);
+  if (!h) return;  // not loaded yet
+  auto fn = reinterpret_cast<void (*)()>(dlsym(h, "sipsd_test_module_reset"));
+  if (fn) fn();
+  dlclose(h);
+}
+LoadOptions optsReset() {
+  resetModule();
+  return opts();
+}
+std::string errors(const LoadedConfig& c) { return c.diagnostics.format(); }
+}  // namespace
+
+TEST_CASE("core globals are applied") {
+  auto c = loadConfigText(
+      "debug=4\nchildren=3\nlisten=udp:127.0.0.1:5070\nlisten=tcp:[::1]:5071\nlisten=10.0.0.1\n"
+      "tcp_connection_lifetime=30 tcp_max_connections=99 tcp_connect_timeout=3 tcp_send_timeout=4\n"
+      "tcp_max_message_size=100000\nroute { exit; }\n",
+      "/etc/x/t.cfg", LoadOptions());
+  REQUIRE_MESSAGE(c->ok(), errors(*c));
+  CHECK(c->configDir == "/etc/x");
+  CHECK(c->settings.logLevel == 4);
+  CHECK(c->settings.children == 3);
+  REQUIRE(c->settings.listens.size() == 4);  // the bare address opens udp and tcp
+  CHECK(c->settings.listens[0].proto == Proto::UDP);
+  CHECK(c->settings.listens[0].addr.str() == "127.0.0.1:5070");
+  CHECK(c->settings.listens[1].addr.str() == "[::1]:5071");
+  CHECK(c->settings.listens[3].addr.str() == "10.0.0.1:5060");
+  CHECK(c->settings.tcpConnectionLifetime == 30);
+  CHECK(c->settings.tcpMaxConnections == 99);
+  CHECK(c->settings.tcpConnectTimeout == 3);
+  CHECK(c->settings.tcpSendTimeout == 4);
+  CHECK(c->settings.tcpMaxMessageSize == 100000);
+}
+
+TEST_CASE("bad core values are reported at the value") {
+  auto c = loadConfigText("debug=9\nlisten=tls:1.2.3.4:99999\nchildren=x\nroute { exit; }\n", "t.cfg", LoadOptions());
+  CHECK_FALSE(c->ok());
+  CHECK(errors(*c).find("t.cfg:1:7: error: debug=9 is out of range 0..4") != std::string::npos);
+  CHECK(errors(*c).find("t.cfg:2:8: error: listen: bad port '99999'") != std::string::npos);
+  CHECK(errors(*c).find("t.cfg:3:10: error: children takes an integer, not 'x'") != std::string::npos);
+}
+
+TEST_CASE("a module is loaded, configured, claims its globals and blocks (even before loadmodule), and initialised") {
+  auto c = loadConfigText(
+      "tm_early=1\n"
+      "loadmodule \"sipsd_test_module\"\n"
+      "modparam(\"sipsd_test_module\", \"count\", 1)\n"  // wrong module name: the module calls itself testmod
+      "modparam(\"testmod\", \"count\", \"7\")\n"
+      "modparam(\"testmod\", \"name\", \"bob\")\n"
+      "tm_domain[1.2.3.4:5061] { a=1 b=\"x\" }\n"
+      "listen=tls:127.0.0.1:5061\n"
+      "route { tm_func(); if (@tm.anything == \"bob\") { tm_func(\"x\"); } }\n",
+      "t.cfg", optsReset());
+  CHECK(errors(*c) ==
+        "t.cfg:3:10: error: modparam for module 'sipsd_test_module', which is not loaded\n"
+        "modparam(\"sipsd_test_module\", \"count\", 1)\n"
+        "         ^\n");
+  // The module saw its claims in file order; init is skipped because of the error above.
+  CHECK(moduleLog() == std::vector<std::string>{"tm_early=1", "count=7", "name=bob", "block 1.2.3.4:5061 items=2"});
+}
+
+TEST_CASE("a clean config initialises modules and registers their names") {
+  auto c = loadConfigText(
+      "loadmodule \"sipsd_test_module\"\nmodparam(\"testmod\", \"count\", 2)\nlisten=tls:127.0.0.1:5061\n"
+      "route { tm_func(); }\n",
+      "t.cfg", optsReset());
+  REQUIRE_MESSAGE(c->ok(), errors(*c));
+  CHECK(moduleLog().back() == "init workers=0");
+  CHECK(c->registry.function("tm_func", 1));
+  REQUIRE(c->registry.rpcs().size() == 1);
+  CHECK(c->registry.rpcs()[0].name == "tm.state");
+  CHECK(c->modules.size() == 1);
+}
+
+TEST_CASE("module errors: not found, unknown param, wrong type, refused value, unclaimed names, failing init") {
+  auto c = loadConfigText("loadmodule \"nosuch\"\nroute { exit; }\n", "t.cfg", optsReset());
+  CHECK(errors(*c).rfind("t.cfg:1:12: error: module 'nosuch' not found (tried " CFG_TEST_MODULE_DIR "/nosuch.so, ", 0) == 0);
+
+  c = loadConfigText(
+      "loadmodule \"sipsd_test_module\"\nmodparam(\"testmod\", \"nope\", 1)\nmodparam(\"testmod\", \"count\", \"x\")\n"
+      "modparam(\"testmod\", \"count\", -1)\ntm_bad=1\nwhatever=1\ntls_method=sslv23\nother_block { a=1 }\n"
+      "route { exit; }\n",
+      "t.cfg", optsReset());
+  auto e = errors(*c);
+  CHECK(e.find("t.cfg:2:21: error: module 'testmod' has no parameter 'nope'") != std::string::npos);
+  CHECK(e.find("t.cfg:3:30: error: parameter 'count' of module 'testmod' takes an integer, not 'x'") != std::string::npos);
+  CHECK(e.find("t.cfg:4:30: error: testmod.count: must not be negative") != std::string::npos);
+  CHECK(e.find("t.cfg:5:8: error: tm_bad: tm_bad is refused") != std::string::npos);
+  CHECK(e.find("t.cfg:6:1: error: unknown parameter 'whatever'") != std::string::npos);
+  CHECK(e.find("t.cfg:7:1: error: unknown parameter 'tls_method' (is the tls module loaded?)") != std::string::npos);
+  CHECK(e.find("t.cfg:8:1: error: unknown block 'other_block'") != std::string::npos);
+
+  c = loadConfigText("loadmodule \"sipsd_test_module\"\nmodparam(\"testmod\", \"fail_init\", 1)\nroute { exit; }\n", "t.cfg",
+                     optsReset());
+  CHECK(errors(*c).find("error: module 'testmod' failed to initialise: told to fail") != std::string::npos);
+}
+
+TEST_CASE("listen=tls and forward_tls need a TLS transport module") {
+  auto c = loadConfigText("listen=tls:127.0.0.1:5061\nroute { forward_tls(\"127.0.0.1\", 5061); }\n", "t.cfg", LoadOptions());
+  auto e = errors(*c);
+  CHECK(e.find("t.cfg:1:8: error: listen=tls:127.0.0.1:5061 needs the TLS transport: loadmodule \"tls\"") != std::string::npos);
+  CHECK(e.find("t.cfg:2:9: error: forward_tls(): no loaded module provides the TLS transport") != std::string::npos);
+}
+
+TEST_CASE("a module given by path, and a file that cannot be read") {
+  auto c = loadConfigText("loadmodule \"" CFG_TEST_MODULE_DIR "/sipsd_test_module.so\"\nroute { tm_func(); }\n", "t.cfg",
+                          (resetModule(), LoadOptions()));
+  CHECK_MESSAGE(c->ok(), errors(*c));
+  auto d = loadConfig("/nonexistent/sipsd.cfg", LoadOptions());
+  CHECK(errors(*d) == "/nonexistent/sipsd.cfg: error: cannot read the config file: No such file or directory\n");
+}

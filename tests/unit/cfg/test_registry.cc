@@ -1,0 +1,64 @@
+// Test registry with module doubles.
+#include "test_registry.h"
+
+#include "cfg/checker.h"
+#include "cfg/config_parser.h"
+#include "core/script/core_functions.h"
+
+namespace sipsd::test {
+
+namespace {
+FunctionExport fn(const std::string& name, int args) {
+  FunctionExport f;
+  f.name = name;
+  f.minArgs = f.maxArgs = args;
+  f.handler = [](ScriptContext&, const std::vector<FuncArg>&, const void*) { return 1; };
+  return f;
+}
+}  // namespace
+
+std::unique_ptr<Registry> makeTestRegistry() {
+  auto reg = std::make_unique<Registry>();
+  script::registerCoreNames(*reg, nullptr);
+  for (auto [name, n] : {std::pair<const char*, int>{"sl_reply", 2}, {"sl_send_reply", 2}, {"xmlrpc_reply", 2},
+                         {"dispatch_rpc", 0}, {"http_reply", 4}, {"is_peer_verified", 0},
+                         {"tls_set_connect_server_id", 1}})
+    reg->addFunction(fn(name, n), "doubles");
+  SelectExport tls;
+  tls.root = "tls";
+  tls.resolve = [](const std::vector<SelectPart>& parts, SelectFn& out) -> std::string {
+    if (parts.size() > 4) return "too many parts";
+    out = [](ScriptContext&) { return Value(); };
+    return {};
+  };
+  reg->addSelect(tls, "doubles");
+  SelectExport xmlrpc;
+  xmlrpc.root = "xmlrpc";
+  xmlrpc.resolve = [](const std::vector<SelectPart>& parts, SelectFn& out) -> std::string {
+    if (parts.size() != 2 || parts[1].name != "method") return "only @xmlrpc.method exists";
+    out = [](ScriptContext&) { return Value::view("core.kill"); };
+    return {};
+  };
+  reg->addSelect(xmlrpc, "doubles");
+  // Stands for the tls module's transport so forward_tls() passes its load-time check.
+  static const ModuleExports tlsDouble = [] {
+    ModuleExports m;
+    m.name = "tls";
+    m.transportProto = Proto::TLS;
+    return m;
+  }();
+  reg->addModule(&tlsDouble);
+  return reg;
+}
+
+CheckResult checkScript(const std::string& text, const Registry& registry, const std::string& file) {
+  CheckResult r;
+  cfg::ErrorHandler handler(text, file, r.diags);
+  auto config = cfg::parseConfig(handler);
+  cfg::Checker checker(registry, handler);
+  auto script = checker.compile(config);
+  if (!r.diags.hasErrors()) r.script = std::move(script);
+  return r;
+}
+
+}  // namespace sipsd::test
