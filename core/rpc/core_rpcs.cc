@@ -22,7 +22,7 @@ std::string isoUtc(std::time_t t) {
   return std::string(buf, n);
 }
 
-RpcStruct workerEntry(int64_t index, const WorkerStats& w) {
+RpcStruct workerEntry(int64_t index, const RpcWorkerStats& w) {
   RpcStruct s;
   if (index >= 0) s.emplace_back("worker", index);
   s.emplace_back("connections", w.connections);
@@ -34,12 +34,12 @@ RpcStruct workerEntry(int64_t index, const WorkerStats& w) {
 
 }  // namespace
 
-RpcValue coreStatsValue(const std::vector<WorkerStats>& workers) {
-  WorkerStats total;
+RpcValue coreStatsValue(const std::vector<RpcWorkerStats>& workers) {
+  RpcWorkerStats total;
   RpcArray list;
   list.reserve(workers.size());
   for (size_t i = 0; i < workers.size(); ++i) {
-    const WorkerStats& w = workers[i];
+    const RpcWorkerStats& w = workers[i];
     total.connections += w.connections;
     total.messagesIn += w.messagesIn;
     total.messagesOut += w.messagesOut;

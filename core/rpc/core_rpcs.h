@@ -35,7 +35,7 @@ struct CoreRpcEnv {
 };
 
 // Counters of one worker (event loop) at the moment of the snapshot.
-struct WorkerStats {
+struct RpcWorkerStats {
   uint64_t connections = 0;   // open TCP/TLS connections owned by the worker
   uint64_t messagesIn = 0;    // messages parsed (SIP and HTTP)
   uint64_t messagesOut = 0;   // messages sent (forwarded, replies)
@@ -45,7 +45,7 @@ struct WorkerStats {
 // The core.stats answer: totals first, then one entry per worker:
 //   { connections, messages_in, messages_out, errors,
 //     workers: [ { worker, connections, messages_in, messages_out, errors }, ... ] }
-RpcValue coreStatsValue(const std::vector<WorkerStats>& workers);
+RpcValue coreStatsValue(const std::vector<RpcWorkerStats>& workers);
 
 std::vector<RpcMethod> coreRpcMethods(const CoreRpcEnv& env);
 
