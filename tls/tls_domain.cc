@@ -173,6 +173,16 @@ std::string TlsDomain::build(const GlobalConfig& g) {
   if (std::string e = loadIdentity(); !e.empty()) return e;
   if (std::string e = loadTrust(); !e.empty()) return e;
 
+  for (const auto* p : {&opt_.certificate, &opt_.privateKey, &opt_.caList, &opt_.caPath, &opt_.crl}) {
+    if (!p->empty()) inputs_.push_back(*p);
+  }
+  std::string settingsText = name_;
+  for (const auto& [n, l] : locs_) settingsText += "|" + n;
+  settingsText += "|" + opt_.method + "|" + opt_.cipherList + "|" + opt_.cipherSuites + "|" + opt_.serverName + "|" +
+                  opt_.serverId + "|" + std::to_string(opt_.verifyCertificate) +
+                  std::to_string(opt_.requireCertificate) + std::to_string(opt_.crlEnabled) +
+                  std::to_string(opt_.verifyDepth);
+  digest_ = digestPaths(inputs_) + ":" + std::to_string(std::hash<std::string>{}(settingsText));
   int mode = SSL_VERIFY_NONE;
   if (opt_.verifyCertificate) {
     mode = SSL_VERIFY_PEER;
@@ -184,9 +194,12 @@ std::string TlsDomain::build(const GlobalConfig& g) {
 
   if (server) {
     SSL_CTX_set_client_hello_cb(c, &TlsSession::clientHelloCallback, nullptr);
-    // Sessions resume only within the domain that created them.
+    // Sessions resume only within the domain that created them, and only while its
+    // certificates, CAs and CRLs are unchanged: after a revocation, a ticket issued before it
+    // must not skip the new check.
     unsigned char sid[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(name_.data()), name_.size(), sid);
+    std::string sidText = name_ + "|" + digest_;
+    SHA256(reinterpret_cast<const unsigned char*>(sidText.data()), sidText.size(), sid);
     SSL_CTX_set_session_id_context(c, sid, SSL_MAX_SID_CTX_LENGTH);
     if (g.sessionCache > 0) {
       SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
@@ -203,16 +216,6 @@ std::string TlsDomain::build(const GlobalConfig& g) {
     SSL_CTX_sess_set_new_cb(c, &TlsSession::newSessionCallback);
   }
 
-  for (const auto* p : {&opt_.certificate, &opt_.privateKey, &opt_.caList, &opt_.caPath, &opt_.crl}) {
-    if (!p->empty()) inputs_.push_back(*p);
-  }
-  std::string settingsText = name_;
-  for (const auto& [n, l] : locs_) settingsText += "|" + n;
-  settingsText += "|" + opt_.method + "|" + opt_.cipherList + "|" + opt_.cipherSuites + "|" + opt_.serverName + "|" +
-                  opt_.serverId + "|" + std::to_string(opt_.verifyCertificate) +
-                  std::to_string(opt_.requireCertificate) + std::to_string(opt_.crlEnabled) +
-                  std::to_string(opt_.verifyDepth);
-  digest_ = digestPaths(inputs_) + ":" + std::to_string(std::hash<std::string>{}(settingsText));
   return {};
 }
 
