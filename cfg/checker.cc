@@ -2,6 +2,7 @@
 #include "cfg/checker.h"
 
 #include <map>
+#include <tuple>
 
 namespace sipsd::cfg {
 
@@ -336,6 +337,19 @@ bool Checker::compileComparison(const ast::Comparison& c, RouteKind where, ExprN
   if (!ok) return false;
   using K = OperandNode::Kind;
   const bool eqOp = out.op == CmpOp::Eq || out.op == CmpOp::Ne;
+  // `proto == "tls"`: the string names a protocol, checked now and compared as one.
+  for (auto [kw, other, tag] : {std::tuple{&out.lhs, &out.rhs, &tagOf(c.tail->rhs)},
+                                std::tuple{&out.rhs, &out.lhs, &tagOf(c.lhs)}}) {
+    if (kw->kind == K::Keyword && kw->keyword == Keyword::Proto && other->kind == K::Str && eqOp) {
+      auto p = protoFromName(other->str);
+      if (!p || *p == Proto::None) {
+        handler_.error(*tag, "unknown protocol \"" + other->str + "\" (UDP, TCP or TLS)");
+        return false;
+      }
+      other->kind = K::Proto;
+      other->proto = *p;
+    }
+  }
   // Networks and protocol constants go to the right so the executor checks one side only.
   if ((out.lhs.kind == K::Net || out.lhs.kind == K::Proto) && eqOp) std::swap(out.lhs, out.rhs);
   if (out.op == CmpOp::Match || out.op == CmpOp::NoMatch) {

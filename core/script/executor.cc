@@ -4,7 +4,6 @@
 #include <charconv>
 #include <strings.h>
 
-#include "core/log.h"
 #include "core/module_api.h"
 
 namespace sipsd::script {
@@ -84,7 +83,7 @@ class Executor {
 
   Flow runRoute(int index) {
     if (depth_ >= kMaxRouteDepth) {
-      logging::write(kLogErr, "script",
+      ctx_.core.log(kLogErr, "script",
                      "route calls nested deeper than " + std::to_string(kMaxRouteDepth) + " (recursion?) at route[" +
                          script_.routes[size_t(index)].name + "]; script stopped");
       return Flow::Stop;

@@ -7,7 +7,8 @@
 //  - a Null value (a select that does not apply to this message, `status` on a request) equals
 //    only Null or the empty string, and every ordering comparison with it is false;
 //  - `src_ip`/`dst_ip` == network matches the prefix; any other value == network matches when
-//    the value is an address inside it; `proto == TLS` compares the transport.
+//    the value is an address inside it; `proto == TLS` (or "tls", checked at load) compares
+//    the transport.
 // `=~`/`!~` use the regex compiled at load: POSIX extended, case-insensitive (as SER's
 // REG_EXTENDED|REG_ICASE), searched anywhere in the text; Null never matches.
 #pragma once

@@ -84,3 +84,9 @@ TEST_CASE("duplicate routes name both places") {
   CHECK(r.diags.items()[1].note);
   CHECK(r.diags.items()[1].loc.str() == "test.cfg:1:1");
 }
+
+TEST_CASE("proto compared with a string that is not a protocol") {
+  auto reg = test::makeTestRegistry();
+  CHECK(firstError(test::checkScript("route { if (proto == \"SCTP\") { exit; } }", *reg)) ==
+        "test.cfg:1:22 unknown protocol \"SCTP\" (UDP, TCP or TLS)");
+}
