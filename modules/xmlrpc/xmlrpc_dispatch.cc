@@ -80,6 +80,9 @@ int replyFault(ScriptContext& ctx, int code, std::string_view reason) {
     ctx.core.log(kLogErr, kModule, "xmlrpc_reply: message from " + peerOf(ctx) + " is not an HTTP request");
     return -1;
   }
+  // A script's refusal (e.g. core.kill by the wrong certificate) is worth an audit line.
+  ctx.core.log(kLogNotice, kModule,
+               "xmlrpc_reply " + std::to_string(code) + " to " + peerOf(ctx) + ": " + std::string(reason));
   // XML-RPC reports failures inside a 200 response; the HTTP status stays 200 by convention.
   std::string err = http::reply(ctx, 200, "OK", kContentType, fault(code, reason));
   if (!err.empty()) {

@@ -206,6 +206,7 @@ class MutualTls(unittest.TestCase):
         rc, _, err = run("-u", self.url, "--no-cert", "--ca", os.path.join(self.ca, "ca.crt"), "core.version")
         self.assertEqual(rc, 3)
         self.assertTrue(err.startswith("sipsctl: " + self.url), err)
+        self.assertIn("no client certificate was sent", err)
 
     def test_unknown_server_ca_is_refused(self):
         c = os.path.join(self.ca, "certs")

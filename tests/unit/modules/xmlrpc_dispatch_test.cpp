@@ -148,6 +148,9 @@ TEST_CASE("xmlrpc_reply(\"400\", reason): HTTP 200 with a fault 400") {
   CHECK(bodyOf(f.core.sent[0]) == xmlrpc::fault(400, "Access to core.kill denied"));
   CHECK(contains(f.core.sent[0], "Connection: close\r\n"));  // HTTP/1.0 without keep-alive
   CHECK(f.core.closed);
+  REQUIRE_FALSE(f.core.logs.empty());
+  CHECK(f.core.logs.back() ==
+        std::make_pair(int(kLogNotice), std::string("xmlrpc_reply 400 to TLS:127.0.0.1:40000: Access to core.kill denied")));
 
   std::vector<FuncArg> bad{str("4x0"), str("r")};
   CHECK(fe.fixup(bad, fixed) == "xmlrpc_reply: fault code \"4x0\" is not an integer");
