@@ -45,7 +45,10 @@ struct Module {
   const ModuleExports* exports = nullptr;
   Module() {
     handle = dlopen(SL_MODULE_PATH, RTLD_NOW | RTLD_LOCAL);
-    REQUIRE_MESSAGE(handle, dlerror());
+    if (!handle) {
+      const char* why = dlerror();
+      FAIL("dlopen " SL_MODULE_PATH ": " << std::string(why ? why : "unknown error"));
+    }
     auto entry = reinterpret_cast<SipsdModuleEntry>(dlsym(handle, "sipsd_module_exports"));
     bool found = entry != nullptr;
     REQUIRE_MESSAGE(found, "no sipsd_module_exports");
