@@ -42,6 +42,11 @@ void ErrorHandler::error(const x3::position_tagged& node, const std::string& mes
 }
 
 void ErrorHandler::error(const SourceLoc& loc, const std::string& message) {
+  // A statement's error can surface again as its enclosing construct fails at the same spot.
+  if (!diags_.items().empty()) {
+    const Diagnostic& prev = diags_.items().back();
+    if (!prev.note && prev.message == message && prev.loc.line == loc.line && prev.loc.col == loc.col) return;
+  }
   diags_.error(loc, message, lineText(loc.line));
 }
 

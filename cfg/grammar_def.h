@@ -4,6 +4,8 @@
 #pragma once
 #include <boost/spirit/home/x3.hpp>
 #include <boost/spirit/home/x3/support/utility/annotate_on_success.hpp>
+#include <algorithm>
+#include <string_view>
 
 #include "cfg/ast.h"
 #include "cfg/ast_adapted.h"
@@ -25,27 +27,104 @@ using x3::xdigit;
 // Rule IDs: each records the source range of its node.
 struct Annotated : x3::annotate_on_success {};
 
-// Only the outermost rule turns an expectation failure into a diagnostic: handling it in
-// inner rules would let alternatives backtrack and report the same mistake twice.
+// Turns an expectation failure into a diagnostic. It points at the offending token, except
+// for missing punctuation (`;` `)` ...), which gcc reports right after the previous token. A
+// missing `}` is shown where the next construct (or the end of the file) was found instead,
+// as that is where the block was left open.
+template <typename It, typename Exception>
+void reportExpectation(ErrorHandler& handler, const It& last, const Exception& x) {
+  It token = x.where();
+  x3::parse(token, last, *skipper);
+  It at = token;
+  std::string what = x.which();
+  if (what.size() > 1 && what[0] == '\'' && what != "'}'") {
+    It prev = x.where();
+    const It begin = handler.source().begin();
+    while (prev != begin && std::isspace(static_cast<unsigned char>(*(prev - 1)))) --prev;
+    at = prev;
+  }
+  if (token == last) what += " before end of file";
+  handler.error(at, "expected " + what);
+}
+
+inline bool identCharAt(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// True at `route`, `onreply_route`, `loadmodule` or `modparam` as a whole word.
+template <typename It>
+bool atTopLevelKeyword(It p, const It& last) {
+  for (std::string_view w : {"route", "onreply_route", "loadmodule", "modparam"}) {
+    if (size_t(last - p) < w.size() || !std::equal(w.begin(), w.end(), p)) continue;
+    It after = p + long(w.size());
+    if (after == last || !identCharAt(*after)) return true;
+  }
+  return false;
+}
+
+// After a broken statement, skip to where the next one can start: past a `;` or a balanced
+// `{ ... }` at this level, or up to the `}` closing the enclosing block, or up to a top-level
+// keyword at the start of a line (the block was never closed). Strings and comments are
+// skipped whole so their braces do not count.
+template <typename It>
+It skipBadStatement(It p, const It& begin, const It& last) {
+  int depth = 0;
+  bool lineStart = p == begin || *(p - 1) == '\n';
+  while (p != last) {
+    if (lineStart && atTopLevelKeyword(p, last)) return p;
+    lineStart = false;
+    char c = *p;
+    if (c == '\n') {
+      lineStart = true;
+      ++p;
+    } else if (c == '"') {
+      ++p;
+      while (p != last && *p != '"' && *p != '\n') {
+        if (*p == '\\' && p + 1 != last) ++p;
+        ++p;
+      }
+      if (p != last && *p == '"') ++p;
+    } else if (c == '#') {
+      while (p != last && *p != '\n') ++p;
+    } else if (c == '/' && p + 1 != last && *(p + 1) == '*') {
+      p += 2;
+      while (p != last && !(*p == '*' && p + 1 != last && *(p + 1) == '/')) ++p;
+      p = p == last ? p : p + 2;
+    } else if (c == '{') {
+      ++depth;
+      ++p;
+    } else if (c == '}') {
+      if (depth == 0) return p;
+      ++p;
+      if (--depth == 0) return p;
+    } else if (c == ';' && depth == 0) {
+      return ++p;
+    } else {
+      ++p;
+    }
+  }
+  return p;
+}
+
+// A statement that fails is reported and skipped, so the rest of the route is still parsed
+// and checked: several errors per run. The script is not used once an error was reported.
+struct GuardedStatementClass : Annotated {
+  template <typename It, typename Exception, typename Context>
+  x3::error_handler_result on_error(It& first, const It& last, const Exception& x, const Context& context) {
+    ErrorHandler& handler = x3::get<x3::error_handler_tag>(context).get();
+    reportExpectation(handler, last, x);
+    It from = It(x.where()) > first ? It(x.where()) : first;
+    if (x.which() == "';'" && from > first)
+      first = from;  // only the `;` is missing: the next statement starts right here
+    else
+      first = skipBadStatement(from, It(handler.source().begin()), last);
+    return x3::error_handler_result::accept;
+  }
+};
+
+// Errors outside statements end the top-level construct; the config parser resumes after it.
 struct TopItemClass : Annotated {
   template <typename It, typename Exception, typename Context>
   x3::error_handler_result on_error(It&, const It& last, const Exception& x, const Context& context) {
-    ErrorHandler& handler = x3::get<x3::error_handler_tag>(context).get();
-    // Point at the offending token, except for missing punctuation (`;` `)` ...), which gcc
-    // reports right after the previous token. A missing `}` is shown where the next construct
-    // (or the end of the file) was found instead, as that is where the block was left open.
-    It token = x.where();
-    x3::parse(token, last, *skipper);
-    It at = token;
-    std::string what = x.which();
-    if (what.size() > 1 && what[0] == '\'' && what != "'}'") {
-      It prev = x.where();
-      const It begin = handler.source().begin();
-      while (prev != begin && std::isspace(static_cast<unsigned char>(*(prev - 1)))) --prev;
-      at = prev;
-    }
-    if (token == last) what += " before end of file";
-    handler.error(at, "expected " + what);
+    reportExpectation(x3::get<x3::error_handler_tag>(context).get(), last, x);
     return x3::error_handler_result::fail;
   }
 };
@@ -97,6 +176,7 @@ x3::rule<class ElseBodyClass, ast::Block> const elseBody = "'{' or 'if'";
 x3::rule<class IfClass, ast::IfStmt> const ifStmt = "if";
 x3::rule<class CallStmtClass, ast::FuncCall> const callStmt = "statement";
 x3::rule<class StatementClass, ast::Statement> const statement = "statement";
+x3::rule<GuardedStatementClass, ast::Statement> const guardedStatement = "statement";
 x3::rule<class BareTextClass, std::string> const bareText = "value";
 x3::rule<class BareWordClass, ast::BareWord> const bareWord = "value";
 x3::rule<class ParamIntClass, ast::IntLit> const paramInt = "integer";
@@ -157,7 +237,8 @@ const auto control_def = lexeme[controlSymbols >> !identChar] > ';';
 // the block was left open, which is then reported as a missing `}` at that point.
 const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
                           kw("modparam");
-const auto block_def = lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel > statement) > lit('}');
+const auto block_def = lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel >> guardedStatement) > lit('}');
+const auto guardedStatement_def = x3::expect[statement];
 const auto elseBody_def = block | x3::repeat(1)[ifStmt];
 const auto elsePart_def = kw("else") > elseBody;
 const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > -elsePart;
@@ -183,7 +264,7 @@ const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assig
 
 BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
-                    orExpr, control, block, elseBody, elsePart, ifStmt, callStmt, statement, bareText, bareWord,
+                    orExpr, control, block, elseBody, elsePart, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
                     routeType, routeDef, topItemRule)
 

@@ -135,6 +135,7 @@ class Pipeline {
     for (const auto& r : m.rpcs)
       if (auto e = cfg_.registry.addRpc(r, m.name); !e.empty()) h_.error(loc, e);
     cfg_.modules.push_back(std::move(lib));
+    moduleLocs_.push_back(loc);
   }
 
   void modParam(const ast::ModParam& mp) {
@@ -217,7 +218,8 @@ class Pipeline {
   }
 
   void initModules() {
-    for (auto& lib : cfg_.modules) {
+    for (size_t i = 0; i < cfg_.modules.size(); ++i) {
+      auto& lib = cfg_.modules[i];
       const ModuleExports& m = lib->exports();
       if (!m.init) {
         lib->initialized = true;
@@ -225,7 +227,7 @@ class Pipeline {
       }
       std::string err = m.init(*cfg_.coreApi);
       if (!err.empty()) {
-        h_.error(SourceLoc{cfg_.path, 0, 0}, "module '" + m.name + "' failed to initialise: " + err);
+        h_.error(moduleLocs_[i], "module '" + m.name + "' failed to initialise: " + err);
         return;
       }
       lib->initialized = true;
@@ -236,6 +238,7 @@ class Pipeline {
   const LoadOptions& opt_;
   cfg::ErrorHandler& h_;
   std::set<const ast::Assign*> coreNames_;
+  std::vector<SourceLoc> moduleLocs_;  // the loadmodule of each entry of cfg_.modules
 };
 
 }  // namespace

@@ -118,7 +118,7 @@ TEST_CASE("module errors: not found, unknown param, wrong type, refused value, u
 
   c = loadConfigText("loadmodule \"sipsd_test_module\"\nmodparam(\"testmod\", \"fail_init\", 1)\nroute { exit; }\n", "t.cfg",
                      optsReset());
-  CHECK(errors(*c).find("error: module 'testmod' failed to initialise: told to fail") != std::string::npos);
+  CHECK(errors(*c).find("t.cfg:1:12: error: module 'testmod' failed to initialise: told to fail") != std::string::npos);
 }
 
 TEST_CASE("listen=tls and forward_tls need a TLS transport module") {

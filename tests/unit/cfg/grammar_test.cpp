@@ -124,7 +124,7 @@ TEST_CASE("syntax errors carry line and column, and parsing resumes at the next 
   CHECK(p->diags.items()[0].message == "expected ';'");
   CHECK(p->diags.items()[1].loc.str() == "t.cfg:6:12");
   CHECK(p->diags.items()[1].message == "expected string");
-  CHECK(p->config.items.size() == 2);  // debug and route[B]
+  CHECK(p->config.items.size() == 3);  // debug, route[A] (its statement recovered) and route[B]
   CHECK(formatDiagnostic(p->diags.items()[0]) == "t.cfg:3:7: error: expected ';'\n  exit\n      ^\n");
 }
 
@@ -133,7 +133,8 @@ TEST_CASE("unterminated comment and string") {
   REQUIRE(p->diags.errorCount() == 1);
   CHECK(p->diags.items()[0].message == "unterminated comment");
   auto q = parse("route { log(\"abc); }\n");
-  REQUIRE(q->diags.errorCount() == 1);
+  // The rest of the line is inside the string, so the route's `}` is missing as well.
+  REQUIRE(q->diags.errorCount() == 2);
   CHECK(q->diags.items()[0].loc.str() == "t.cfg:1:21");  // the end of the line the string runs to
   CHECK(q->diags.items()[0].message == "expected '\"' before end of file");
 }
