@@ -89,6 +89,10 @@ int main(int argc, char** argv) {
     }
   }
 
+#ifdef SIPSD_HAVE_SERVER
+  sipsd::ServerRunner runner;
+  if (!check) runner.prepare(options);
+#endif
   auto cfg = sipsd::loadConfig(file, options);
   if (!cfg->ok()) {
     std::string text = cfg->diagnostics.format();
@@ -103,7 +107,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 #ifdef SIPSD_HAVE_SERVER
-  return sipsd::runServer(*cfg);
+  return runner.run(*cfg);
 #else
   std::fputs("sipsd: the server engine is not built yet\n", stderr);
   return 1;

@@ -48,4 +48,14 @@ uint64_t ConnIndex::find(Proto proto, const SockAddr& remote, const std::string&
   return 0;
 }
 
+uint64_t ConnIndex::findAny(Proto proto, const SockAddr& remote) const {
+  auto& r = remotes_[SockAddrHash()(remote) % kShards];
+  std::lock_guard<std::mutex> lk(r.mu);
+  auto it = r.byRemote.find(remote);
+  if (it == r.byRemote.end()) return 0;
+  for (const Entry& e : it->second)
+    if (e.proto == proto) return e.id;
+  return 0;
+}
+
 }  // namespace sipsd

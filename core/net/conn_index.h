@@ -27,6 +27,9 @@ class ConnIndex {
   bool contains(uint64_t id) const;
   // A live connection to `remote` over proto opened with this reuse key (0 if none).
   uint64_t find(Proto proto, const SockAddr& remote, const std::string& reuseKey) const;
+  // Any live connection to `remote` over proto, whatever it was opened with (replies go back
+  // on the connection a request came on, RFC 3261 §18.2.2). 0 if none.
+  uint64_t findAny(Proto proto, const SockAddr& remote) const;
 
  private:
   static constexpr size_t kShards = 16;

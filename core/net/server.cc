@@ -162,6 +162,10 @@ bool Server::sendOnConnection(uint64_t connId, std::string data) {
   return true;
 }
 
+uint64_t Server::findConnection(Proto proto, const SockAddr& remote) const {
+  return index_->findAny(proto, remote);
+}
+
 bool Server::closeConnection(uint64_t connId) {
   int owner = ConnIndex::ownerOf(connId);
   if (owner < 0 || owner >= workerCount()) return false;

@@ -90,6 +90,9 @@ class Server {
   // Queue `data` on a connection. On its owner worker it is written at once when the socket
   // allows; from elsewhere it is posted to the owner. false if the connection is gone.
   bool sendOnConnection(uint64_t connId, std::string data);
+  // A live TCP/TLS connection to `remote` over proto, inbound or outbound (0 if none): where
+  // a relayed reply goes when its request came over a stream.
+  uint64_t findConnection(Proto proto, const SockAddr& remote) const;
   // Close a connection after its queued data is flushed (TLS: after close_notify).
   bool closeConnection(uint64_t connId);
   // A datagram out of the UDP socket bound to `from` (or the first udp listen of to's family).

@@ -138,15 +138,33 @@ def stalled_reader(c):
         stalled.setblocking(False)
         local = stalled.getsockname()
         burst = b"".join(sip_options("127.0.0.1", sip_port, local=local, branch=f"z9hG4bKs{i}", cseq=i)
-                         for i in range(2000))
+                         for i in range(30000))
+        # Another client does round trips in between every chunk the stalled peer sends.
+        other = socket.create_connection(("127.0.0.1", sip_port), 5)
+        other.settimeout(5)
+        other_rest = b""
+        during = []
         sent = 0
-        deadline = time.monotonic() + 5
+        cut_early = False
+        deadline = time.monotonic() + 10
         while sent < len(burst) and time.monotonic() < deadline:
+            t0 = time.monotonic()
+            other.sendall(sip_options("127.0.0.1", sip_port, local=other.getsockname(), branch=f"z9hG4bKd{len(during)}"))
+            m, other_rest = read_sip_message(other, other_rest)
+            during.append((time.monotonic() - t0, status_of(m)))
             try:
                 sent += stalled.send(burst[sent:sent + 65536])
             except BlockingIOError:
                 time.sleep(0.01)
-        # Meanwhile another client: 500 sequential OPTIONS round trips must stay fast.
+            except (ConnectionResetError, BrokenPipeError):
+                cut_early = True  # sipsd already cut us at the queue bound
+                break
+        worst = max(d for d, _ in during) if during else 0
+        c.check(during and all(code == 200 for _, code in during),
+                 f"{len(during)} round trips of another client during the stall all answered 200")
+        c.check(worst < 0.5, f"worst round trip during the stall {worst * 1000:.1f} ms (< 500 ms)")
+        other.close()
+        # And afterwards: 500 sequential OPTIONS round trips must stay fast.
         t = socket.create_connection(("127.0.0.1", sip_port), 5)
         t.settimeout(5)
         start = time.monotonic()
@@ -170,7 +188,7 @@ def stalled_reader(c):
         c.check(logged, "closing the stalled peer is logged with its address", s.output()[-1500:])
         stalled.setblocking(True)
         stalled.settimeout(5)
-        eof = False
+        eof = cut_early
         try:
             while True:
                 if not stalled.recv(65536):

@@ -1,0 +1,58 @@
+#include "core/server/core_runtime.h"
+
+#include "core/config/loaded_config.h"
+#include "core/log.h"
+#include "core/net/server.h"
+
+namespace sipsd {
+
+CoreRuntime::CoreRuntime(LoadedConfig& cfg) : cfg_(cfg) {}
+
+void CoreRuntime::attach(Server* server) {
+  std::lock_guard<std::mutex> lock(mu_);
+  server_ = server;
+  for (auto& [every, fn] : pendingTimers_) server_->addTimer(every, std::move(fn));
+  pendingTimers_.clear();
+}
+
+void CoreRuntime::detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  server_ = nullptr;
+}
+
+void CoreRuntime::log(int level, std::string_view module, std::string_view text) {
+  logging::write(level, module, text);
+}
+
+int CoreRuntime::logLevel() const { return logging::level(); }
+
+int CoreRuntime::workerCount() const { return server_ ? server_->workerCount() : 0; }
+
+const std::string& CoreRuntime::configDir() const { return cfg_.configDir; }
+
+void CoreRuntime::addTimer(std::chrono::milliseconds every, std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (server_)
+    server_->addTimer(every, std::move(fn));
+  else
+    pendingTimers_.emplace_back(every, std::move(fn));
+}
+
+bool CoreRuntime::sendReply(ScriptContext& ctx, std::string_view data) {
+  if (!server_) return false;
+  if (ctx.rcv.proto == Proto::UDP) return server_->sendUdp(ctx.rcv.dst, ctx.rcv.src, data);
+  return server_->sendOnConnection(ctx.rcv.connId, std::string(data));
+}
+
+void CoreRuntime::closeConnection(ScriptContext& ctx) {
+  if (server_ && ctx.rcv.connId) server_->closeConnection(ctx.rcv.connId);
+}
+
+const std::vector<RpcMethod>& CoreRuntime::rpcMethods() const { return cfg_.registry.rpcs(); }
+
+void CoreRuntime::requestShutdown() {
+  // Asynchronous: an RPC that asks for it still gets its answer sent (queues are flushed).
+  if (server_) server_->requestStop(std::chrono::milliseconds(2000));
+}
+
+}  // namespace sipsd

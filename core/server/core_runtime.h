@@ -1,0 +1,43 @@
+// The CoreApi of the running server: what modules may ask of the core (logging, timers,
+// replies on the connection a message came on, RPC list, shutdown). Created before the engine
+// (modules are initialised while the config loads) and attached to it once it exists.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/module_api.h"
+
+namespace sipsd {
+
+class LoadedConfig;
+class Server;
+
+class CoreRuntime : public CoreApi {
+ public:
+  explicit CoreRuntime(LoadedConfig& cfg);
+
+  // Hands the engine over; timers added before this start now.
+  void attach(Server* server);
+  void detach();
+
+  void log(int level, std::string_view module, std::string_view text) override;
+  int logLevel() const override;
+  int workerCount() const override;
+  const std::string& configDir() const override;
+  void addTimer(std::chrono::milliseconds every, std::function<void()> fn) override;
+  bool sendReply(ScriptContext& ctx, std::string_view data) override;
+  void closeConnection(ScriptContext& ctx) override;
+  const std::vector<RpcMethod>& rpcMethods() const override;
+  void requestShutdown() override;
+
+ private:
+  LoadedConfig& cfg_;
+  Server* server_ = nullptr;
+  std::mutex mu_;  // guards pending timers (module init runs before the engine exists)
+  std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pendingTimers_;
+};
+
+}  // namespace sipsd

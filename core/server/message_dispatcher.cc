@@ -1,0 +1,112 @@
+#include "core/server/message_dispatcher.h"
+
+#include "core/config/loaded_config.h"
+#include "core/log.h"
+#include "core/parser/cseq_parser.h"
+#include "core/parser/msg_parser.h"
+#include "core/parser/name_addr_parser.h"
+#include "core/parser/via_parser.h"
+#include "core/proxy/stateless_proxy.h"
+#include "core/script/executor.h"
+
+namespace sipsd {
+namespace {
+
+void logMsg(int level, const std::string& text) { logging::write(level, "core", text); }
+
+std::string_view firstLineOf(std::string_view raw) {
+  size_t e = raw.find("\r\n");
+  return raw.substr(0, e == std::string_view::npos ? std::min<size_t>(raw.size(), 80) : std::min<size_t>(e, 80));
+}
+
+// Reason phrases may not hold CR/LF; the parser's messages are one line already.
+std::string reasonFor(std::string_view what) {
+  std::string r = "Bad Request (";
+  for (char c : what) r += (c == '\r' || c == '\n') ? ' ' : c;
+  r += ')';
+  return r;
+}
+
+}  // namespace
+
+std::string MessageDispatcher::checkRequest(const SipMsg& msg) {
+  std::string err;
+  ViaBody via;
+  if (findHeader(msg, HdrType::Via) && !nthVia(msg, 0, via, err))
+    return "Via: " + (err.empty() ? std::string("malformed") : err);
+  const Header* cseq = findHeader(msg, HdrType::CSeq);
+  if (!cseq) return "missing CSeq";
+  CSeqBody cs;
+  if (!parseCSeq(cseq->value, cs, err)) return "CSeq: " + err;
+  if (cs.method != msg.method && !(msg.method == "ACK" || msg.method == "CANCEL"))
+    return "CSeq method does not match the request method";
+  if (!findHeader(msg, HdrType::CallId)) return "missing Call-ID";
+  for (HdrType t : {HdrType::From, HdrType::To}) {
+    const Header* h = findHeader(msg, t);
+    if (!h) return t == HdrType::From ? "missing From" : "missing To";
+    NameAddr na;
+    std::string_view rest;
+    if (!parseNameAddr(h->value, na, rest, false, err))
+      return std::string(t == HdrType::From ? "From: " : "To: ") + err;
+  }
+  return {};
+}
+
+void MessageDispatcher::answerUnparseable(std::string_view raw, const ReceiveInfo& rcv, const std::string& err) {
+  logMsg(kLogNotice, "malformed message from " + std::string(protoName(rcv.proto)) + ":" + rcv.src.str() + ": " +
+                         err + " [" + std::string(firstLineOf(raw)) + "]");
+  // A datagram that cannot be parsed is dropped (SPEC §7). On a stream the framing is still
+  // sound, so the peer gets a minimal 400 it can log, and the connection lives on.
+  if (rcv.proto == Proto::UDP) return;
+  std::string_view first = firstLineOf(raw);
+  std::string out;
+  if (first.find("HTTP/") != std::string_view::npos)
+    out = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+  else if (first.find("SIP/2.0") != std::string_view::npos && first.substr(0, 7) != "SIP/2.0")
+    out = "SIP/2.0 400 " + reasonFor(err) + "\r\nContent-Length: 0\r\n\r\n";
+  else
+    return;
+  SipMsg dummy;
+  ScriptContext ctx(dummy, rcv, *cfg_.coreApi);
+  cfg_.coreApi->sendReply(ctx, out);
+}
+
+void MessageDispatcher::onMessage(std::string_view raw, const ReceiveInfo& rcv) {
+  // One message object per worker: its header vector is reused, so parsing allocates nothing
+  // once warmed up.
+  thread_local SipMsg msg;
+  std::string err;
+  if (!parseMessage(raw, msg, err)) {
+    answerUnparseable(raw, rcv, err);
+    return;
+  }
+  ScriptContext ctx(msg, rcv, *cfg_.coreApi);
+  if (msg.isRequest())
+    onRequest(ctx);
+  else
+    onReply(ctx);
+}
+
+void MessageDispatcher::onRequest(ScriptContext& ctx) {
+  if (!ctx.msg.isHttp()) {
+    std::string bad = checkRequest(ctx.msg);
+    if (!bad.empty()) {
+      logMsg(kLogNotice, "bad " + std::string(ctx.msg.method) + " from " + std::string(protoName(ctx.rcv.proto)) + ":" +
+                             ctx.rcv.src.str() + ": " + bad);
+      proxy_.replyError(ctx, 400, reasonFor(bad));
+      return;
+    }
+  }
+  ctx.route = RouteKind::Request;
+  int main = script::mainRoute(*cfg_.script);
+  if (main >= 0) script::runRoute(*cfg_.script, main, ctx);
+}
+
+void MessageDispatcher::onReply(ScriptContext& ctx) {
+  ctx.route = RouteKind::OnReply;
+  int r = script::onReplyRoute(*cfg_.script);
+  if (r >= 0) script::runRoute(*cfg_.script, r, ctx);
+  if (!ctx.dropped) proxy_.relayReply(ctx);
+}
+
+}  // namespace sipsd

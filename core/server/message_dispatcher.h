@@ -1,0 +1,30 @@
+// Per-message work on a worker thread: parse, sanity-check, run the request route or
+// onreply_route, relay replies, answer malformed requests with 400.
+#pragma once
+#include <string_view>
+
+#include "core/script_context.h"
+
+namespace sipsd {
+
+class LoadedConfig;
+class StatelessProxy;
+
+class MessageDispatcher {
+ public:
+  MessageDispatcher(LoadedConfig& cfg, StatelessProxy& proxy) : cfg_(cfg), proxy_(proxy) {}
+  void onMessage(std::string_view raw, const ReceiveInfo& rcv);
+
+ private:
+  void onRequest(ScriptContext& ctx);
+  void onReply(ScriptContext& ctx);
+  // The headers every SIP request must have, parsed enough to build a reply (RFC 3261 §8.1.1).
+  // Returns an empty string when fine, else what is wrong (becomes the 400's reason).
+  static std::string checkRequest(const SipMsg& msg);
+  void answerUnparseable(std::string_view raw, const ReceiveInfo& rcv, const std::string& err);
+
+  LoadedConfig& cfg_;
+  StatelessProxy& proxy_;
+};
+
+}  // namespace sipsd

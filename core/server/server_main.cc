@@ -1,0 +1,152 @@
+#include "core/server/server_main.h"
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/log.h"
+#include "core/net/server.h"
+#include "core/proxy/stateless_proxy.h"
+#include "core/rpc/core_rpcs.h"
+#include "core/server/core_runtime.h"
+#include "core/server/message_dispatcher.h"
+
+namespace sipsd {
+namespace {
+
+void logCore(int level, const std::string& text) { logging::write(level, "core", text); }
+
+ServerOptions serverOptions(const LoadedConfig& cfg) {
+  const CoreSettings& s = cfg.settings;
+  ServerOptions o;
+  o.workers = s.children;
+  for (const auto& l : s.listens) o.listens.push_back(ListenSpec{l.proto, l.addr});
+  o.connectionLifetime = std::chrono::seconds(s.tcpConnectionLifetime);
+  o.maxConnections = size_t(s.tcpMaxConnections);
+  o.connectTimeout = std::chrono::seconds(s.tcpConnectTimeout);
+  o.sendTimeout = std::chrono::seconds(s.tcpSendTimeout);
+  o.maxMessageSize = s.tcpMaxMessageSize;
+  for (const ModuleExports* m : cfg.registry.modules())
+    if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
+  return o;
+}
+
+std::string versionText() {
+  return std::string("sipsd ") + SIPSD_VERSION + " (" + OpenSSL_version(OPENSSL_VERSION) + ", libevent " +
+         event_get_version() + ")";
+}
+
+RpcValue statsValue(const Server& server) {
+  std::vector<RpcWorkerStats> ws;
+  for (const auto& s : server.stats()) {
+    RpcWorkerStats r;
+    r.connections = s.connectionsOpen;
+    r.messagesIn = s.messagesIn;
+    r.messagesOut = s.messagesOut;
+    r.errors = s.errors;
+    ws.push_back(r);
+  }
+  return coreStatsValue(ws);
+}
+
+void reloadModules(const LoadedConfig& cfg) {
+  for (const ModuleExports* m : cfg.registry.modules()) {
+    if (!m->reload) continue;
+    std::string err = m->reload();
+    if (err.empty())
+      logCore(kLogNotice, "SIGHUP: module " + m->name + " reloaded");
+    else
+      logCore(kLogErr, "SIGHUP: module " + m->name + " reload failed, keeping the running configuration: " + err);
+  }
+}
+
+}  // namespace
+
+ServerRunner::ServerRunner() = default;
+ServerRunner::~ServerRunner() = default;
+
+void ServerRunner::prepare(LoadOptions& options) {
+  proxy_ = std::make_unique<StatelessProxy>();
+  options.proxy = proxy_.get();
+  options.makeCoreApi = [](LoadedConfig& cfg) { return std::make_unique<CoreRuntime>(cfg); };
+}
+
+int ServerRunner::run(LoadedConfig& cfg) {
+  auto& runtime = static_cast<CoreRuntime&>(*cfg.coreApi);
+
+  // Signals are taken synchronously by one thread; workers (started below) inherit the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  MessageDispatcher dispatcher(cfg, *proxy_);
+  Server server(serverOptions(cfg),
+                [&dispatcher](std::string_view raw, const ReceiveInfo& rcv) { dispatcher.onMessage(raw, rcv); });
+
+  CoreRpcEnv env;
+  env.shutdown = [&runtime] { runtime.requestShutdown(); };
+  env.stats = [&server] { return statsValue(server); };
+  env.methods = [&cfg]() -> const std::vector<RpcMethod>& { return cfg.registry.rpcs(); };
+  env.started = std::chrono::steady_clock::now();
+  env.version = versionText();
+  for (auto& m : coreRpcMethods(env)) {
+    if (auto err = cfg.registry.addRpc(m, "core"); !err.empty()) {
+      logCore(kLogErr, err);
+      return 1;
+    }
+  }
+
+  runtime.attach(&server);
+  proxy_->attach(&server);
+  if (std::string err = server.start(); !err.empty()) {
+    logCore(kLogErr, "cannot start: " + err);
+    runtime.detach();
+    return 1;
+  }
+  for (const ModuleExports* m : cfg.registry.modules()) {
+    if (!m->workerInit) continue;
+    for (int w = 0; w < server.workerCount(); ++w) {
+      if (std::string err = m->workerInit(runtime, w); !err.empty()) {
+        logCore(kLogErr, "module " + m->name + ": worker " + std::to_string(w) + " init failed: " + err);
+        server.stop(std::chrono::milliseconds(0));
+        runtime.detach();
+        return 1;
+      }
+    }
+  }
+  std::string where;
+  for (const auto& l : server.listenAddresses())
+    where += std::string(where.empty() ? "" : ", ") + std::string(protoName(l.proto)) + ":" + l.addr.str();
+  logCore(kLogNotice, versionText() + " running with " + std::to_string(server.workerCount()) +
+                          " workers on " + where);
+
+  std::atomic<bool> stopped{false};
+  std::thread signals([&] {
+    timespec tick{0, 200 * 1000 * 1000};
+    while (!stopped.load()) {
+      int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig == SIGHUP) {
+        reloadModules(cfg);
+      } else if (sig == SIGTERM || sig == SIGINT) {
+        logCore(kLogNotice, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", stopping");
+        server.requestStop(std::chrono::milliseconds(2000));
+      }
+    }
+  });
+  server.wait();
+  stopped = true;
+  signals.join();
+  runtime.detach();
+  logCore(kLogNotice, "stopped");
+  return 0;
+}
+
+}  // namespace sipsd
