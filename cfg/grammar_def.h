@@ -120,6 +120,18 @@ struct GuardedStatementClass : Annotated {
   }
 };
 
+// A route whose block was left open (its `}` is missing before the next construct or the end
+// of the file) is kept as parsed so far, so its statements are still checked.
+struct RouteDefClass : Annotated {
+  template <typename It, typename Exception, typename Context>
+  x3::error_handler_result on_error(It& first, const It& last, const Exception& x, const Context& context) {
+    reportExpectation(x3::get<x3::error_handler_tag>(context).get(), last, x);
+    if (x.which() != "'}'") return x3::error_handler_result::fail;
+    first = x.where();
+    return x3::error_handler_result::accept;
+  }
+};
+
 // Errors outside statements end the top-level construct; the config parser resumes after it.
 struct TopItemClass : Annotated {
   template <typename It, typename Exception, typename Context>
@@ -293,6 +305,5 @@ struct AssignClass : Annotated {};
 struct LoadModuleClass : Annotated {};
 struct ModParamClass : Annotated {};
 struct CfgBlockClass : Annotated {};
-struct RouteDefClass : Annotated {};
 
 }  // namespace sipsd::cfg::parser

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""sipsd -c / -V / -h from the command line: exit codes and FILE:LINE:COL diagnostics."""
+import os
+import subprocess
+import sys
+
+sipsd, here = sys.argv[1], os.path.dirname(os.path.abspath(__file__))
+failures = []
+
+
+def run(*args):
+    p = subprocess.run([sipsd, *args], capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+ok = os.path.join(here, "cli", "ok_core.cfg")
+rc, _, err = run("-c", "-f", ok)
+expect(rc == 0, f"ok_core.cfg: rc={rc} stderr={err!r}")
+expect("config OK" in err, f"ok_core.cfg: no 'config OK' in {err!r}")
+
+bad = os.path.join(here, "cli", "err_three.cfg")
+rc, _, err = run("-c", "-f", bad)
+expect(rc == 1, f"err_three.cfg: rc={rc}")
+for line in (f"{bad}:2:5: error: unknown function 'nosuch_function'",
+             f"{bad}:3:16: error: bad regular expression \"[\"",
+             f"{bad}:6:1: error: expected '}}' before end of file",
+             "    nosuch_function();\n    ^\n"):
+    expect(line in err, f"err_three.cfg: missing {line!r} in {err!r}")
+
+rc, _, err = run("-c", "-f", os.path.join(here, "cli", "does-not-exist.cfg"))
+expect(rc == 1 and "cannot read the config file" in err, f"missing file: rc={rc} {err!r}")
+
+rc, out, _ = run("-V")
+expect(rc == 0 and out.startswith("sipsd ") and "OpenSSL" in out and "libevent" in out, f"-V: {rc} {out!r}")
+rc, out, _ = run("-h")
+expect(rc == 0 and "-c" in out and "-L DIR" in out, f"-h: {rc} {out!r}")
+rc, _, _ = run("-Z")
+expect(rc == 2, f"-Z: rc={rc}")
+
+# -w changes the directory after -f and -L were resolved against the starting one.
+rc, _, err = run("-w", "/", "-c", "-f", os.path.relpath(ok))
+expect(rc == 0, f"-w /: rc={rc} {err!r}")
+
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
