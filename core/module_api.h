@@ -120,6 +120,8 @@ class CoreApi {
   virtual bool sendReply(ScriptContext& ctx, std::string_view data) = 0;
   // Close the connection a message came on, after queued data is flushed.
   virtual void closeConnection(ScriptContext& ctx) = 0;
+  // Close any connection by its id (tls.kill), after queued data is flushed; false if unknown.
+  virtual bool closeConnectionById(uint64_t connId) { (void)connId; return false; }
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;

@@ -48,6 +48,10 @@ void CoreRuntime::closeConnection(ScriptContext& ctx) {
   if (server_ && ctx.rcv.connId) server_->closeConnection(ctx.rcv.connId);
 }
 
+bool CoreRuntime::closeConnectionById(uint64_t connId) {
+  return server_ && connId && server_->closeConnection(connId);
+}
+
 const std::vector<RpcMethod>& CoreRuntime::rpcMethods() const { return cfg_.registry.rpcs(); }
 
 void CoreRuntime::requestShutdown() {

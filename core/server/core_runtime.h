@@ -30,6 +30,7 @@ class CoreRuntime : public CoreApi {
   void addTimer(std::chrono::milliseconds every, std::function<void()> fn) override;
   bool sendReply(ScriptContext& ctx, std::string_view data) override;
   void closeConnection(ScriptContext& ctx) override;
+  bool closeConnectionById(uint64_t connId) override;
   const std::vector<RpcMethod>& rpcMethods() const override;
   void requestShutdown() override;
 
