@@ -1,0 +1,147 @@
+// sipsd-bench option parsing (see bench_options.h).
+#include "bench_options.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+namespace sipsd::bench {
+namespace {
+
+constexpr const char* kUsage = R"(sipsd-bench: SIP load generator for sipsd and sipsd-baseline
+
+Usage: sipsd-bench --target IP:PORT [options]
+  --proto udp|tcp|tls        transport (default tcp)
+  --mode options|handshake   options: OPTIONS->200 on persistent connections (default);
+                             handshake: connect, full TLS handshake, [one OPTIONS], close, repeat
+  --connections N            concurrent connections / clients (default 10)
+  --pipeline W               requests in flight per connection, options mode (default 1)
+  --threads T                load threads, each with its own epoll loop (default 1)
+  --duration S               seconds to run (default 5) ...
+  --count N                  ... or this many operations in total
+  --timeout S                seconds without an answer before an operation fails (default 5)
+  --cert FILE --key FILE     client certificate (mutual TLS)
+  --ca FILE                  verify the server certificate against this CA (IP or --sni name)
+  --sni NAME                 server name to send and verify
+  --ruri URI                 Request-URI (default sip:TARGET)
+  --server-pid PID           report the server's CPU time per operation (/proc/PID/stat)
+  --no-resume | --resume     handshake mode: full handshakes (default) or session resumption
+  --request-per-conn         handshake mode: one OPTIONS->200 on every connection
+  --json                     print one JSON line instead of text
+)";
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "sipsd-bench: %s (try --help)\n", msg.c_str());
+  return 2;
+}
+
+template <typename T>
+bool toNumber(std::string_view s, T* out) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+}
+
+bool toSeconds(const std::string& s, double* out) {
+  char* end = nullptr;
+  *out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size() && *out > 0;
+}
+
+}  // namespace
+
+const char* protoName(Proto p) {
+  switch (p) {
+    case Proto::kUdp: return "udp";
+    case Proto::kTcp: return "tcp";
+    case Proto::kTls: return "tls";
+  }
+  return "?";
+}
+
+const char* modeName(Mode m) { return m == Mode::kOptions ? "options" : "handshake"; }
+
+int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
+  bool haveTarget = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool inlineValue = false;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+      inlineValue = true;
+    }
+    auto flag = [&]() { return !inlineValue; };
+    auto needValue = [&]() -> bool {
+      if (inlineValue) return true;
+      if (i + 1 >= argc) return false;
+      value = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 1;
+    } else if (arg == "--json" && flag()) {
+      o->json = true;
+    } else if (arg == "--no-resume" && flag()) {
+      o->resume = false;
+    } else if (arg == "--resume" && flag()) {
+      o->resume = true;
+    } else if (arg == "--request-per-conn" && flag()) {
+      o->requestPerConn = true;
+    } else if (arg == "--target" || arg == "--proto" || arg == "--mode" || arg == "--connections" ||
+               arg == "--pipeline" || arg == "--threads" || arg == "--duration" || arg == "--count" ||
+               arg == "--timeout" || arg == "--cert" || arg == "--key" || arg == "--ca" || arg == "--sni" ||
+               arg == "--ruri" || arg == "--server-pid") {
+      if (!needValue()) return fail(arg + " needs a value");
+      if (arg == "--target") {
+        const auto a = parseHostPort(value);
+        if (!a) return fail("--target " + value + ": expected numeric IP:PORT, e.g. 127.0.0.1:5060 or [::1]:5060");
+        o->target = *a;
+        o->targetText = value;
+        haveTarget = true;
+      } else if (arg == "--proto") {
+        if (value == "udp") o->proto = Proto::kUdp;
+        else if (value == "tcp") o->proto = Proto::kTcp;
+        else if (value == "tls") o->proto = Proto::kTls;
+        else return fail("--proto " + value + ": expected udp, tcp or tls");
+      } else if (arg == "--mode") {
+        if (value == "options") o->mode = Mode::kOptions;
+        else if (value == "handshake") o->mode = Mode::kHandshake;
+        else return fail("--mode " + value + ": expected options or handshake");
+      } else if (arg == "--connections" || arg == "--pipeline" || arg == "--threads") {
+        int n = 0;
+        if (!toNumber(value, &n) || n < 1 || n > 100000) return fail(arg + " " + value + ": expected 1..100000");
+        (arg == "--connections" ? o->connections : arg == "--pipeline" ? o->pipeline : o->threads) = n;
+      } else if (arg == "--duration" || arg == "--timeout") {
+        double s = 0;
+        if (!toSeconds(value, &s)) return fail(arg + " " + value + ": expected a positive number of seconds");
+        (arg == "--duration" ? o->duration : o->timeout) = s;
+      } else if (arg == "--count") {
+        if (!toNumber(value, &o->count) || o->count < 1) return fail("--count " + value + ": expected a positive integer");
+      } else if (arg == "--server-pid") {
+        if (!toNumber(value, &o->serverPid) || o->serverPid < 1) return fail("--server-pid " + value + ": expected a process id");
+      } else if (arg == "--cert") {
+        o->cert = value;
+      } else if (arg == "--key") {
+        o->key = value;
+      } else if (arg == "--ca") {
+        o->ca = value;
+      } else if (arg == "--sni") {
+        o->sni = value;
+      } else if (arg == "--ruri") {
+        o->ruri = value;
+      }
+    } else {
+      return fail("unknown option " + std::string(argv[i]));
+    }
+  }
+  if (!haveTarget) return fail("--target IP:PORT is required");
+  if (o->mode == Mode::kHandshake && o->proto == Proto::kUdp) return fail("--mode handshake needs --proto tcp or tls");
+  if (o->threads > o->connections) o->threads = o->connections;
+  if (o->ruri.empty()) o->ruri = "sip:" + formatHostPort(o->target.sa());
+  return 0;
+}
+
+}  // namespace sipsd::bench
