@@ -364,6 +364,12 @@ route {{
         bob, alice = client_ctx(ca, "bob"), client_ctx(ca, "alice")
         c.check(try_request(port, alice) == (200, "Alice"), "crl: Alice accepted before revocation")
         c.check(try_request(port, bob) == (200, "Bob"), "crl: Bob accepted before revocation")
+        # A connection opened before the changes keeps its context (and keeps working).
+        keep = bob.wrap_socket(socket.create_connection((HOST, port), timeout=10), server_hostname=None)
+        keep.settimeout(10)
+        keep.sendall(options(HOST, port, keep.getsockname(), branch="z9hG4bKk1"))
+        keep_first, keep_rest = read_sip_message(keep)
+        c.check(status_of(keep_first) == 200, "crl: a persistent connection of Bob's is served")
         sipsd_ca("revoke", ca, "alice")
         last = [None]
 
@@ -401,6 +407,19 @@ route {{
         c.check(try_request(port, bob) == (200, "Bob"), "crl: Bob works after the certificate change")
         r = try_request(port, alice)
         c.check(r[0] == "error" and "revoked" in r[1].lower(), "crl: Alice still revoked after the certificate change", r)
+        try:
+            keep.sendall(options(HOST, port, keep.getsockname(), branch="z9hG4bKk2", cseq=2))
+            keep_second, _ = read_sip_message(keep, keep_rest)
+            got = (status_of(keep_second), reason_of(keep_second))
+            keep_cn = dict(x[0] for x in keep.getpeercert()["subject"]).get("commonName")
+        except (ssl.SSLError, OSError, Exception) as e:  # noqa: B014
+            got, keep_cn = ("error", str(e)), None
+        keep.close()
+        c.check(got == (200, "Bob") and keep_cn == "localhost",
+                "crl: the connection opened before the changes keeps its context and is still served", (got, keep_cn))
+        log = d.output()
+        c.check(any("revoked" in ln.lower() and "127.0.0.1:" in ln for ln in log.splitlines()),
+                "crl: the rejected handshake is logged with the peer address and the reason", log[-1500:])
         c.check(d.alive(), "crl: same sipsd process throughout (no restart)")
 
 
