@@ -42,6 +42,8 @@ class TlsModule {
   void tick();
 
   TlsTransport& transport() { return *transport_; }
+  // The core's API once init() ran (null before, and under `sipsd -c`); tls.kill uses it.
+  CoreApi* core() const { return core_; }
   const GlobalConfig& globals() const { return g_; }
   TicketKeyRing* ticketKeys() { return ring_.get(); }
   const std::string& lastReloadError() const { return lastReloadError_; }

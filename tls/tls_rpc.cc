@@ -1,12 +1,20 @@
 // tls.info (counts), tls.list (one entry per connection), tls.options (effective settings per
-// domain, never key material) and tls.reload (what changed, or a fault saying why not).
+// domain, never key material), tls.reload (what changed, or a fault saying why not) and
+// tls.kill (close one TLS connection by the id tls.list shows).
 #include "tls/tls_rpc.h"
+
+#include <string>
 
 #include "tls/tls_domain_set.h"
 #include "tls/tls_module.h"
 #include "tls/tls_session.h"
 
 namespace sipsd::tls {
+
+namespace {
+// XML-RPC convention for "wrong parameters" (the same code the core RPCs use).
+constexpr int kInvalidParams = -32602;
+}  // namespace
 
 std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
   std::vector<RpcMethod> r;
@@ -65,6 +73,26 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                  st.emplace_back("status", "ok");
                  st.emplace_back("changed", std::move(c));
                  return RpcValue(std::move(st));
+               }});
+  r.push_back({"tls.kill", "Close the TLS connection with this id (the id column of tls.list)",
+               [&m](const std::vector<RpcValue>& params) {
+                 const int64_t* id = params.size() == 1 ? std::get_if<int64_t>(&params[0].v) : nullptr;
+                 if (!id || *id <= 0)
+                   throw RpcFault(kInvalidParams, "tls.kill takes one integer parameter: a connection id from tls.list");
+                 const auto connId = uint64_t(*id);
+                 // Only TLS connections: the core's id space also holds plain TCP connections,
+                 // which this method must not reach.
+                 bool isTls = false;
+                 m.transport().registry().forEach([&](const TlsSession& s) {
+                   if (s.endpoints().connId == connId) isTls = true;
+                 });
+                 if (!isTls) throw RpcFault(404, "no TLS connection with id " + std::to_string(connId));
+                 CoreApi* core = m.core();
+                 if (!core) throw RpcFault(500, "TLS is not running");
+                 // The connection may have closed since the lookup; that is the same answer.
+                 if (!core->closeConnectionById(connId))
+                   throw RpcFault(404, "no TLS connection with id " + std::to_string(connId));
+                 return RpcValue("closed");
                }});
   return r;
 }

@@ -1,4 +1,4 @@
-// The TLS RPC methods of SPEC §6: tls.info, tls.list, tls.options, tls.reload.
+// The TLS RPC methods of SPEC §6: tls.info, tls.list, tls.options, tls.reload, tls.kill.
 #pragma once
 #include <vector>
 

@@ -2,13 +2,16 @@
 """Management through the real binary: the XML-RPC script of SER's TLS documentation run
 unchanged on a TLS listener, called with tools/sipsctl and raw sockets; HTTPS /health with
 client certificates; keep-alive and Connection: close; malformed XML-RPC answered with a
-fault on a connection that stays usable; core.kill refused for Bob, obeyed for SER-Killer."""
+fault on a connection that stays usable; the issue's walk-through for Alice (core.version,
+system.listMethods, tls.list showing her own connection, core.kill denied); core.kill refused
+for Bob, obeyed for SER-Killer."""
 import os
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (ROOT, Checker, Sipsd, free_port, make_pki, read_sip_message, status_of,
@@ -92,11 +95,36 @@ def header(msg, name):
 def main():
     c = Checker()
     tmp = tempfile.mkdtemp(prefix="sipsd-mgmt-")
-    ca = make_pki(tmp, clients=("bob:Bob", "ser-killer:SER-Killer"))
+    ca = make_pki(tmp, clients=("bob:Bob", "alice:Alice", "ser-killer:SER-Killer"))
     tls_port, tcp_port = free_port(), free_port()
     url = f"https://127.0.0.1:{tls_port}/RPC2"
     with Sipsd(config(tls_port, tcp_port, ca), workdir=tmp) as d:
         d.start(wait_tcp=[("127.0.0.1", tls_port), ("127.0.0.1", tcp_port)])
+
+        # Alice, step by step as issue 6 describes her session.
+        rc, out, err = sipsctl(url, ca, "alice", "core.version")
+        c.check(rc == 0 and out.startswith("sipsd "), "core.version as Alice", (rc, out, err))
+        rc, out, err = sipsctl(url, ca, "alice", "system.listMethods")
+        c.check(rc == 0 and {"core.version", "tls.list", "tls.kill"} <= set(out.split()),
+                "system.listMethods as Alice lists tls.kill", out)
+        rc, out, err = sipsctl(url, ca, "alice", "core.kill")
+        c.check(rc == 1 and "fault 400: Access to core.kill denied" in err, "core.kill refused for Alice", (rc, err))
+        # tls.list on a connection of her own: the entry whose remote address is this socket.
+        actx = tls_client_context(ca, os.path.join(ca, "certs", "alice.crt"), os.path.join(ca, "certs", "alice.key"))
+        with socket.create_connection(("127.0.0.1", tls_port), timeout=10) as raw, \
+                actx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(http_post(xml_call("tls.list")))
+            msg, _ = read_sip_message(s)
+            try:
+                (rows,), _ = xmlrpc.client.loads(msg.split(b"\r\n\r\n", 1)[1])
+            except Exception as e:  # a fault or garbage: show it
+                rows = [repr(e)]
+            me = "127.0.0.1:%d" % s.getsockname()[1]
+            mine = [r for r in rows if isinstance(r, dict) and r.get("remote") == me]
+            c.check(len(mine) == 1 and mine[0].get("peer") == "Alice" and mine[0].get("verified") is True
+                    and mine[0].get("state") == "established" and mine[0].get("side") == "server",
+                    "tls.list shows Alice's own connection, verified", (me, rows))
+        c.check(d.alive(), "sipsd still running after Alice's session")
 
         rc, out, err = sipsctl(url, ca, "bob", "core.version")
         c.check(rc == 0 and out.startswith("sipsd "), "core.version as Bob", (rc, out, err))

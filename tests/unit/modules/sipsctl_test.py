@@ -41,6 +41,8 @@ def start_server(ssl_ctx=None):
     server.register_function(lambda: {"total": 2, "workers": [{"worker": 0, "n": 1}, {"worker": 1, "n": 1}],
                                       "empty": []}, "core.stats")
     server.register_function(lambda *a: [[type(x).__name__, x] for x in a], "echo")
+    # Answers as strings: the standard library cannot marshal its own 64-bit integers back.
+    server.register_function(lambda *a: [type(x).__name__ + ":" + str(x) for x in a], "echo_text")
     server.register_function(lambda: ["a", "b"], "system.listMethods")
 
     def deny():
@@ -126,6 +128,16 @@ class PlainHttp(unittest.TestCase):
         import json
         self.assertEqual(json.loads(out), [["int", 7], ["int", -3], ["str", "x"], ["str", "12"],
                                            ["float", 1.5], ["bool", True], ["int", 16]])
+
+    def test_64_bit_integer_arguments(self):
+        # sipsd's connection ids (tls.list, tls.kill ID) exceed 32 bits: sent as <i8>.
+        rc, out, err = self.call("echo_text", "7", "4294967296", "-9223372036854775808", "i:0x7fffffffffffffff")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out.splitlines(), ["int:7", "int:4294967296", "int:-9223372036854775808",
+                                            "int:9223372036854775807"])
+        rc, _, err = self.call("echo_text", "9223372036854775808")
+        self.assertEqual(rc, 2)
+        self.assertIn("64 bits", err)
 
     def test_fault_exit_code(self):
         rc, out, err = self.call("core.kill")
