@@ -51,6 +51,17 @@ std::string absolute(const std::string& p) {
   return std::string(buf) + "/" + p;
 }
 
+// The modules built beside the binary (BUILD/modules/NAME/NAME.so, BUILD/tls/tls.so), so a
+// fresh build runs etc/sipsd.cfg without -L or mpath=. Searched after -L DIR.
+std::vector<std::string> defaultModuleDirs() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  std::string exe(buf, size_t(n));
+  std::string dir = exe.substr(0, exe.rfind('/'));
+  return {dir + "/modules", dir};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +100,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  for (auto& d : defaultModuleDirs()) options.moduleDirs.push_back(d);
 #ifdef SIPSD_HAVE_SERVER
   sipsd::ServerRunner runner;
   if (!check) runner.prepare(options);

@@ -201,6 +201,7 @@ bool TlsSession::readAll(std::string& plain, IoResult& r) {
     r.ok = false;
     if (e == SSL_ERROR_ZERO_RETURN) {
       r.error = "peer " + ep_.remote.str() + " closed the TLS session (close_notify)";
+      r.peerClosed = true;
       if (!shutdownSent_) {
         SSL_shutdown(ssl_.get());  // answer with our close_notify (drained by the caller)
         shutdownSent_ = true;

@@ -28,6 +28,7 @@ struct IoResult {
   bool ok = true;
   bool justEstablished = false;  // handshake completed during this call
   std::string error;             // why the connection must close (when !ok)
+  bool peerClosed = false;       // with !ok: the peer ended the session in order (close_notify)
 };
 
 class TransportSession {

@@ -265,8 +265,11 @@ bool Worker::consume(Connection& c, std::string_view data) {
   IoResult r = c.session_->onReceive(data, plain_, wire);
   if (!wire.empty() && !queueWire(c, std::move(wire))) return false;
   if (!r.ok) {
-    n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "TLS: " + r.error, kWarn);
+    // Messages decrypted just before the peer's close_notify are still delivered.
+    if (!plain_.empty() && r.peerClosed) feedFramer(c, plain_);
+    if (c.closed()) return false;
+    if (!r.peerClosed) n_.errors.fetch_add(1, std::memory_order_relaxed);
+    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kWarn);
     return false;
   }
   if (r.justEstablished) {
