@@ -28,6 +28,7 @@ struct CoreSettings {
   int tcpConnectTimeout = 10;        // seconds
   int tcpSendTimeout = 10;           // seconds a send queue may stay blocked
   size_t tcpMaxMessageSize = 65536;  // bytes of one framed message on a stream
+  size_t tcpMaxSendQueue = 1 << 20;  // bytes queued per connection before it is closed
 };
 
 // Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;

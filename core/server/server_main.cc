@@ -30,6 +30,7 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.connectTimeout = std::chrono::seconds(s.tcpConnectTimeout);
   o.sendTimeout = std::chrono::seconds(s.tcpSendTimeout);
   o.maxMessageSize = s.tcpMaxMessageSize;
+  o.maxSendQueue = s.tcpMaxSendQueue;
   for (const ModuleExports* m : cfg.registry.modules())
     if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
   return o;

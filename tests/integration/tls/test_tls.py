@@ -464,6 +464,7 @@ debug=2
 children=2
 listen=tls:{HOST}:{port}
 tcp_max_connections=2000
+tcp_max_send_queue=67108864
 loadmodule "tls"
 loadmodule "sl"
 modparam("tls", "certificate", "{crt(ca, 'server')}")
