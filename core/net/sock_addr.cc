@@ -88,8 +88,15 @@ uint16_t SockAddr::port() const {
 }
 
 std::string SockAddr::str() const {
-  if (family() == AF_INET6) return "[" + ip() + "]:" + std::to_string(port());
-  return ip() + ":" + std::to_string(port());
+  // Appended piece by piece: GCC 12 -O3 warns (-Wrestrict, falsely) on chained operator+.
+  std::string s;
+  s.reserve(INET6_ADDRSTRLEN + 8);
+  if (family() == AF_INET6) s += '[';
+  s += ip();
+  if (family() == AF_INET6) s += ']';
+  s += ':';
+  s += std::to_string(port());
+  return s;
 }
 
 bool SockAddr::sameIp(const SockAddr& o) const {
