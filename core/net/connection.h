@@ -47,6 +47,9 @@ class Connection {
   State state_ = State::Open;
   bool closeAfterFlush_ = false;
   bool writeArmed_ = false;
+  // Set while a read is being processed: replies are queued and written together (one
+  // sendmsg for all the answers to a pipelined batch) when the read is done.
+  bool corked_ = false;
   SockAddr local_;
   SockAddr remote_;
   std::string reuseKey_;

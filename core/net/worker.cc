@@ -239,23 +239,56 @@ void Worker::onUdp(Listener& l) {
 }
 
 void Worker::onReadable(Connection& c) {
+  c.corked_ = true;
   for (int round = 0; round < 4; ++round) {  // bounded: other connections get their turn
     ssize_t r = ::recv(c.fd_, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
     if (r > 0) {
       n_.bytesIn.fetch_add(size_t(r), std::memory_order_relaxed);
       c.lastActivity_ = SteadyClock::now();
-      if (!consume(c, std::string_view(scratch_.data(), size_t(r)))) return;
-      if (size_t(r) < scratch_.size()) return;
+      if (!consume(c, std::string_view(scratch_.data(), size_t(r)))) return;  // closed
+      if (size_t(r) < scratch_.size()) break;
       continue;
     }
     if (r == 0) {
-      closeConn(c, "closed by peer", kInfo);
+      if (uncork(c)) closeConn(c, "closed by peer", kInfo);
       return;
     }
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) closeConn(c, "read: " + sock::errnoText(errno), kInfo);
-    return;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      if (uncork(c)) closeConn(c, "read: " + sock::errnoText(errno), kInfo);
+      return;
+    }
+    break;
   }
+  uncork(c);
+}
+
+bool Worker::uncork(Connection& c) {
+  c.corked_ = false;
+  if (c.out_.empty() || c.state_ == Connection::State::Connecting) return !c.closed();
+  return flushQueue(c, SteadyClock::now());
+}
+
+bool Worker::flushQueue(Connection& c, SteadyClock::time_point now) {
+  long w = c.out_.flush(c.fd_);
+  if (w < 0) {
+    closeConn(c, "write: " + sock::errnoText(int(-w)), kInfo);
+    return false;
+  }
+  if (w > 0) {
+    n_.bytesOut.fetch_add(size_t(w), std::memory_order_relaxed);
+    c.lastActivity_ = c.lastWriteProgress_ = now;
+  }
+  if (c.out_.empty()) {
+    armWrite(c, false);
+    if (c.closeAfterFlush_) {
+      finishFlush(c);
+      return false;
+    }
+  } else {
+    armWrite(c, true);
+  }
+  return true;
 }
 
 bool Worker::consume(Connection& c, std::string_view data) {
@@ -347,7 +380,7 @@ bool Worker::queueWire(Connection& c, std::string&& wire) {
   if (wire.empty() || c.closed()) return !c.closed();
   auto now = SteadyClock::now();
   size_t off = 0;
-  if (c.out_.empty() && c.state_ != Connection::State::Connecting) {
+  if (c.out_.empty() && c.state_ != Connection::State::Connecting && !c.corked_) {
     // Fast path: nothing queued, write straight away; only a remainder is queued.
     ssize_t w = ::send(c.fd_, wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
@@ -372,7 +405,7 @@ bool Worker::queueWire(Connection& c, std::string&& wire) {
     closeConn(c, "send queue over " + std::to_string(limit) + " bytes (peer not reading), closing", kWarn);
     return false;
   }
-  armWrite(c, true);
+  if (!c.corked_) armWrite(c, true);  // a corked read writes (and arms) when it is done
   return true;
 }
 
@@ -402,19 +435,7 @@ void Worker::onWritable(Connection& c) {
       established(c);
     }
   }
-  long w = c.out_.flush(c.fd_);
-  if (w < 0) {
-    closeConn(c, "write: " + sock::errnoText(int(-w)), kInfo);
-    return;
-  }
-  if (w > 0) {
-    n_.bytesOut.fetch_add(size_t(w), std::memory_order_relaxed);
-    c.lastActivity_ = c.lastWriteProgress_ = now;
-  }
-  if (c.out_.empty()) {
-    armWrite(c, false);
-    if (c.closeAfterFlush_) finishFlush(c);
-  }
+  flushQueue(c, now);
 }
 
 Connection* Worker::registerConn(std::unique_ptr<Connection> conn) {
@@ -568,6 +589,12 @@ void Worker::finishFlush(Connection& c) {
 void Worker::closeConn(Connection& c, const std::string& reason, int level) {
   if (c.closed()) return;
   uint64_t id = c.id_;
+  // What a corked read queued (replies, a TLS alert) gets the one non-blocking write it
+  // would have had without the cork.
+  if (c.corked_) {
+    c.corked_ = false;
+    if (!c.out_.empty() && c.state_ != Connection::State::Connecting) (void)c.out_.flush(c.fd_);
+  }
   logNet(level, c.peer() + " (conn " + std::to_string(id) + "): " + reason);
   if (c.session_) c.session_->onClosed(reason);
   auto waiters = std::move(c.waiters_);

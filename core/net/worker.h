@@ -79,6 +79,10 @@ class Worker : private FramerSink {
   void onUdp(Listener& l);
   void onReadable(Connection& c);
   void onWritable(Connection& c);
+  // Ends a read's cork: writes what its messages queued. False if the connection closed.
+  bool uncork(Connection& c);
+  // Writes the queue as far as the socket takes; arms/disarms the write event. False if closed.
+  bool flushQueue(Connection& c, SteadyClock::time_point now);
   void onSweep();
   // Bytes off the socket: through the session (TLS) then into the framer. false: c closed.
   bool consume(Connection& c, std::string_view data);
