@@ -66,6 +66,7 @@ std::vector<std::string> defaultModuleDirs() {
 
 int main(int argc, char** argv) {
   std::string file = "etc/sipsd.cfg";
+  bool forceStderr = false;
   bool check = false;
   std::string workDir;
   sipsd::LoadOptions options;
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
       case 'c': check = true; break;
       case 'V': version(); return 0;
       case 'h': usage(stdout); return 0;
-      case 'E': sipsd::logging::useSyslog(false); break;
+      case 'E': forceStderr = true; break;
       case 'D': break;
       case 'L': options.moduleDirs.push_back(absolute(optarg)); break;
       case 'w': workDir = optarg; break;
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   sipsd::logging::setLevel(cfg->settings.logLevel);
+  // log_stderror=no sends the log to syslog (LOG_DAEMON), unless -E asked for stderr.
+  if (!check && !forceStderr && !cfg->settings.logStderr) sipsd::logging::useSyslog(true);
   if (check) {
     std::fprintf(stderr, "sipsd: %s: config OK\n", file.c_str());
     return 0;
