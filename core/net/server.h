@@ -119,7 +119,8 @@ class Server {
   // actual port (useful for Via and when a listen asked for port 0).
   std::optional<SockAddr> listenAddressFor(Proto proto, int family) const;
   // Every bound listen address (ports resolved), in the order of ServerOptions::listens.
-  std::vector<ListenSpec> listenAddresses() const { return bound_; }
+  // Written only by start(), so callers may keep the reference (no copy per relayed reply).
+  const std::vector<ListenSpec>& listenAddresses() const { return bound_; }
   size_t connectionCount() const { return openConnections_.load(); }
 
   // ---- engine internals (used by Worker) ----

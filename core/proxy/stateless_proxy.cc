@@ -124,14 +124,17 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   return true;
 }
 
+bool StatelessProxy::sendUdp(const SockAddr& dest, std::string_view data) {
+  auto local = localFor(Proto::UDP, dest.family());
+  if (server_->sendUdp(local ? *local : SockAddr(), dest, data)) return true;
+  logProxy(kLogNotice, "cannot send to udp:" + dest.str());
+  return false;
+}
+
 void StatelessProxy::deliver(Proto proto, const SockAddr& dest, std::string data, const ConnectOptions& copt,
                              std::shared_ptr<PendingForward> pending) {
   if (proto == Proto::UDP) {
-    auto local = localFor(Proto::UDP, dest.family());
-    if (!server_->sendUdp(local ? *local : SockAddr(), dest, data)) {
-      logProxy(kLogNotice, "cannot send to udp:" + dest.str());
-      if (pending) answerLater(server_, *pending, 503, "Service Unavailable");
-    }
+    if (!sendUdp(dest, data) && pending) answerLater(server_, *pending, 503, "Service Unavailable");
     return;
   }
   Server* server = server_;
@@ -189,13 +192,9 @@ int StatelessProxy::forward(ScriptContext& ctx, std::optional<std::string_view> 
   // Stream sends and name lookups can fail after this run is over: keep what an error
   // reply needs. A UDP send to a literal address fails (or not) right here.
   if (literal && t.proto == Proto::UDP) {
-    auto local = localFor(Proto::UDP, literal->family());
-    if (!server_->sendUdp(local ? *local : SockAddr(), *literal, data)) {
-      logProxy(kLogNotice, "cannot send to udp:" + literal->str());
-      replyError(ctx, 503, "Service Unavailable");
-      return -1;
-    }
-    return 1;
+    if (sendUdp(*literal, data)) return 1;
+    replyError(ctx, 503, "Service Unavailable");
+    return -1;
   }
   auto pending = keepForErrors(ctx);
   if (literal) {

@@ -40,6 +40,8 @@ class StatelessProxy : public ProxyActions {
   bool targetFromRuri(const SipMsg& msg, Target& out, std::string& err) const;
   // The local address a message to a destination of `family` leaves from (and Via names).
   std::optional<SockAddr> localFor(Proto proto, int family) const;
+  // A datagram out of the UDP listen socket of dest's family; logs and returns false on failure.
+  bool sendUdp(const SockAddr& dest, std::string_view data);
   bool buildForward(ScriptContext& ctx, Proto proto, int family, std::string& out);
   void deliver(Proto proto, const SockAddr& dest, std::string data, const ConnectOptions& copt,
                std::shared_ptr<PendingForward> pending);
