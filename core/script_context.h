@@ -35,6 +35,11 @@ struct ScriptContext {
   bool forceRport = false;     // force_rport()
   std::string connectServerId; // tls_set_connect_server_id()
   std::string* viaToInsert = nullptr;  // create_via() bookkeeping (core-owned)
+  // Request-URI and next-hop URI as the script set them ($ru / $du, lookup(), loose_route());
+  // empty = unchanged (the message's own R-URI; no explicit destination). forward() and
+  // t_relay() honour both: the R-URI goes into the request line, $du decides where it is sent.
+  std::string newRuri;
+  std::string dstUri;
 
   ScriptContext(SipMsg& m, const ReceiveInfo& r, CoreApi& c) : msg(m), rcv(r), core(c) {}
 };
