@@ -12,7 +12,7 @@ constexpr KeywordName kKeywords[] = {
     {"method", Keyword::Method}, {"uri", Keyword::Uri},         {"proto", Keyword::Proto},
     {"src_ip", Keyword::SrcIp},  {"src_port", Keyword::SrcPort}, {"dst_ip", Keyword::DstIp},
     {"dst_port", Keyword::DstPort}, {"af", Keyword::Af},         {"status", Keyword::Status},
-    {"msg:len", Keyword::MsgLen},
+    {"msg:len", Keyword::MsgLen}, {"myself", Keyword::Myself},
 };
 }  // namespace
 

@@ -20,7 +20,7 @@
 namespace sipsd::cfg {
 
 // Core keywords of SPEC §2.
-enum class Keyword : uint8_t { Method, Uri, Proto, SrcIp, SrcPort, DstIp, DstPort, Af, Status, MsgLen };
+enum class Keyword : uint8_t { Method, Uri, Proto, SrcIp, SrcPort, DstIp, DstPort, Af, Status, MsgLen, Myself };
 std::optional<Keyword> keywordFromName(std::string_view name);
 std::string_view keywordName(Keyword k);
 

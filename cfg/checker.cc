@@ -328,7 +328,12 @@ bool Checker::compileUnary(const ast::Unary& u, RouteKind where, ExprNode& out) 
 bool Checker::compileComparison(const ast::Comparison& c, RouteKind where, ExprNode& out) {
   if (!c.tail) {
     out.kind = ExprNode::Kind::Test;
-    return compileOperand(c.lhs, where, out.lhs);
+    if (!compileOperand(c.lhs, where, out.lhs)) return false;
+    if (out.lhs.kind == OperandNode::Kind::Keyword && out.lhs.keyword == Keyword::Myself) {
+      handler_.error(tagOf(c.lhs), "myself is compared with == or != (e.g. uri == myself)");
+      return false;
+    }
+    return true;
   }
   out.kind = ExprNode::Kind::Cmp;
   out.op = c.tail->op;
@@ -349,6 +354,20 @@ bool Checker::compileComparison(const ast::Comparison& c, RouteKind where, ExprN
       other->kind = K::Proto;
       other->proto = *p;
     }
+  }
+  // `X == myself`: myself goes to the right; only == and != make sense.
+  auto isMyself = [](const OperandNode& o) { return o.kind == K::Keyword && o.keyword == Keyword::Myself; };
+  if (isMyself(out.lhs) || isMyself(out.rhs)) {
+    if (!eqOp) {
+      handler_.error(*c.tail, "myself is compared with == or != only");
+      return false;
+    }
+    if (isMyself(out.lhs)) std::swap(out.lhs, out.rhs);
+    if (isMyself(out.lhs)) {
+      handler_.error(tagOf(c.lhs), "myself == myself compares nothing");
+      return false;
+    }
+    return true;
   }
   // Networks and protocol constants go to the right so the executor checks one side only.
   if ((out.lhs.kind == K::Net || out.lhs.kind == K::Proto) && eqOp) std::swap(out.lhs, out.rhs);

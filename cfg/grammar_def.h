@@ -259,7 +259,8 @@ const auto statement_def = ifStmt | control | callStmt;
 
 // ---- top level -------------------------------------------------------------------------------
 const auto bareChar = char_ - x3::space - char_("#;{}(),\"");
-const auto bareText_def = lexeme[+bareChar];
+// `listen=ADDR advertise HOST:PORT` (Kamailio) is one value.
+const auto bareText_def = raw[lexeme[+bareChar >> -(+x3::blank >> lit("advertise") >> +x3::blank >> +bareChar)]];
 const auto bareWord_def = bareText;
 const auto paramInt_def = lexeme[x3::int64 >> !bareChar];
 const auto paramVal_def = stringLit | paramInt | bareWord;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/net/local_addresses.h"
 #include "core/net/transport.h"
 #include "core/rpc_value.h"
 #include "core/script_context.h"
@@ -125,6 +126,19 @@ class CoreApi {
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;
+  // "Is this us?" (myself, is_myself(), rr's Route check): host, port (0: any of ours) and proto
+  // (None: any) against our listen addresses, their advertise= names and alias= entries.
+  virtual bool isMyself(std::string_view host, uint16_t port, Proto proto) const {
+    (void)host, (void)port, (void)proto;
+    return false;
+  }
+  // The same for a SIP URI ("sip:h:p;transport=tls") or "host[:port]".
+  virtual bool uriIsMyself(std::string_view uriOrHost) const { (void)uriOrHost; return false; }
+  // How we name our socket `local` over proto in Via and Record-Route (advertise= or its address).
+  virtual SocketName socketName(Proto proto, const SockAddr& local) const {
+    (void)proto;
+    return {local.ip(), local.port()};
+  }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

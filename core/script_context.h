@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/msg_edits.h"
 #include "core/net/sock_addr.h"
 #include "core/parser/sip_msg.h"
 
@@ -40,6 +41,8 @@ struct ScriptContext {
   // t_relay() honour both: the R-URI goes into the request line, $du decides where it is sent.
   std::string newRuri;
   std::string dstUri;
+  // Header edits applied when the request is relayed (append_hf, remove_hf, record_route, loose_route).
+  MsgEdits edits;
 
   ScriptContext(SipMsg& m, const ReceiveInfo& r, CoreApi& c) : msg(m), rcv(r), core(c) {}
 };

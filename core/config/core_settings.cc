@@ -2,6 +2,7 @@
 #include "core/config/core_settings.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <strings.h>
 
@@ -36,7 +37,64 @@ std::string setInt(const std::string& name, const ParamValue& v, int64_t lo, int
 
 }  // namespace
 
-std::string parseListen(const std::string& text, const SourceLoc& loc, std::vector<ListenAddr>& out) {
+std::string parseHostPort(std::string_view t, Proto& proto, std::string& host, uint16_t& port) {
+  const std::string text(t);
+  proto = Proto::None;
+  port = 0;
+  if (auto c = t.find(':'); c != std::string_view::npos && c <= 3) {
+    if (auto p = protoFromName(t.substr(0, c)); p && *p != Proto::None) {
+      proto = *p;
+      t.remove_prefix(c + 1);
+    }
+  }
+  std::string_view portText;
+  if (!t.empty() && t.front() == '[') {
+    auto close = t.find(']');
+    if (close == std::string_view::npos) return "missing ']' in '" + text + "'";
+    host = std::string(t.substr(1, close - 1));
+    std::string_view rest = t.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "expected ':PORT' after ']' in '" + text + "'";
+      portText = rest.substr(1);
+    }
+  } else {
+    if (std::count(t.begin(), t.end(), ':') > 1) return "write IPv6 addresses in brackets (got '" + text + "')";
+    auto c = t.find(':');
+    host = std::string(t.substr(0, c));
+    if (c != std::string_view::npos) portText = t.substr(c + 1);
+  }
+  if (host.empty()) return "no host in '" + text + "'";
+  for (char ch : host)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_' || ch == ':'))
+      return "'" + host + "' is not a host name or address";
+  if (!portText.empty()) {
+    int n = 0;
+    auto [e, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), n);
+    if (ec != std::errc() || e != portText.data() + portText.size() || n < 1 || n > 65535)
+      return "bad port '" + std::string(portText) + "' in '" + text + "'";
+    port = uint16_t(n);
+  }
+  return {};
+}
+
+std::string parseListen(const std::string& whole, const SourceLoc& loc, std::vector<ListenAddr>& out) {
+  // `ADDR advertise HOST[:PORT]`
+  std::string text = whole, advHost;
+  uint16_t advPort = 0;
+  if (auto sp = whole.find_first_of(" \t"); sp != std::string::npos) {
+    text = whole.substr(0, sp);
+    std::string_view rest = std::string_view(whole).substr(sp);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (rest.substr(0, 9) != "advertise" || rest.size() < 10 || (rest[9] != ' ' && rest[9] != '\t'))
+      return "listen: expected 'advertise HOST[:PORT]' after the address in '" + whole + "'";
+    rest.remove_prefix(9);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+    Proto ap;
+    std::string err = parseHostPort(rest, ap, advHost, advPort);
+    if (!err.empty()) return "listen: advertise: " + err;
+    if (ap != Proto::None) return "listen: advertise takes HOST[:PORT], without a protocol ('" + whole + "')";
+  }
   std::string_view t = text;
   std::vector<Proto> protos = {Proto::UDP, Proto::TCP};
   if (auto c = t.find(':'); c != std::string_view::npos && c <= 3) {
@@ -73,7 +131,7 @@ std::string parseListen(const std::string& text, const SourceLoc& loc, std::vect
     }
     auto addr = SockAddr::fromIpPort(ip, uint16_t(port));
     if (!addr) return "listen: '" + ip + "' is not an IPv4 or IPv6 address";
-    out.push_back(ListenAddr{p, *addr, text, loc});
+    out.push_back(ListenAddr{p, *addr, whole, loc, advHost, advPort});
   }
   return {};
 }
@@ -83,6 +141,13 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
   if (name == "debug" || name == "log_level") return setInt(name, v, kLogErr, kLogDebug, s.logLevel);
   if (name == "children") return setInt(name, v, 0, 1024, s.children);
   if (name == "listen") return parseListen(v.text(), v.loc, s.listens);
+  if (name == "alias") {
+    AliasAddr a;
+    std::string err = parseHostPort(v.text(), a.proto, a.host, a.port);
+    if (!err.empty()) return "alias: " + err;
+    s.aliases.push_back(std::move(a));
+    return {};
+  }
   if (name == "mpath") {
     if (v.text().empty()) return "mpath is empty";
     s.mpath.push_back(v.text());

@@ -15,6 +15,15 @@ struct ListenAddr {
   SockAddr addr;
   std::string text;  // as written, for messages
   SourceLoc loc;
+  std::string advertiseHost;  // `advertise HOST[:PORT]`: the name Via and Record-Route use
+  uint16_t advertisePort = 0; // 0: the listen port
+};
+
+// alias=[proto:]HOST[:PORT]: another name requests may use for us (myself, loose_route).
+struct AliasAddr {
+  Proto proto = Proto::None;  // None: any
+  std::string host;
+  uint16_t port = 0;          // 0: any port
 };
 
 struct CoreSettings {
@@ -29,15 +38,20 @@ struct CoreSettings {
   int tcpSendTimeout = 10;           // seconds a send queue may stay blocked
   size_t tcpMaxMessageSize = 65536;  // bytes of one framed message on a stream
   size_t tcpMaxSendQueue = 1 << 20;  // bytes queued per connection before it is closed
+  std::vector<AliasAddr> aliases;    // alias=
 };
 
 // Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;
 // returns an error text for a bad value. Unknown names are left for the modules to claim.
 std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const ParamValue& v, bool& known);
 
-// Parses a listen= value: [udp:|tcp:|tls:]ADDR[:PORT] with ADDR an IPv4 address or [IPv6].
+// Parses a listen= value: [udp:|tcp:|tls:]ADDR[:PORT] with ADDR an IPv4 address or [IPv6],
+// optionally followed by `advertise HOST[:PORT]` (Kamailio syntax).
 // Without a protocol, udp and tcp are both opened (as SER does); the port defaults to 5060
 // (5061 for tls). Appends to `out`; returns an error text.
 std::string parseListen(const std::string& text, const SourceLoc& loc, std::vector<ListenAddr>& out);
+
+// Parses [udp:|tcp:|tls:]HOST[:PORT] (HOST a name, IPv4 or [IPv6]) for alias= and advertise.
+std::string parseHostPort(std::string_view text, Proto& proto, std::string& host, uint16_t& port);
 
 }  // namespace sipsd

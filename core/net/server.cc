@@ -97,6 +97,14 @@ std::string Server::start() {
     }
     bound_.push_back(b);
   }
+  {
+    std::vector<LocalAddresses::Listen> ls;
+    for (size_t i = 0; i < bound_.size(); ++i) {
+      SocketName adv = i < opts_.advertised.size() ? opts_.advertised[i] : SocketName{};
+      ls.push_back({bound_[i].proto, bound_[i].addr, adv.host, adv.port});
+    }
+    local_ = LocalAddresses(std::move(ls), opts_.aliases);
+  }
   std::string err = timers_->start();
   if (!err.empty()) {
     workers_.clear();

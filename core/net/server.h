@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/net/local_addresses.h"
 #include "core/net/sock_addr.h"
 #include "core/net/transport.h"
 #include "core/script_context.h"
@@ -40,6 +41,8 @@ struct ServerOptions {
   size_t maxMessageSize = 65536;                     // headers + body, stream and datagram
   size_t maxSendQueue = 1 << 20;                     // bytes queued per connection before closing it
   std::map<Proto, std::shared_ptr<Transport>> transports;  // Proto::TLS -> the tls module
+  std::vector<LocalAddresses::Alias> aliases;        // alias=: other names for us
+  std::vector<SocketName> advertised;                // advertise= of listens[i] (empty host: none)
 };
 
 // Per-worker counters (monotonic except connectionsOpen), read from any thread for core.stats.
@@ -122,6 +125,8 @@ class Server {
   // Written only by start(), so callers may keep the reference (no copy per relayed reply).
   const std::vector<ListenSpec>& listenAddresses() const { return bound_; }
   size_t connectionCount() const { return openConnections_.load(); }
+  // Our listen/advertise/alias set ("is this us?"), built by start() before any worker runs.
+  const LocalAddresses& localAddresses() const { return local_; }
 
   // ---- engine internals (used by Worker) ----
   const ServerOptions& options() const { return opts_; }
@@ -140,6 +145,7 @@ class Server {
   std::unique_ptr<TimerThread> timers_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ListenSpec> bound_;
+  LocalAddresses local_;
   std::atomic<size_t> openConnections_{0};
   std::atomic<unsigned> rr_{0};
   struct StopState;

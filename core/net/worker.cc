@@ -515,20 +515,27 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
   }
   std::string key = t ? t->clientDomainKey(to, opt) : std::string();
   Connection* c = nullptr;
-  auto it = byRemote_.find(RemoteKey{proto, to, key});
-  if (it != byRemote_.end()) {
-    auto ci = conns_.find(it->second);
-    if (ci != conns_.end() && !ci->second->closed() && !ci->second->closeAfterFlush_) c = ci->second.get();
-  }
-  if (!c && mayForward) {
-    uint64_t id = server_.index().find(proto, to, key);
-    int owner = id ? ConnIndex::ownerOf(id) : -1;
-    if (owner >= 0 && owner != index_ && owner < server_.workerCount()) {
-      Worker* w = server_.worker(owner);
-      w->loop().post([w, proto, to, data = std::move(data), opt, done = std::move(done), replyWorker]() mutable {
-        w->sendTo(proto, to, std::move(data), opt, std::move(done), replyWorker, false);
-      });
-      return;
+  // An outgoing connection opened with this client domain, else the peer's own inbound TLS
+  // connection from `to` (SPEC §8: a phone behind NAT is reachable only on the connection it
+  // opened; inbound TCP connections already share the empty key).
+  const std::string* keys[2] = {&key, proto == Proto::TLS ? &kInboundTlsKey : nullptr};
+  for (const std::string* k : keys) {
+    if (!k || c) continue;
+    auto it = byRemote_.find(RemoteKey{proto, to, *k});
+    if (it != byRemote_.end()) {
+      auto ci = conns_.find(it->second);
+      if (ci != conns_.end() && !ci->second->closed() && !ci->second->closeAfterFlush_) c = ci->second.get();
+    }
+    if (!c && mayForward) {
+      uint64_t id = server_.index().find(proto, to, *k);
+      int owner = id ? ConnIndex::ownerOf(id) : -1;
+      if (owner >= 0 && owner != index_ && owner < server_.workerCount()) {
+        Worker* w = server_.worker(owner);
+        w->loop().post([w, proto, to, data = std::move(data), opt, done = std::move(done), replyWorker]() mutable {
+          w->sendTo(proto, to, std::move(data), opt, std::move(done), replyWorker, false);
+        });
+        return;
+      }
     }
   }
   if (!c) {

@@ -1,13 +1,122 @@
-// Forwarded request construction.
+// Forwarded request construction: one pass over the received bytes with a sorted edit list.
 #include "core/proxy/request_forward_builder.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/parser/msg_parser.h"
+#include "core/parser/name_addr_parser.h"
 #include "core/parser/parse_util.h"
 #include "core/parser/via_parser.h"
 
 namespace sipsd {
+
+namespace {
+
+// Replace `len` bytes at `pos` of the received message with `text` (len 0: insert).
+struct Edit {
+  size_t pos, len;
+  std::string text;
+};
+
+bool hasLr(std::string_view uri) {
+  for (size_t p = uri.find(';'); p != std::string_view::npos; p = uri.find(';', p + 1)) {
+    std::string_view rest = uri.substr(p + 1);
+    if (parse::istartsWith(rest, "lr") && (rest.size() == 2 || rest[2] == ';' || rest[2] == '=' || rest[2] == '>'))
+      return true;
+  }
+  return false;
+}
+
+void appendRecordRoutes(std::string& out, const RecordRouteEdit& rr, const LocalVia& self, const LocalVia& inbound) {
+  if (!rr.preset.empty()) {
+    out += "Record-Route: <";
+    if (rr.preset.find(':') == std::string::npos || !(parse::istartsWith(rr.preset, "sip:") ||
+                                                      parse::istartsWith(rr.preset, "sips:")))
+      out += "sip:";
+    out += rr.preset;
+    out += rr.params;
+    if (!hasLr(rr.preset)) out += ";lr";
+    out += ">\r\n";
+    return;
+  }
+  const LocalVia& in = inbound.host.empty() ? self : inbound;
+  bool differs = in.proto != self.proto || in.host != self.host || in.port != self.port;
+  if (rr.doubleRr && differs) {
+    // Top: the side the next hop sees; below: the side the previous hop sees (RFC 3261 §16.6
+    // item 4 and Kamailio's double Record-Route). Each side's in-dialog requests then come to
+    // the socket that faces them.
+    out += "Record-Route: ";
+    appendRecordRouteUri(out, self, true, rr.params);
+    out += "\r\nRecord-Route: ";
+    appendRecordRouteUri(out, in, true, rr.params);
+    out += "\r\n";
+    return;
+  }
+  out += "Record-Route: ";
+  appendRecordRouteUri(out, in, false, rr.params);
+  out += "\r\n";
+}
+
+// Removes the first `n` Route entries (across Route headers, in order) and, with `last`, the
+// last one: a header loses its whole line when all its entries go, else its value is rewritten
+// with what remains.
+bool stripRouteEntries(const SipMsg& req, size_t n, bool last, std::vector<Edit>& edits, std::string& err) {
+  struct Entry {
+    const Header* h;
+    std::string_view text;
+  };
+  thread_local std::vector<Entry> entries;
+  entries.clear();
+  for (const Header& h : req.headers) {
+    if (h.type != HdrType::Route) continue;
+    std::string_view rest = parse::trim(h.value);
+    while (!rest.empty()) {
+      NameAddr na;
+      std::string_view after;
+      if (!parseNameAddr(rest, na, after, true, err)) {
+        err = "Route: " + err;
+        return false;
+      }
+      entries.push_back({&h, parse::trim(na.raw)});
+      rest = parse::trim(after);
+    }
+  }
+  auto removed = [&](size_t i) { return i < n || (last && i + 1 == entries.size()); };
+  const std::string_view buf = req.buf;
+  for (size_t i = 0; i < entries.size();) {
+    const Header* h = entries[i].h;
+    size_t j = i;
+    bool any = false, all = true;
+    for (; j < entries.size() && entries[j].h == h; ++j) {
+      if (removed(j))
+        any = true;
+      else
+        all = false;
+    }
+    if (any && all) {
+      edits.push_back({parse::offsetIn(buf, h->raw), h->raw.size(), {}});
+    } else if (any) {
+      std::string kept;
+      for (size_t k = i; k < j; ++k)
+        if (!removed(k)) {
+          if (!kept.empty()) kept += ", ";
+          kept.append(entries[k].text);
+        }
+      edits.push_back({parse::offsetIn(buf, h->value), h->value.size(), std::move(kept)});
+    }
+    i = j;
+  }
+  return true;
+}
+
+bool removedByScript(const MsgEdits& e, const Header& h) {
+  for (const std::string& name : e.removeHeaders)
+    if (sameHeaderName(h.name, name)) return true;
+  return false;
+}
+
+}  // namespace
 
 int maxForwards(const SipMsg& req) {
   const Header* h = findHeader(req, HdrType::MaxForwards);
@@ -17,6 +126,21 @@ int maxForwards(const SipMsg& req) {
 }
 
 bool maxForwardsExhausted(const SipMsg& req) { return maxForwards(req) == 0; }
+
+void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::string_view params) {
+  out += "<sip:";
+  bool v6 = sock.host.find(':') != std::string_view::npos && sock.host.front() != '[';
+  if (v6) out += '[';
+  out.append(sock.host);
+  if (v6) out += ']';
+  if (sock.port) out += ":" + std::to_string(sock.port);
+  if (sock.proto == Proto::TCP) out += ";transport=tcp";
+  if (sock.proto == Proto::TLS) out += ";transport=tls";
+  if (r2) out += ";r2=on";
+  out += ";lr";
+  out.append(params);
+  out += '>';
+}
 
 bool buildForwardedRequest(const SipMsg& req, const ReceiveInfo& rcv, const LocalVia& self,
                            const ForwardOptions& opt, std::string& out, std::string& err) {
@@ -45,47 +169,63 @@ bool buildForwardedRequest(const SipMsg& req, const ReceiveInfo& rcv, const Loca
   while (startEnd < buf.size() && buf[startEnd] != '\n') ++startEnd;
   if (startEnd < buf.size()) ++startEnd;
   const size_t msgEnd = parse::offsetIn(buf, req.body) + req.body.size();
+  const MsgEdits* ed = opt.edits && !opt.edits->empty() ? opt.edits : nullptr;
 
-  // Three edits of the original bytes, applied in buffer order: our Via (plus a created Via and
+  // Edits of the original bytes, applied in buffer order: our Via (plus a created Via and
   // Max-Forwards when absent) directly above the first Via or after the start line, the sender's
-  // Via with received/rport, and the decremented Max-Forwards value.
-  struct Edit {
-    size_t pos, len;
-    std::string text;
-  };
-  Edit edits[3];
-  size_t nEdits = 0;
-  Edit& ins = edits[nEdits++];
-  ins.pos = hasTop ? parse::offsetIn(buf, top.header->raw) : startEnd;
-  ins.len = 0;
-  ins.text = "Via: " + makeViaValue(self, branch) + "\r\n";
+  // Via with received/rport, the decremented Max-Forwards value, then the script's edits.
+  // One vector per worker thread, so a relay allocates nothing for it once warmed up.
+  thread_local std::vector<Edit> edits;
+  edits.clear();
+  edits.push_back({hasTop ? parse::offsetIn(buf, top.header->raw) : startEnd, 0, {}});
+  std::string& ins = edits.back().text;
+  ins = "Via: " + makeViaValue(self, branch) + "\r\n";
   if (!hasTop && !opt.createdVia.empty()) {
-    ins.text += "Via: ";
-    ins.text.append(opt.createdVia);
-    ins.text += "\r\n";
+    ins += "Via: ";
+    ins.append(opt.createdVia);
+    ins += "\r\n";
   }
-  if (mf == -1) ins.text += "Max-Forwards: 70\r\n";
+  if (mf == -1) ins += "Max-Forwards: " + std::to_string(ed && ed->maxForwardsInsert > 0 ? ed->maxForwardsInsert : 70) + "\r\n";
   if (hasTop) {
-    Edit& e = edits[nEdits++];
-    e.pos = parse::offsetIn(buf, top.raw);
-    e.len = top.raw.size();
-    appendViaWithReceived(e.text, top, rcv.src, opt.forceRport);
+    edits.push_back({parse::offsetIn(buf, top.raw), top.raw.size(), {}});
+    appendViaWithReceived(edits.back().text, top, rcv.src, opt.forceRport);
   }
   if (mf > 0) {
     const Header* h = findHeader(req, HdrType::MaxForwards);
-    Edit& e = edits[nEdits++];
-    e.pos = parse::offsetIn(buf, h->value);
-    e.len = h->value.size();
-    e.text = std::to_string(mf - 1);
+    edits.push_back({parse::offsetIn(buf, h->value), h->value.size(), std::to_string(mf - 1)});
   }
-  std::sort(edits, edits + nEdits, [](const Edit& a, const Edit& b) { return a.pos < b.pos; });
+  if (!opt.ruri.empty() && opt.ruri != req.ruri)
+    edits.push_back({parse::offsetIn(buf, req.ruri), req.ruri.size(), std::string(opt.ruri)});
+  if (ed) {
+    if (ed->recordRoute.enabled) {
+      edits.push_back({startEnd, 0, {}});
+      appendRecordRoutes(edits.back().text, ed->recordRoute, self, opt.inbound);
+    }
+    if ((ed->stripRoutes > 0 || ed->stripLastRoute) &&
+        !stripRouteEntries(req, ed->stripRoutes, ed->stripLastRoute, edits, err))
+      return false;
+    if (!ed->removeHeaders.empty())
+      for (const Header& h : req.headers)
+        if (removedByScript(*ed, h)) edits.push_back({parse::offsetIn(buf, h.raw), h.raw.size(), {}});
+    if (!ed->appendHeaders.empty()) {
+      size_t end = req.headers.empty() ? startEnd
+                                       : parse::offsetIn(buf, req.headers.back().raw) + req.headers.back().raw.size();
+      edits.push_back({end, 0, ed->appendHeaders});
+    }
+  }
+  // Stable: inserts at the same place keep the order above (our Via before the Record-Route)
+  // and come before a line removed at that place; edits inside a removed line are skipped.
+  std::stable_sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) {
+    return a.pos < b.pos || (a.pos == b.pos && a.len < b.len);
+  });
 
-  out.reserve(buf.size() + 200);
+  out.reserve(buf.size() + 200 + (ed ? ed->appendHeaders.size() + 200 : 0));
   size_t from = 0;
-  for (size_t i = 0; i < nEdits; ++i) {
-    out.append(buf.substr(from, edits[i].pos - from));
-    out += edits[i].text;
-    from = edits[i].pos + edits[i].len;
+  for (const Edit& e : edits) {
+    if (e.pos < from) continue;  // inside a removed line
+    out.append(buf.substr(from, e.pos - from));
+    out += e.text;
+    from = e.pos + e.len;
   }
   out.append(buf.substr(from, msgEnd - from));
   return true;

@@ -58,11 +58,11 @@ void answerLater(Server* server, const PendingForward& p, int code, std::string_
 
 }  // namespace
 
-bool StatelessProxy::targetFromRuri(const SipMsg& msg, Target& out, std::string& err) const {
+bool StatelessProxy::targetFromUri(std::string_view text, Target& out, std::string& err) const {
   SipUri uri;
-  if (!parseUri(msg.ruri, uri, err)) return false;
+  if (!parseUri(text, uri, err)) return false;
   if (uri.scheme == SipUri::Scheme::Tel || uri.host.empty()) {
-    err = "request URI has no host to forward to";
+    err = "'" + std::string(text.substr(0, 80)) + "' has no host to forward to";
     return false;
   }
   out.proto = uri.scheme == SipUri::Scheme::Sips ? Proto::TLS : Proto::UDP;
@@ -70,7 +70,7 @@ bool StatelessProxy::targetFromRuri(const SipMsg& msg, Target& out, std::string&
     if (auto p = protoFromName(*t))
       out.proto = (uri.scheme == SipUri::Scheme::Sips && *p == Proto::TCP) ? Proto::TLS : *p;
     else {
-      err = "unsupported transport '" + std::string(*t) + "' in the request URI";
+      err = "unsupported transport '" + std::string(*t) + "' in '" + std::string(text.substr(0, 80)) + "'";
       return false;
     }
   }
@@ -109,13 +109,22 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
     logProxy(kLogErr, "no listen address to put in the Via of a forwarded request");
     return false;
   }
-  std::string host = local->ip();
-  LocalVia self{proto, host, local->port()};
+  // advertise= decides how we name ourselves (Via, Record-Route).
+  const LocalAddresses& me = server_->localAddresses();
+  SocketName outName = me.nameOf(proto, *local);
+  LocalVia self{proto, outName.host, outName.port};
   ForwardOptions opt;
   // Over TCP/TLS the sender's Via always gets received/rport: the reply then finds the very
   // connection the request came on (RFC 3261 §18.2.2) even when the client did not ask.
   opt.forceRport = ctx.forceRport || ctx.rcv.proto == Proto::TCP || ctx.rcv.proto == Proto::TLS;
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
+  opt.ruri = ctx.newRuri;
+  opt.edits = &ctx.edits;
+  SocketName inName;
+  if (ctx.edits.recordRoute.enabled && ctx.rcv.dst.valid()) {
+    inName = me.nameOf(ctx.rcv.proto, ctx.rcv.dst);
+    opt.inbound = LocalVia{ctx.rcv.proto, inName.host, inName.port};
+  }
   std::string err;
   if (!buildForwardedRequest(ctx.msg, ctx.rcv, self, opt, out, err)) {
     logProxy(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + err);
@@ -165,7 +174,11 @@ int StatelessProxy::forward(ScriptContext& ctx, std::optional<std::string_view> 
     t.proto = proto == Proto::None ? Proto::UDP : proto;
     t.port = port.value_or(0);
   } else {
-    if (!targetFromRuri(msg, t, err)) {
+    // $du (loose_route(), lookup()) decides where it goes, else the R-URI the script left.
+    std::string_view dest = !ctx.dstUri.empty() ? std::string_view(ctx.dstUri)
+                            : !ctx.newRuri.empty() ? std::string_view(ctx.newRuri)
+                                                   : msg.ruri;
+    if (!targetFromUri(dest, t, err)) {
       logProxy(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + err);
       replyError(ctx, 400, "Bad Request-URI");
       return -1;
@@ -242,12 +255,10 @@ void StatelessProxy::relayReply(ScriptContext& ctx) {
     logProxy(kLogNotice, "dropping reply without a usable Via from " + ctx.rcv.src.str());
     return;
   }
-  auto mine = SockAddr::fromIpPort(stripBrackets(top.host), top.port ? top.port : 5060);
-  bool ours = false;
-  if (mine)
-    for (const auto& l : server_->listenAddresses())
-      if (l.addr == *mine) ours = true;
-  if (!ours) {
+  // Our Via names a listen address or its advertise= name.
+  Proto viaProto = protoFromName(top.transport).value_or(Proto::None);
+  uint16_t viaPort = top.port ? top.port : defaultPort(viaProto);
+  if (!server_->localAddresses().isMyself(top.host, viaPort, Proto::None)) {
     logProxy(kLogInfo, "dropping reply from " + ctx.rcv.src.str() + ": top Via " + std::string(top.raw) + " is not ours");
     return;
   }

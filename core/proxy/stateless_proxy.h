@@ -37,7 +37,7 @@ class StatelessProxy : public ProxyActions {
     std::string host;  // literal IP or a name to resolve
     uint16_t port = 0;
   };
-  bool targetFromRuri(const SipMsg& msg, Target& out, std::string& err) const;
+  bool targetFromUri(std::string_view uri, Target& out, std::string& err) const;
   // The local address a message to a destination of `family` leaves from (and Via names).
   std::optional<SockAddr> localFor(Proto proto, int family) const;
   // A datagram out of the UDP listen socket of dest's family; logs and returns false on failure.

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/parser/core_selects.h"
+#include "core/script/msg_functions.h"
 
 namespace sipsd::script {
 
@@ -119,6 +120,7 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
                    return 1;
                  },
                  kAnyRoute});
+  for (auto& f : msgFunctionExports()) out.push_back(std::move(f));
   return out;
 }
 

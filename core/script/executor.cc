@@ -195,12 +195,20 @@ class Executor {
         return Value::integer(r.src.family() == AF_INET6 ? 6 : 4);
       case Keyword::Status: return m.isRequest() ? Value() : Value::integer(m.status);
       case Keyword::MsgLen: return Value::integer(int64_t(m.buf.size()));
+      case Keyword::Myself: return Value();  // only compared (see compare())
     }
     return Value();
   }
 
   bool compare(const ExprNode& e) {
     const bool negate = e.op == CmpOp::Ne || e.op == CmpOp::NoMatch;
+    if (e.rhs.kind == OperandNode::Kind::Keyword && e.rhs.keyword == Keyword::Myself) {
+      // A URI (uri, @ruri, $fu...) or a host[:port] (@ruri.host, $rd, src_ip) naming us.
+      Value v = value(e.lhs);
+      bool me = false;
+      if (v.isStr()) me = ctx_.core.uriIsMyself(v.str());
+      return me != negate;
+    }
     if (e.rhs.kind == OperandNode::Kind::Net) {
       bool in;
       if (e.lhs.kind == OperandNode::Kind::Keyword && e.lhs.keyword == Keyword::SrcIp)

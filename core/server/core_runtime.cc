@@ -60,3 +60,20 @@ void CoreRuntime::requestShutdown() {
 }
 
 }  // namespace sipsd
+
+namespace sipsd {
+
+bool CoreRuntime::isMyself(std::string_view host, uint16_t port, Proto proto) const {
+  return server_ && server_->localAddresses().isMyself(host, port, proto);
+}
+
+bool CoreRuntime::uriIsMyself(std::string_view uriOrHost) const {
+  return server_ && server_->localAddresses().uriIsMyself(uriOrHost);
+}
+
+SocketName CoreRuntime::socketName(Proto proto, const SockAddr& local) const {
+  if (server_) return server_->localAddresses().nameOf(proto, local);
+  return CoreApi::socketName(proto, local);
+}
+
+}  // namespace sipsd

@@ -33,6 +33,9 @@ class CoreRuntime : public CoreApi {
   bool closeConnectionById(uint64_t connId) override;
   const std::vector<RpcMethod>& rpcMethods() const override;
   void requestShutdown() override;
+  bool isMyself(std::string_view host, uint16_t port, Proto proto) const override;
+  bool uriIsMyself(std::string_view uriOrHost) const override;
+  SocketName socketName(Proto proto, const SockAddr& local) const override;
 
  private:
   LoadedConfig& cfg_;

@@ -24,7 +24,11 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   const CoreSettings& s = cfg.settings;
   ServerOptions o;
   o.workers = s.children;
-  for (const auto& l : s.listens) o.listens.push_back(ListenSpec{l.proto, l.addr});
+  for (const auto& l : s.listens) {
+    o.listens.push_back(ListenSpec{l.proto, l.addr});
+    o.advertised.push_back(SocketName{l.advertiseHost, l.advertisePort});
+  }
+  for (const auto& a : s.aliases) o.aliases.push_back({a.proto, a.host, a.port});
   o.connectionLifetime = std::chrono::seconds(s.tcpConnectionLifetime);
   o.maxConnections = size_t(s.tcpMaxConnections);
   o.connectTimeout = std::chrono::seconds(s.tcpConnectTimeout);

@@ -98,9 +98,11 @@ struct Fixture {
     int idx = msg.isRequest() ? script::mainRoute(*script) : script::onReplyRoute(*script);
     int r = script::runRoute(*script, idx, ctx);
     dropped = ctx.dropped;
+    edits = ctx.edits;
     return r;
   }
   bool dropped = false;
+  MsgEdits edits;  // what the run recorded for the relay (append_hf, remove_hf, ...)
 };
 
 }  // namespace sipsd::test

@@ -1,0 +1,167 @@
+// The rr module: record_route(), record_route_preset(), loose_route() (SPEC §8), Kamailio's
+// names and habits. Record-Route and Route edits are recorded in the ScriptContext's edit list
+// and applied when the request is relayed (forward(), t_relay()); "is this Route us?" is the
+// core's answer (listen addresses, advertise=, alias=).
+#include <charconv>
+#include <memory>
+#include <string>
+
+#include "core/module_api.h"
+#include "core/parser/msg_parser.h"
+#include "core/parser/name_addr_parser.h"
+#include "core/parser/parse_util.h"
+#include "core/parser/uri_parser.h"
+#include "modules/rr/loose_router.h"
+
+namespace sipsd::rr {
+namespace {
+
+constexpr std::string_view kModule = "rr";
+
+struct Settings {
+  bool doubleRr = true;      // enable_double_rr
+  bool appendFromTag = false;  // append_fromtag
+};
+Settings settings;
+
+std::string setBool(const ParamValue& v, bool& field, const char* name) {
+  int64_t n = v.num;
+  if (!v.isInt) {
+    auto r = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
+    if (v.str.empty() || r.ec != std::errc() || r.ptr != v.str.data() + v.str.size())
+      return std::string(name) + " takes 0 or 1, not '" + v.str + "'";
+  }
+  if (n != 0 && n != 1) return std::string(name) + " takes 0 or 1, not " + std::to_string(n);
+  field = n == 1;
+  return {};
+}
+
+bool requestOnly(ScriptContext& ctx, const char* fn) {
+  if (ctx.msg.isRequest() && !ctx.msg.isHttp()) return true;
+  ctx.core.log(kLogErr, kModule, std::string(fn) + ": applies to SIP requests only");
+  return false;
+}
+
+// ";ftag=<From tag>" when append_fromtag is on (lets a script tell the dialog's direction).
+void addFromTag(ScriptContext& ctx, std::string& params) {
+  if (!settings.appendFromTag) return;
+  const Header* h = findHeader(ctx.msg, HdrType::From);
+  NameAddr na;
+  std::string_view rest;
+  std::string err;
+  if (h && parseNameAddr(h->value, na, rest, false, err) && na.hasTag && !na.tag.empty()) {
+    params += ";ftag=";
+    params.append(na.tag);
+  }
+}
+
+// Extra Record-Route URI parameters: "p=1;q" or ";p=1;q", no spaces or brackets.
+std::string checkParams(std::string& p) {
+  if (!p.empty() && p.front() != ';') p.insert(p.begin(), ';');
+  for (char c : p)
+    if (c == '>' || c == '<' || c == ',' || c == ' ' || c == '\r' || c == '\n' || c == '\t')
+      return "'" + p + "' is not a list of URI parameters";
+  return {};
+}
+
+int recordRoute(ScriptContext& ctx, const std::vector<FuncArg>& args) {
+  if (!requestOnly(ctx, "record_route")) return -1;
+  if (ctx.edits.recordRoute.enabled) return 1;  // once per request, as Kamailio
+  RecordRouteEdit& rr = ctx.edits.recordRoute;
+  rr.enabled = true;
+  rr.doubleRr = settings.doubleRr;
+  rr.params.clear();
+  if (!args.empty()) {
+    Value v = args[0].eval(ctx);
+    std::string p = v.text();
+    if (std::string e = checkParams(p); !e.empty()) {
+      ctx.core.log(kLogErr, kModule, "record_route: " + e);
+      rr.enabled = false;
+      return -1;
+    }
+    rr.params = std::move(p);
+  }
+  addFromTag(ctx, rr.params);
+  return 1;
+}
+
+int recordRoutePreset(ScriptContext& ctx, const std::vector<FuncArg>& args) {
+  if (!requestOnly(ctx, "record_route_preset")) return -1;
+  Value v = args[0].eval(ctx);
+  std::string uri = v.text();
+  if (uri.empty() || uri.find_first_of("<>, \r\n") != std::string::npos) {
+    ctx.core.log(kLogErr, kModule, "record_route_preset: '" + uri + "' is not a SIP URI");
+    return -1;
+  }
+  RecordRouteEdit& rr = ctx.edits.recordRoute;
+  rr.enabled = true;
+  rr.preset = std::move(uri);
+  rr.params.clear();
+  addFromTag(ctx, rr.params);
+  return 1;
+}
+
+ModuleExports makeExports() {
+  ModuleExports e;
+  e.name = "rr";
+  e.params.push_back({"enable_double_rr", ParamType::Any,
+                      [](const ParamValue& v) { return setBool(v, settings.doubleRr, "enable_double_rr"); }});
+  e.params.push_back({"append_fromtag", ParamType::Any,
+                      [](const ParamValue& v) { return setBool(v, settings.appendFromTag, "append_fromtag"); }});
+
+  FunctionExport rr;
+  rr.name = "record_route";
+  rr.minArgs = 0;
+  rr.maxArgs = 1;
+  rr.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+    if (args.empty() || args[0].kind != FuncArg::Kind::Str) return {};
+    return checkParams(args[0].str);
+  };
+  rr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) { return recordRoute(ctx, args); };
+  rr.routes = kRequestRoute;
+  e.functions.push_back(rr);
+
+  FunctionExport preset;
+  preset.name = "record_route_preset";
+  preset.minArgs = 1;
+  preset.maxArgs = 1;
+  preset.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+    if (args[0].kind != FuncArg::Kind::Str) return {};
+    std::string& s = args[0].str;
+    std::string uri = parse::istartsWith(s, "sip:") || parse::istartsWith(s, "sips:") ? s : "sip:" + s;
+    SipUri u;
+    std::string err;
+    if (s.find_first_of("<>, ") != std::string::npos || !parseUri(uri, u, err) || u.host.empty())
+      return "'" + s + "' is not a SIP URI such as \"sip:proxy.example.com:5060\"";
+    s = uri;
+    return {};
+  };
+  preset.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    return recordRoutePreset(ctx, args);
+  };
+  preset.routes = kRequestRoute;
+  e.functions.push_back(preset);
+
+  FunctionExport lr;
+  lr.name = "loose_route";
+  lr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+    CoreApi& core = ctx.core;
+    LooseRouter router([&core](std::string_view uri) { return core.uriIsMyself(uri); });
+    std::string err;
+    int r = router.route(ctx, err);
+    if (!err.empty())
+      core.log(kLogNotice, kModule, "loose_route: " + err + " (from " + ctx.rcv.src.str() + ")");
+    return r;
+  };
+  lr.routes = kRequestRoute;
+  e.functions.push_back(lr);
+  return e;
+}
+
+}  // namespace
+}  // namespace sipsd::rr
+
+extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
+  static const sipsd::ModuleExports exports = sipsd::rr::makeExports();
+  return &exports;
+}
