@@ -105,6 +105,12 @@ class Worker : private FramerSink {
   void reply(int worker, const SendDone& done, bool ok, const std::string& err);
   void maybeFinishStop();
   bool logAllowed(SteadyClock::time_point& last);
+  // The list of inbound connections without a complete message yet (oldest first).
+  void freshLink(Connection& c);
+  void freshUnlink(Connection& c);
+  // Table full: closes this worker's oldest inbound connection that has not completed a
+  // message. False when there is none (the new one is refused).
+  bool evictOne(const SockAddr& newcomer);
 
   Server& server_;
   int index_;
@@ -126,6 +132,10 @@ class Worker : private FramerSink {
   SteadyClock::time_point lastRejectLog_{}, lastDgramLog_{}, lastAcceptErrLog_{};
   Counters n_;
   LogThrottle dgramLog_, httpDgramLog_;  // dropped datagrams, logged at most once a second
+  LogThrottle refuseLog_, perIpLog_, evictLog_, timeoutLog_, noFdLog_;  // likewise for connections
+  Connection* freshHead_ = nullptr;  // oldest inbound connection without a complete message
+  Connection* freshTail_ = nullptr;
+  SteadyClock::time_point readTime_{};  // when the read being processed began (one clock call per read)
 };
 
 }  // namespace sipsd
