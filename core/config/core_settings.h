@@ -30,7 +30,7 @@ struct CoreSettings {
   size_t tcpMaxMessageSize = 65536;  // bytes of one framed message on a stream
   size_t tcpMaxSendQueue = 1 << 20;  // bytes queued per connection before it is closed
   int tcpMsgReadTimeout = 20;        // seconds from a message's first byte to its last (Kamailio's name)
-  int tcpMaxConnectionsPerIp = 64;   // inbound TCP/TLS connections per source IP; 0 = no limit
+  int tcpMaxConnectionsPerIp = 256;  // inbound TCP/TLS connections per source IP; 0 = no limit
 };
 
 // Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;

@@ -44,7 +44,7 @@ struct ServerOptions {
   // (tcp_msg_read_timeout), and one source IP may hold at most this many inbound connections
   // (tcp_max_connections_per_ip, 0 = no limit).
   std::chrono::milliseconds msgReadTimeout{20000};
-  size_t maxConnectionsPerIp = 64;
+  size_t maxConnectionsPerIp = 256;
 };
 
 // Per-worker counters (monotonic except connectionsOpen), read from any thread for core.stats.
