@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/log_text.h"
 #include "tls/cert_info.h"
 #include "tls/file_digest.h"
 #include "tls/ticket_keys.h"
@@ -202,10 +201,10 @@ std::string TlsDomain::build(const GlobalConfig& g) {
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
 
   if (!opt_.cipherList.empty() && !SSL_CTX_set_cipher_list(c, opt_.cipherList.c_str())) {
-    return "cipher_list '" + boundedText(opt_.cipherList) + "' is invalid" + at(locs_, "cipher_list") + ": " + opensslErrors();
+    return "cipher_list '" + opt_.cipherList + "' is invalid" + at(locs_, "cipher_list") + ": " + opensslErrors();
   }
   if (!opt_.cipherSuites.empty() && !SSL_CTX_set_ciphersuites(c, opt_.cipherSuites.c_str())) {
-    return "cipher_suites '" + boundedText(opt_.cipherSuites) + "' is invalid" + at(locs_, "cipher_suites") + ": " +
+    return "cipher_suites '" + opt_.cipherSuites + "' is invalid" + at(locs_, "cipher_suites") + ": " +
            opensslErrors();
   }
   if (std::string e = loadIdentity(); !e.empty()) return e;

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "core/log.h"
-#include "core/log_text.h"
 #include "core/log_throttle.h"
 #include "core/module_api.h"
 #include "core/parser/msg_parser.h"
@@ -56,7 +55,7 @@ void answerLater(Server* server, const PendingForward& p, int code, std::string_
   std::string err, out;
   if (!parseMessage(p.raw, msg, err)) return;
   if (!buildSipReply(msg, p.rcv, code, reason, SipReplyOptions{}, out, err)) {
-    logInput(kLogWarn, "cannot answer " + std::to_string(code) + " to " + p.rcv.src.str() + ": " + boundedText(err));
+    logInput(kLogWarn, "cannot answer " + std::to_string(code) + " to " + p.rcv.src.str() + ": " + logging::escaped(err, 160));
     return;
   }
   if (p.rcv.proto == Proto::UDP)
@@ -105,7 +104,7 @@ bool StatelessProxy::replyError(ScriptContext& ctx, int code, std::string_view r
   SipReplyOptions opt;
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
   if (!buildSipReply(ctx.msg, ctx.rcv, code, reason, opt, out, err)) {
-    logInput(kLogWarn, "cannot answer " + std::to_string(code) + " to " + ctx.rcv.src.str() + ": " + boundedText(err));
+    logInput(kLogWarn, "cannot answer " + std::to_string(code) + " to " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return false;
   }
   ctx.replied = ctx.core.sendReply(ctx, out);
@@ -127,7 +126,7 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
   std::string err;
   if (!buildForwardedRequest(ctx.msg, ctx.rcv, self, opt, out, err)) {
-    logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + boundedText(err));
+    logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return false;
   }
   return true;
@@ -175,7 +174,7 @@ int StatelessProxy::forward(ScriptContext& ctx, std::optional<std::string_view> 
     t.port = port.value_or(0);
   } else {
     if (!targetFromRuri(msg, t, err)) {
-      logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + boundedText(err));
+      logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
       replyError(ctx, 400, "Bad Request-URI");
       return -1;
     }
@@ -262,7 +261,7 @@ void StatelessProxy::relayReply(ScriptContext& ctx) {
   }
   ReplyHop hop;
   if (!nextReplyHop(ctx.msg, hop, err)) {
-    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + boundedText(err));
+    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return;
   }
   if (hop.proto == Proto::None) {
@@ -271,7 +270,7 @@ void StatelessProxy::relayReply(ScriptContext& ctx) {
   }
   std::string out;
   if (!buildForwardedReply(ctx.msg, out, err)) {
-    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + boundedText(err));
+    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return;
   }
   auto dest = SockAddr::fromIpPort(hop.host, hop.port);

@@ -2,7 +2,6 @@
 
 #include "core/config/loaded_config.h"
 #include "core/log.h"
-#include "core/log_text.h"
 #include "core/log_throttle.h"
 #include "core/parser/cseq_parser.h"
 #include "core/parser/msg_parser.h"
@@ -67,7 +66,7 @@ void MessageDispatcher::answerUnparseable(std::string_view raw, const ReceiveInf
   thread_local LogThrottle throttle;
   if (throttle.allow())
     logMsg(kLogNotice, "malformed message from " + std::string(protoName(rcv.proto)) + ":" + rcv.src.str() + ": " +
-                           boundedText(err) + " [" + std::string(firstLineOf(raw)) + "]" + throttle.note());
+                           logging::escaped(err, 160) + " [" + std::string(firstLineOf(raw)) + "]" + throttle.note());
   // A datagram that cannot be parsed is dropped (SPEC §7). On a stream the framing is still
   // sound, so the peer gets a minimal 400 it can log, and the connection lives on.
   if (rcv.proto == Proto::UDP) return;
@@ -106,8 +105,8 @@ void MessageDispatcher::onRequest(ScriptContext& ctx) {
     if (!bad.empty()) {
       thread_local LogThrottle throttle;
       if (throttle.allow())
-        logMsg(kLogNotice, "bad " + boundedText(ctx.msg.method, 32) + " from " + std::string(protoName(ctx.rcv.proto)) +
-                               ":" + ctx.rcv.src.str() + ": " + boundedText(bad) + throttle.note());
+        logMsg(kLogNotice, "bad " + logging::escaped(ctx.msg.method, 32) + " from " + std::string(protoName(ctx.rcv.proto)) +
+                               ":" + ctx.rcv.src.str() + ": " + logging::escaped(bad, 160) + throttle.note());
       if (!proxy_.replyError(ctx, 400, reasonFor(bad))) answerOnStream(ctx, 400, reasonFor(bad));
       return;
     }
