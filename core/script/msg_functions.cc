@@ -211,6 +211,19 @@ std::vector<FunctionExport> msgFunctionExports() {
                    return 2;
                  },
                  kRequestRoute});
+
+  // is_myself("sip:host:port;transport=x") or is_myself("host[:port]"): the core's answer.
+  out.push_back({"is_myself", 1, 1,
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                   if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return "is_myself needs a URI or host";
+                   return {};
+                 },
+                 [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) -> int {
+                   Value v = args[0].eval(ctx);
+                   std::string text = v.text();
+                   return boolResult(!text.empty() && ctx.core.uriIsMyself(text));
+                 },
+                 kAnyRoute});
   return out;
 }
 

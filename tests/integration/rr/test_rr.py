@@ -5,7 +5,8 @@
                 via mf_process_maxfwd_header, uri == myself;
   peer_conn     a UDP client's MESSAGE to sip:alice@IP:EPHEMERAL;transport=tls reaches alice over
                 the TLS connection she opened (no listener on her port), her 200 comes back;
-  dialog        record_route() with TLS in / UDP out: two Record-Routes (r2=on); ACK and BYE
+  dialog        record_route() with TLS in / UDP out: two Record-Routes (r2=on, the UDP one
+                naming the listener's advertise address); ACK and BYE
                 carrying that route set go through sipsd, which strips its own entries, and the
                 BYE to alice's contact goes over her connection.
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/rr/test_rr.py"""
@@ -20,13 +21,14 @@ from sipsd_harness import Checker, Sipsd, free_port, make_pki, read_sip_message,
 
 HOST = "127.0.0.1"
 ALIAS = "proxy.rr.test"
+ADV = "sip.rr.test"  # advertise name of the UDP listener (Via, Record-Route)
 
 
 def config(udp, tls, ca):
     return f"""
 debug=3
 children=2
-listen=udp:{HOST}:{udp}
+listen=udp:{HOST}:{udp} advertise {ADV}:5099
 listen=tls:{HOST}:{tls}
 alias={ALIAS}
 loadmodule "tls"
@@ -46,6 +48,10 @@ route {{
     if (loose_route()) {{
         append_hf("X-Preloaded: yes\\r\\n");
         forward();
+        exit;
+    }}
+    if (is_method("OPTIONS") && @msg.X-Check != "") {{
+        if (is_myself(@msg.X-Check)) {{ sl_reply(200, "is us"); }} else {{ sl_reply(404, "not us"); }}
         exit;
     }}
     if (is_method("OPTIONS") && uri == myself) {{ sl_reply(200, "myself"); exit; }}
@@ -117,7 +123,7 @@ def alice_connect(ca, tls_port):
     return s
 
 
-def preloaded(c, udp):
+def preloaded(c, udp, tls):
     client, nxt = udp_sock(), udp_sock()
     cport, nport = client.getsockname()[1], nxt.getsockname()[1]
     via = f"SIP/2.0/UDP {HOST}:{cport};branch=z9hG4bKpre1;rport"
@@ -145,6 +151,8 @@ def preloaded(c, udp):
     got = recv_udp(nxt)
     c.check(not headers(got, "X-Strip"), "remove_hf: every X-Strip header is gone at the receiver", got[:600])
     c.check(headers(got, "X-Seen-By") == ["sipsd"], "append_hf: X-Seen-By at the receiver", got[:600])
+    c.check(headers(got, "Via")[0].startswith(f"SIP/2.0/UDP {ADV}:5099;branch="),
+            "advertise: the Via names the advertised address", headers(got, "Via"))
     c.check(headers(got, "Max-Forwards") == ["10"], "mf_process_maxfwd_header(10) inserted Max-Forwards: 10",
             headers(got, "Max-Forwards"))
     # Max-Forwards: 0 -> 483 from the script
@@ -158,6 +166,12 @@ def preloaded(c, udp):
     client.sendto(request("OPTIONS", f"sip:{ALIAS}", via, call_id="me2"), (HOST, udp))
     got = recv_udp(client)
     c.check(status_of(got) == 200 and b"myself" in got.split(b"\r\n")[0], "uri == myself for an alias", first_line(got))
+    for check, want in ((f"sip:{HOST}:{udp}", 200), (f"sip:{HOST}:{tls};transport=tls", 200),
+                        (f"sip:{HOST}:{udp};transport=tls", 404), ("sip:192.0.2.1", 404), (ALIAS, 200)):
+        client.sendto(request("OPTIONS", "sip:x@192.0.2.1", via, f"X-Check: {check}\r\n", call_id="chk-" + check),
+                      (HOST, udp))
+        got = recv_udp(client)
+        c.check(status_of(got) == want, f"is_myself(\"{check}\") -> {want}", first_line(got))
     client.close()
     nxt.close()
 
@@ -200,8 +214,8 @@ def dialog(c, udp, tls, ca):
     alice.sendall(inv)
     got = recv_udp(bob)
     rr = headers(got, "Record-Route")
-    want = [f"<sip:{HOST}:{udp};r2=on;lr>", f"<sip:{HOST}:{tls};transport=tls;r2=on;lr>"]
-    c.check(rr == want, "INVITE TLS in / UDP out: two Record-Routes, UDP side on top, r2=on", rr)
+    want = [f"<sip:{ADV}:5099;r2=on;lr>", f"<sip:{HOST}:{tls};transport=tls;r2=on;lr>"]
+    c.check(rr == want, "INVITE TLS in / UDP out: two Record-Routes, UDP side (advertised) on top, r2=on", rr)
     bob.sendto(reply_to(got, 200, "OK", f"Contact: <sip:bob@{HOST}:{bport}>\r\n"), (HOST, udp))
     ok, rest = read_sip_message(alice)
     c.check(status_of(ok) == 200 and headers(ok, "Record-Route") == want,
@@ -238,7 +252,7 @@ def main():
     udp, tls = free_port(), free_port()
     with Sipsd(config(udp, tls, ca), workdir=tmp) as s:
         s.start(wait_tcp=[(HOST, tls)])
-        for section in (lambda: preloaded(c, udp), lambda: peer_conn(c, udp, tls, ca),
+        for section in (lambda: preloaded(c, udp, tls), lambda: peer_conn(c, udp, tls, ca),
                         lambda: dialog(c, udp, tls, ca)):
             try:
                 section()

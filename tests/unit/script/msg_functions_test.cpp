@@ -39,23 +39,23 @@ const char* kInvite =
 TEST_CASE("is_method, has_totag, is_present_hf read the message") {
   MsgFixture f;
   f.setMessage(kBye);
-  f.run("route { if (is_method(\"INVITE|BYE\")) t(1, \"m\"); if (is_method(\"ACK\")) t(1, \"ack\");"
-        " if (has_totag()) t(1, \"tt\"); if (is_present_hf(\"x-foo\")) t(1, \"xf\");"
-        " if (is_present_hf(\"X-Bar\")) t(1, \"xb\"); if (is_present_hf(\"f\")) t(1, \"compact\"); }");
+  f.run("route { if (is_method(\"INVITE|BYE\")) { t(1, \"m\"); } if (is_method(\"ACK\")) { t(1, \"ack\"); }"
+        " if (has_totag()) { t(1, \"tt\"); } if (is_present_hf(\"x-foo\")) { t(1, \"xf\"); }"
+        " if (is_present_hf(\"X-Bar\")) { t(1, \"xb\"); } if (is_present_hf(\"f\")) { t(1, \"compact\"); } }");
   CHECK(f.calls == std::vector<std::string>{"t(1,m)", "t(1,tt)", "t(1,xf)", "t(1,compact)"});
   f.setMessage(kInvite);
-  f.run("route { if (!has_totag()) t(1, \"initial\"); }");
+  f.run("route { if (!has_totag()) { t(1, \"initial\"); } }");
   CHECK(f.calls == std::vector<std::string>{"t(1,initial)"});
 }
 
 TEST_CASE("mf_process_maxfwd_header: -1 at 0 (script answers 483), 2 and an insert when absent") {
   MsgFixture f;
   f.setMessage(kBye);
-  f.run("route { if (!mf_process_maxfwd_header(10)) t(1, \"483\"); }");
+  f.run("route { if (!mf_process_maxfwd_header(10)) { t(1, \"483\"); } }");
   CHECK(f.calls == std::vector<std::string>{"t(1,483)"});
   CHECK(f.edits.maxForwardsInsert == 0);
   f.setMessage(kInvite);
-  f.run("route { if (mf_process_maxfwd_header(\"10\") == 2) t(1, \"added\"); }");
+  f.run("route { if (mf_process_maxfwd_header(\"10\") == 2) { t(1, \"added\"); } }");
   CHECK(f.calls == std::vector<std::string>{"t(1,added)"});
   CHECK(f.edits.maxForwardsInsert == 10);
 }
@@ -63,8 +63,8 @@ TEST_CASE("mf_process_maxfwd_header: -1 at 0 (script answers 483), 2 and an inse
 TEST_CASE("append_hf and remove_hf record edits for the relay") {
   MsgFixture f;
   f.setMessage(kBye);
-  f.run("route { append_hf(\"X-A: 1\\r\\n\"); append_hf(\"X-B: 2\"); if (remove_hf(\"X-Foo\")) t(1, \"had\");"
-        " if (!remove_hf(\"X-None\")) t(1, \"none\"); }");
+  f.run("route { append_hf(\"X-A: 1\\r\\n\"); append_hf(\"X-B: 2\"); if (remove_hf(\"X-Foo\")) { t(1, \"had\"); }"
+        " if (!remove_hf(\"X-None\")) { t(1, \"none\"); } }");
   CHECK(f.edits.appendHeaders == "X-A: 1\r\nX-B: 2\r\n");
   CHECK(f.edits.removeHeaders == std::vector<std::string>{"X-Foo", "X-None"});
   CHECK(f.calls == std::vector<std::string>{"t(1,had)", "t(1,none)"});
