@@ -14,6 +14,7 @@
 #include "core/event/timer_thread.h"
 #include "core/log.h"
 #include "core/net/conn_index.h"
+#include "core/net/ip_limiter.h"
 #include "core/net/socket_util.h"
 #include "core/net/worker.h"
 
@@ -36,7 +37,8 @@ Server::Server(ServerOptions opts, MessageHandler handler)
       handler_(std::move(handler)),
       index_(std::make_unique<ConnIndex>()),
       timers_(std::make_unique<TimerThread>()),
-      stop_(std::make_unique<StopState>()) {
+      stop_(std::make_unique<StopState>()),
+      ipLimiter_(std::make_unique<IpLimiter>()) {
   if (opts_.workers <= 0) opts_.workers = int(std::max(1u, std::thread::hardware_concurrency()));
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/event/event_loop.h"
 #include "core/event/libevent.h"
+#include "core/log_throttle.h"
 #include "core/net/connection.h"
 #include "core/net/server.h"
 #include "core/net/stream_framer.h"
@@ -58,6 +59,8 @@ class Worker : private FramerSink {
   struct Counters {
     std::atomic<uint64_t> open{0}, accepted{0}, connected{0}, msgIn{0}, msgOut{0}, bytesIn{0}, bytesOut{0},
         errors{0}, stalled{0}, idle{0}, rejected{0};
+    std::atomic<uint64_t> httpOverUdp{0};  // HTTP requests dropped on a datagram listener
+    std::atomic<uint64_t> refusedPerIp{0}, refusedNoFd{0}, evicted{0}, timedOut{0};
   };
   struct RemoteKey {
     Proto proto;
@@ -102,6 +105,12 @@ class Worker : private FramerSink {
   void reply(int worker, const SendDone& done, bool ok, const std::string& err);
   void maybeFinishStop();
   bool logAllowed(SteadyClock::time_point& last);
+  // The list of inbound connections without a complete message yet (oldest first).
+  void freshLink(Connection& c);
+  void freshUnlink(Connection& c);
+  // Table full: closes this worker's oldest inbound connection that has not completed a
+  // message. False when there is none (the new one is refused).
+  bool evictOne(const SockAddr& newcomer);
 
   Server& server_;
   int index_;
@@ -122,6 +131,11 @@ class Worker : private FramerSink {
   bool loopEnded_ = false;
   SteadyClock::time_point lastRejectLog_{}, lastDgramLog_{}, lastAcceptErrLog_{};
   Counters n_;
+  LogThrottle dgramLog_, httpDgramLog_;  // dropped datagrams, logged at most once a second
+  LogThrottle refuseLog_, perIpLog_, evictLog_, timeoutLog_, noFdLog_;  // likewise for connections
+  Connection* freshHead_ = nullptr;  // oldest inbound connection without a complete message
+  Connection* freshTail_ = nullptr;
+  SteadyClock::time_point readTime_{};  // when the read being processed began (one clock call per read)
 };
 
 }  // namespace sipsd

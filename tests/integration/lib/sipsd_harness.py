@@ -211,3 +211,17 @@ def status_of(msg):
     line = msg.split(b"\r\n", 1)[0].decode(errors="replace")
     parts = line.split(" ", 2)
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def client_hello(server_name="peer.example.org"):
+    """The bytes of a real TLS ClientHello (python ssl), for peers that send it slowly or in part."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=server_name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
