@@ -2,6 +2,7 @@
 // event loop thread, all non-blocking (see worker.h).
 #include "core/net/worker.h"
 
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,11 +55,13 @@ Worker::~Worker() {
   reapEv_.reset();
   sweepEv_.reset();
   stopEv_.reset();
+  if (spareFd_ >= 0) ::close(spareFd_);
 }
 
 std::string Worker::init() {
   std::string err = loop_.init();
   if (!err.empty()) return err;
+  spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const ServerOptions& o = server_.options();
   scratch_.resize(std::max<size_t>(65536, o.maxMessageSize + 1));
   reapEv_.reset(event_new(loop_.base(), -1, 0,
@@ -164,6 +167,10 @@ void Worker::onAccept(Listener& l) {
     int fd = ::accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        onAcceptNoFd(l, errno);
+        return;
+      }
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         n_.errors.fetch_add(1, std::memory_order_relaxed);
         if (logAllowed(lastAcceptErrLog_)) logNet(kErr, "accept on " + l.addr.str() + ": " + sock::errnoText(errno));
@@ -221,6 +228,47 @@ void Worker::onAccept(Listener& l) {
     event_add(p->readEv_.get(), nullptr);
     logNet(kDebug, "accepted " + p->peer() + " on " + l.addr.str() + " (conn " + std::to_string(p->id_) + ")");
   }
+}
+
+void Worker::onAcceptNoFd(Listener& l, int err) {
+  // Level-triggered: a client left in the backlog would wake us again at once, for ever. Give
+  // the spare descriptor up to take it and close it (the client learns at once instead of
+  // hanging), as many times as there are waiting clients and the spare can be taken back.
+  int refused = 0;
+  bool drained = false;
+  while (spareFd_ >= 0 && refused < 64) {
+    ::close(spareFd_);
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      ++refused;
+    }
+    int e = errno;
+    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      drained = e == EAGAIN || e == EWOULDBLOCK;
+      break;
+    }
+  }
+  n_.refusedNoFd.fetch_add(uint64_t(std::max(refused, 1)), std::memory_order_relaxed);
+  if (noFdLog_.allow())
+    logNet(kWarn, "accept on " + l.addr.str() + ": " + sock::errnoText(err) + " (file descriptor limit reached, see " +
+                      "ulimit -n and tcp_max_connections): refusing new connections" + noFdLog_.note());
+  if (drained) return;
+  // No spare (another thread holds the last descriptor) or still clients waiting: stop
+  // watching this listener for a moment rather than spinning on it.
+  if (!l.resumeEv)
+    l.resumeEv.reset(event_new(
+        loop_.base(), -1, 0,
+        [](evutil_socket_t, short, void* arg) {
+          auto* lp = static_cast<Listener*>(arg);
+          if (lp->ev && lp->fd >= 0) event_add(lp->ev.get(), nullptr);
+        },
+        &l));
+  if (!l.resumeEv) return;
+  event_del(l.ev.get());
+  timeval tv{0, 100 * 1000};
+  event_add(l.resumeEv.get(), &tv);
 }
 
 void Worker::onUdp(Listener& l) {
