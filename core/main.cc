@@ -23,7 +23,7 @@ namespace {
 
 void usage(FILE* out) {
   std::fputs(
-      "usage: sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR]\n"
+      "usage: sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR] [-A NAME[=VALUE]]...\n"
       "       sipsd -V | -h\n"
       "  -f FILE  config file (default: etc/sipsd.cfg); sipsd stays in the foreground\n"
       "  -c       check the config (parse, load modules, fix up, load certificates) and exit 0/1\n"
@@ -32,7 +32,8 @@ void usage(FILE* out) {
       "  -E       log to stderr (the default: sipsd does not daemonize)\n"
       "  -D       do not fork (accepted for SER habits; sipsd never forks)\n"
       "  -L DIR   module directory (like mpath=; may be repeated, searched first)\n"
-      "  -w DIR   working directory\n",
+      "  -w DIR   working directory\n"
+      "  -A NAME[=VALUE]  define NAME for the config preprocessor (#!ifdef NAME; may be repeated)\n",
       out);
 }
 
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   sipsd::LoadOptions options;
   int c;
   opterr = 0;
-  while ((c = ::getopt(argc, argv, "f:cVhEDL:w:")) != -1) {
+  while ((c = ::getopt(argc, argv, "f:cVhEDL:w:A:")) != -1) {
     switch (c) {
       case 'f': file = optarg; break;
       case 'c': check = true; break;
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
       case 'D': break;
       case 'L': options.moduleDirs.push_back(absolute(optarg)); break;
       case 'w': workDir = optarg; break;
+      case 'A': options.defines.push_back(optarg); break;
       default:
         std::fprintf(stderr, "sipsd: unknown option or missing argument: -%c\n", optopt);
         usage(stderr);
