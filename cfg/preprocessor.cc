@@ -107,6 +107,8 @@ std::string Preprocessor::run(const std::string& text, const std::string& file, 
   conds_.clear();
   inComment_ = false;
   processFile(text, file, 0);
+  // A file whose last line has no newline ends there: positions at its end stay on that line.
+  if (!text.empty() && text.back() != '\n' && !out_.empty() && out_.back() == '\n') out_.pop_back();
   map_ = nullptr;
   return std::move(out_);
 }
