@@ -29,6 +29,8 @@ struct CoreSettings {
   int tcpSendTimeout = 10;           // seconds a send queue may stay blocked
   size_t tcpMaxMessageSize = 65536;  // bytes of one framed message on a stream
   size_t tcpMaxSendQueue = 1 << 20;  // bytes queued per connection before it is closed
+  int tcpMsgReadTimeout = 20;        // seconds from a message's first byte to its last (Kamailio's name)
+  int tcpMaxConnectionsPerIp = 256;  // inbound TCP/TLS connections per source IP; 0 = no limit
 };
 
 // Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;
