@@ -17,7 +17,7 @@ namespace {
 
 const char* const kGlobals[] = {"handshake_timeout", "send_timeout",        "tls_log",        "session_cache",
                                 "session_tickets",   "ticket_key_lifetime", "watch_interval", "config",
-                                "disable_tls"};
+                                "disable_tls",       "watch_inotify"};
 
 bool isGlobal(const std::string& n) {
   for (const char* g : kGlobals) {
@@ -45,10 +45,10 @@ std::string TlsModule::setGlobal(const std::string& name, const ParamValue& v) {
     g_.configFileLoc = v.loc;
     return {};
   }
-  if (name == "session_tickets" || name == "disable_tls") {
+  if (name == "session_tickets" || name == "disable_tls" || name == "watch_inotify") {
     auto b = parseBool(v);
     if (!b) return "TLS setting '" + name + "' must be 0 or 1, not '" + v.text() + "'";
-    (name == "disable_tls" ? g_.disabled : g_.sessionTickets) = *b;
+    (name == "disable_tls" ? g_.disabled : name == "watch_inotify" ? g_.watchInotify : g_.sessionTickets) = *b;
     return {};
   }
   auto n = parseInt(v);
@@ -170,6 +170,7 @@ std::string TlsModule::init(CoreApi* core) {
   if (!set) return err;
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
+  notifier_.watch(watcher_.paths());
   if (!initialized_ && core_) core_->addTimer(std::chrono::seconds(1), [this] { tick(); });
   initialized_ = true;
   logging::write(kLogInfo, "tls", "TLS ready: " + std::to_string(set->all().size()) + " domains");
@@ -207,6 +208,7 @@ std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) 
   r.kept = set->all().size() - r.rebuilt.size();
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
+  notifier_.watch(watcher_.paths());
   lastReloadError_.clear();
   // Domains nobody uses any more are freed here (or when their last connection closes); hand
   // the freed pages back instead of keeping a high-water mark after every rotation.
@@ -240,6 +242,14 @@ void TlsModule::tick() {
   if (g_.watchInterval > 0 && ticks_ % g_.watchInterval == 0) checkFiles();
 }
 
+void TlsModule::startNotifier() {
+  if (!initialized_ || g_.disabled || g_.watchInterval == 0 || !g_.watchInotify || notifier_.running()) return;
+  if (std::string e = notifier_.start(); !e.empty()) {
+    logging::write(kLogWarn, "tls", "no inotify (" + e + "): changed TLS files are found by polling every " +
+                                        std::to_string(g_.watchInterval) + " s");
+  }
+}
+
 void TlsModule::buildExports() {
   ModuleExports& x = exports_;
   x.name = "tls";
@@ -260,6 +270,13 @@ void TlsModule::buildExports() {
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };
   x.reload = [this] { return reload("SIGHUP", nullptr); };
+  // Worker-init hooks run only in the running server (never under `sipsd -c`), on the main
+  // thread before traffic flows: the place to start the inotify thread.
+  x.workerInit = [this](CoreApi&, int worker) {
+    if (worker == 0) startNotifier();
+    return std::string();
+  };
+  x.destroy = [this] { notifier_.stop(); };
 }
 
 }  // namespace sipsd::tls

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/module_api.h"
+#include "tls/dir_notifier.h"
 #include "tls/file_watcher.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_config.h"
@@ -65,6 +66,8 @@ class TlsModule {
   std::shared_ptr<const TlsDomainSet> buildSet(std::string& err, const TlsDomainSet* previous = nullptr);
   std::vector<std::string> watchedPaths(const TlsDomainSet& set) const;
   void buildExports();
+  // Starts the inotify thread (running server only, not `sipsd -c`).
+  void startNotifier();
 
   TlsConfig params_;  // from modparams, keywords and blocks; fixed after init
   GlobalConfig g_;
@@ -78,6 +81,8 @@ class TlsModule {
   bool initialized_ = false;
   CoreApi* core_ = nullptr;
   ModuleExports exports_;
+  // Last member: destroyed (thread joined) before anything its callback uses.
+  DirNotifier notifier_{[this] { checkFiles(); }};
 };
 
 }  // namespace sipsd::tls
