@@ -168,6 +168,7 @@ std::string TlsModule::init(CoreApi* core) {
   std::string err;
   auto set = buildSet(err);
   if (!set) return err;
+  if (std::string e = checkCrlDates(*set, false); !e.empty()) return e;
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
   notifier_.watch(watcher_.paths());
@@ -202,6 +203,9 @@ std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) 
                    "TLS reload (" + trigger + ") failed after " + took + " ms, keeping the running domains: " + err);
     return err;
   }
+  // An expired CRL does not block a reload (the running set has the same problem, and the
+  // reload may be the fix of something else); it is logged by checkCrlDates instead.
+  if (std::string e = checkCrlDates(*set, false); !e.empty()) logging::write(kLogErr, "tls", e);
   ReloadReport r;
   r.changes = set->diff(old.get());
   r.rebuilt = set->rebuilt();
@@ -236,8 +240,47 @@ bool TlsModule::checkFiles() {
   return true;
 }
 
+std::string TlsModule::checkCrlDates(const TlsDomainSet& set, bool logExpired) {
+  const time_t now = std::time(nullptr);
+  struct Use {
+    const CrlDue* due;
+    std::string domains;
+  };
+  std::map<std::string, Use> byFile;
+  for (const auto& d : set.all()) {
+    for (const auto& c : d->crlDue()) {
+      auto [it, fresh] = byFile.emplace(c.file, Use{&c, d->name()});
+      if (!fresh) it->second.domains += ", " + d->name();
+    }
+  }
+  std::string expired;
+  std::lock_guard lk(crlMu_);
+  for (const auto& [file, u] : byFile) {
+    const std::string what = "CRL " + file + " of CA '" + u.due->issuer + "' (TLS domain" +
+                             (u.domains.find(',') != std::string::npos ? "s " : " ") + u.domains + ")";
+    int& warned = crlWarned_[file];
+    if (u.due->at <= now) {
+      expired += (expired.empty() ? "" : "\n") + what + " expired: its nextUpdate " + u.due->nextUpdate +
+                 " has passed, so every certificate of that CA is refused; publish a new CRL (tools/sipsd-ca crl)";
+      if (warned < 2 && logExpired) logging::write(kLogErr, "tls", what + " has expired (nextUpdate " + u.due->nextUpdate +
+                                                                 "): every certificate of that CA is now refused");
+      if (logExpired) warned = 2;
+    } else if (u.due->at - now <= 24 * 3600) {
+      if (warned < 1) {
+        logging::write(kLogWarn, "tls", what + " expires within a day (nextUpdate " + u.due->nextUpdate +
+                                            "); after that every certificate of that CA is refused: publish a new CRL");
+      }
+      warned = 1;
+    } else {
+      warned = 0;  // renewed: warn again next time it runs out
+    }
+  }
+  return expired;
+}
+
 void TlsModule::tick() {
   ++ticks_;
+  if (auto set = transport_->current()) checkCrlDates(*set, true);
   if (ring_ && ring_->rotateIfDue()) logging::write(kLogInfo, "tls", "rotated the session ticket key");
   if (g_.watchInterval > 0 && ticks_ % g_.watchInterval == 0) checkFiles();
 }

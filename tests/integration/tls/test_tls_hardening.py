@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xmlrpc.client
 
@@ -333,7 +334,96 @@ def revocation_latency(c, tmp, ca):
                 f"client (after {took and round(took * 1000)} ms)", d.output()[-1500:])
 
 
-SECTIONS = {"resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency}
+# ------------------------------------------------------------------------------------------------
+# 4. Memory across reloads: tls.reload, SIGHUP and certificate rotations under handshake load
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def reload_memory(c, tmp, ca):
+    n = int(os.environ.get("SIPSD_IT_RELOADS", "300"))
+    own = os.path.join(tmp, "reload-memory")
+    for ident in ("server", "renewed"):
+        os.makedirs(os.path.join(own, ident), exist_ok=True)
+        shutil.copy(crt(ca, ident), os.path.join(own, ident, "s.crt"))
+        shutil.copy(key(ca, ident), os.path.join(own, ident, "s.key"))
+    current = os.path.join(own, "current")
+    os.symlink("server", current)
+    tls_port, rpc_port = free_port(), free_port()
+    cfg = base_cfg(ca, tls_port, rpc_port, debug=2)
+    cfg = cfg.replace(crt(ca, "server"), os.path.join(current, "s.crt")).replace(key(ca, "server"),
+                                                                               os.path.join(current, "s.key"))
+    with Sipsd(cfg, workdir=own, name="reload-memory") as d:
+        d.start(wait_tcp=[(HOST, tls_port), (HOST, rpc_port)])
+        state = {"stop": False, "ok": 0, "bad": 0}
+
+        def load():  # light handshake load: full and resumed handshakes, one OPTIONS each
+            ctx, sess = client_ctx(ca, "bob"), None
+            while not state["stop"] and os.environ.get("SIPSD_IT_RELOAD_BENCH"):
+                # By hand: heavier load from sipsd-bench (8 clients, full handshakes + OPTIONS).
+                r = bench(tls_port, ca, "--mode", "handshake", "--request-per-conn", "--connections", "8",
+                          "--count", "400")
+                state["ok"] += r["ops"]
+                state["bad"] += max(r["errors"], 0)
+            while not state["stop"]:
+                try:
+                    code, _, _, sess = tls_options(tls_port, ctx, sess if state["ok"] % 2 else None)
+                    state["ok" if code == 200 else "bad"] += 1
+                except (ssl.SSLError, OSError):
+                    state["bad"] += 1
+                time.sleep(0.01)
+        loader = threading.Thread(target=load)
+        loader.start()
+        proxy, marks, rotations, failures, t0 = rpc(rpc_port), {}, 0, [], time.monotonic()
+        try:
+            for i in range(1, n + 1):
+                if i % 50 == 0:  # certificate rotation: swap the directory the paths go through
+                    rotations += 1
+                    os.symlink("renewed" if rotations % 2 else "server", current + ".new")
+                    os.replace(current + ".new", current)
+                if i % 10 == 5:
+                    d.proc.send_signal(signal.SIGHUP)
+                else:
+                    r = proxy.tls.reload()
+                    if r.get("status") != "ok":
+                        failures.append(r)
+                if i in (100, n):
+                    marks[i] = rss_kib(d.proc.pid)
+        finally:
+            state["stop"] = True
+            loader.join()
+        took = time.monotonic() - t0
+        grew = marks.get(n, 0) - marks.get(100, 0)
+        print(f"reload memory: {n} reloads ({rotations} certificate rotations) in {took:.1f}s under load "
+              f"({state['ok']} handshakes ok, {state['bad']} failed); RSS after 100: {marks.get(100)} KiB, "
+              f"after {n}: {marks.get(n)} KiB ({grew:+d} KiB)", flush=True)
+        c.check(not failures and state["bad"] == 0 and state["ok"] > 0,
+                "reload_memory: every reload succeeds and every handshake under the reload loop is served",
+                (failures[:2], state))
+        c.check(abs(grew) < 1024, f"reload_memory: RSS after {n} reloads within 1 MiB of RSS after 100 ({grew:+d} KiB)")
+        code, _, _, _ = tls_options(tls_port, client_ctx(ca, "bob"))
+        want = "renewed.example.org" if rotations % 2 else "localhost"
+        with socket.create_connection((HOST, tls_port), timeout=10) as raw:
+            with client_ctx(ca, "bob").wrap_socket(raw, server_hostname=None) as s:
+                cn = dict(x[0] for x in s.getpeercert()["subject"]).get("commonName")
+        c.check(code == 200 and cn == want, f"reload_memory: the rotated certificate ({want}) is presented", cn)
+        log = d.output()
+        rpc_lines, hup_lines = log.count("TLS reload (tls.reload)"), log.count("TLS reload (SIGHUP)")
+        rpc_calls = n - n // 10
+        # Signals sent faster than they are taken merge into one, so SIGHUP lines may be fewer.
+        c.check(rpc_lines == rpc_calls and 0 < hup_lines <= n // 10,
+                f"reload_memory: one log line per reload ({rpc_lines} for {rpc_calls} tls.reload calls, "
+                f"{hup_lines} for {n // 10} SIGHUPs)")
+        c.check(d.alive(), "reload_memory: sipsd alive")
+
+
+SECTIONS = {"resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
+            "reload_memory": reload_memory}
 
 
 def main():
