@@ -5,6 +5,12 @@
                     nothing (tls.reload RPC, SIGHUP) keeps session-ID and ticket resumption;
   resumption_off    session_tickets=0 / session_cache=0 do what they say (no tickets at all when
                     both are off, TLS 1.3 included);
+  revocation_latency a new CRL linked into a hash dir refuses the next handshake within 300 ms
+                    (inotify; watch_interval=5), and polling still works with watch_inotify=0;
+  reload_memory     tls.reload / SIGHUP / certificate rotations under handshake load: RSS flat,
+                    one log line per reload (SIPSD_IT_RELOADS=2000 for the by-hand measurement);
+  crl_expiry        `sipsd -c` fails on an expired CRL, the server warns before and when it expires;
+  selects_null      @tls selects are Null on UDP (`@tls.cipher.bits < 128` is false);
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/tls/test_tls_hardening.py [section ...]"""
 import json
 import os
@@ -21,8 +27,8 @@ import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, sip_options, sipsd_ca, status_of,
-                           wait_for)
+from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, sip_options, sipsd_binary,
+                           sipsd_ca, status_of, wait_for)
 
 HOST = "127.0.0.1"
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
@@ -422,8 +428,115 @@ def reload_memory(c, tmp, ca):
         c.check(d.alive(), "reload_memory: sipsd alive")
 
 
+# ------------------------------------------------------------------------------------------------
+# 5. CRL expiry: `sipsd -c` fails on an expired CRL, the running server warns before and when it expires
+
+def make_crl(ca_dir, out, *timing):
+    """A CRL of the CA in ca_dir with the given openssl ca timing options; returns its nextUpdate text."""
+    r = subprocess.run(["openssl", "ca", "-config", "ca.conf", "-batch", "-gencrl", "-out", out] + list(timing),
+                       cwd=ca_dir, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("openssl ca -gencrl failed: " + r.stderr)
+    return subprocess.run(["openssl", "crl", "-in", out, "-noout", "-nextupdate"], capture_output=True, text=True,
+                          check=True).stdout.strip().split("=", 1)[1]
+
+
+def crl_hash_dir(ca, crl_file, dest):
+    os.makedirs(dest, exist_ok=True)
+    h = subprocess.run(["openssl", "x509", "-in", os.path.join(ca, "ca.crt"), "-noout", "-hash"],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copy(os.path.join(ca, "ca.crt"), os.path.join(dest, h + ".0"))
+    shutil.copy(crl_file, os.path.join(dest, h + ".r0"))
+    return os.path.join(dest, h + ".r0")
+
+
+def check_config(cfg_text, path):
+    with open(path, "w") as f:
+        f.write(cfg_text)
+    r = subprocess.run([sipsd_binary(), "-c", "-f", path, "-E", "-L", os.path.join(build_dir(), "modules"),
+                        "-L", build_dir()], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def crl_expiry(c, tmp, ca):
+    own = os.path.join(tmp, "crl-expiry")
+    os.makedirs(own, exist_ok=True)
+    stamp = lambda t: time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))  # noqa: E731
+    expired_next = make_crl(ca, os.path.join(own, "expired.crl"), "-crl_lastupdate", stamp(time.time() - 2 * 86400),
+                            "-crl_nextupdate", stamp(time.time() - 86400))
+    expired_r0 = crl_hash_dir(ca, os.path.join(own, "expired.crl"), os.path.join(own, "expired-hd"))
+    cfg, _ = revoke_cfg(ca, os.path.join(own, "expired-hd"), "")
+    rc, out = check_config(cfg, os.path.join(own, "expired.cfg"))
+    c.check(rc != 0 and expired_r0 in out and expired_next in out and "nextUpdate" in out,
+            f"crl_expiry: sipsd -c fails on an expired CRL naming the file and its nextUpdate ({expired_next})",
+            out[-1200:])
+
+    # Valid for a few more seconds: start passes with a warning, then the server says when it expires.
+    soon_next = make_crl(ca, os.path.join(own, "soon.crl"), "-crlsec", "8")
+    soon_r0 = crl_hash_dir(ca, os.path.join(own, "soon.crl"), os.path.join(own, "soon-hd"))
+    cfg, tls_port = revoke_cfg(ca, os.path.join(own, "soon-hd"), "")
+    rc, out = check_config(cfg, os.path.join(own, "soon-check.cfg"))
+    c.check(rc == 0, "crl_expiry: sipsd -c passes while the CRL is still valid", out[-800:])
+    with Sipsd(cfg, workdir=own, name="crl-soon") as d:
+        d.start(wait_tcp=[(HOST, tls_port)])
+        code = tls_options(tls_port, client_ctx(ca, "bob"))[0]
+        c.check(code == 200, "crl_expiry: Bob is served while the CRL is valid")
+        warned = [ln for ln in d.output().splitlines() if "expires within a day" in ln]
+        c.check(warned and soon_r0 in warned[0] and soon_next in warned[0],
+                "crl_expiry: the running server warns that the CRL expires within a day, naming file and nextUpdate",
+                d.output()[-1200:])
+        try:
+            wait_for(lambda: "has expired" in d.output(), 15, "the CRL expiry log line")
+            line = next(ln for ln in d.output().splitlines() if "has expired" in ln)
+        except AssertionError:
+            line = ""
+        c.check(soon_r0 in line and soon_next in line,
+                "crl_expiry: when nextUpdate passes the running server logs it, naming file and nextUpdate", line)
+        c.check(d.output().count("has expired") == 1, "crl_expiry: ... once, not every second")
+        c.check(d.alive(), "crl_expiry: sipsd alive")
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. @tls selects on a message that did not come over TLS are Null
+
+def selects_null(c, tmp, ca):
+    tls_port, udp_port = free_port(), free_port()
+    cfg = f"""
+debug=2
+children=1
+listen=tls:{HOST}:{tls_port}
+listen=udp:{HOST}:{udp_port}
+loadmodule "tls"
+loadmodule "sl"
+modparam("tls", "certificate", "{crt(ca, 'server')}")
+modparam("tls", "private_key", "{key(ca, 'server')}")
+route {{
+    if (@tls.cipher.bits < 128) {{ sl_reply(486, "bits below 128"); exit; }}
+    if (@tls.cipher.bits >= 128) {{ sl_reply(200, "bits at least 128"); exit; }}
+    if (@tls.version == "" && @tls.peer.verified == "") {{ sl_reply(200, "null"); exit; }}
+    sl_reply(500, "neither");
+}}
+"""
+    with Sipsd(cfg, workdir=tmp, name="selects-null") as d:
+        d.start(wait_tcp=[(HOST, tls_port)])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.settimeout(5)
+            u.bind((HOST, 0))
+            u.sendto(sip_options(HOST, udp_port, "UDP", local=u.getsockname()), (HOST, udp_port))
+            try:
+                msg = u.recv(65535)
+                got = msg.split(b"\r\n", 1)[0].decode()
+            except OSError as e:
+                got = str(e)
+        c.check(got == "SIP/2.0 200 null", "selects_null: over UDP `@tls.cipher.bits < 128` and `>= 128` are both "
+                                           "false, and @tls selects equal \"\" (Null)", got)
+        code, reason, _, _ = tls_options(tls_port, client_ctx(ca))
+        c.check((code, reason) == (200, "bits at least 128"), "selects_null: over TLS the same select is a number",
+                (code, reason))
+
+
 SECTIONS = {"resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
-            "reload_memory": reload_memory}
+            "reload_memory": reload_memory, "crl_expiry": crl_expiry, "selects_null": selects_null}
 
 
 def main():
