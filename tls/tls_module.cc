@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "tls/domain_file.h"
+#include "tls/kamailio_params.h"
 #include "tls/tls_domain_set.h"
 #include "tls/tls_rpc.h"
 #include "tls/tls_script.h"
@@ -137,7 +138,7 @@ std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err, const 
   TlsConfig cfg = params_;
   if (!g_.configFile.empty()) {
     TlsConfig file;
-    if (std::string e = DomainFile::load(g_.configFile, file); !e.empty()) {
+    if (std::string e = DomainFile::load(g_.configFile, file, dirOf(g_.configFileLoc.file)); !e.empty()) {
       err = e;
       return nullptr;
     }
@@ -304,6 +305,7 @@ void TlsModule::buildExports() {
     if (n == "disable_tls") continue;
     x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
   }
+  for (auto& p : kamailioParams(*this)) x.params.push_back(std::move(p));  // accepted for Kamailio configs
   x.functions = tlsFunctions(*this);
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);
