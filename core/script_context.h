@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/msg_edits.h"
 #include "core/net/sock_addr.h"
@@ -41,6 +42,13 @@ struct ScriptContext {
   // t_relay() honour both: the R-URI goes into the request line, $du decides where it is sent.
   std::string newRuri;
   std::string dstUri;
+  // Further targets after newRuri/dstUri, in order (lookup() with several contacts, best q
+  // first): t_relay() forks to every one (parallel branches); forward() uses newRuri/dstUri only.
+  struct Branch {
+    std::string ruri;
+    std::string dstUri;  // empty = where ruri points
+  };
+  std::vector<Branch> extraBranches;
   // Header edits applied when the request is relayed (append_hf, remove_hf, record_route, loose_route).
   MsgEdits edits;
 
