@@ -135,3 +135,31 @@ TEST_CASE("a module given by path, and a file that cannot be read") {
   auto d = loadConfig("/nonexistent/sipsd.cfg", LoadOptions());
   CHECK(errors(*d) == "/nonexistent/sipsd.cfg: error: cannot read the config file: No such file or directory\n");
 }
+
+TEST_CASE("listen= advertise (Kamailio syntax, bare and quoted) and alias=") {
+  auto c = loadConfigText(
+      "listen=udp:10.0.0.1:5060 advertise 203.0.113.7:5080\n"
+      "listen=\"tls:10.0.0.1:5061 advertise sip.example.com\"\n"
+      "alias=proxy.example.com\nalias=tls:[2001:db8::1]:5061\nroute { exit; }\n",
+      "/etc/x/t.cfg", LoadOptions());
+  REQUIRE_MESSAGE(c->ok(), errors(*c));
+  REQUIRE(c->settings.listens.size() == 2);
+  CHECK(c->settings.listens[0].addr.str() == "10.0.0.1:5060");
+  CHECK(c->settings.listens[0].advertiseHost == "203.0.113.7");
+  CHECK(c->settings.listens[0].advertisePort == 5080);
+  CHECK(c->settings.listens[1].advertiseHost == "sip.example.com");
+  CHECK(c->settings.listens[1].advertisePort == 0);
+  REQUIRE(c->settings.aliases.size() == 2);
+  CHECK(c->settings.aliases[0].host == "proxy.example.com");
+  CHECK(c->settings.aliases[0].proto == Proto::None);
+  CHECK(c->settings.aliases[1].host == "2001:db8::1");
+  CHECK(c->settings.aliases[1].proto == Proto::TLS);
+  CHECK(c->settings.aliases[1].port == 5061);
+
+  for (const char* bad : {"listen=udp:10.0.0.1:5060 advertise\n", "listen=\"udp:10.0.0.1 publish x\"\n",
+                          "alias=a b\n", "alias=host:99999\n", "listen=\"udp:10.0.0.1 advertise tls:x:1\"\n"}) {
+    CAPTURE(bad);
+    auto b = loadConfigText(std::string(bad) + "route { exit; }\n", "/etc/x/t.cfg", LoadOptions());
+    CHECK_FALSE(b->ok());
+  }
+}
