@@ -26,8 +26,8 @@ bool sameHost(std::string_view a, std::string_view b) {
 }
 
 bool isWildcard(const SockAddr& a) {
-  auto any4 = SockAddr::fromIpPort("0.0.0.0", 0), any6 = SockAddr::fromIpPort("::", 0);
-  return a.sameIp(*any4) || a.sameIp(*any6);
+  static const SockAddr any4 = *SockAddr::fromIpPort("0.0.0.0", 0), any6 = *SockAddr::fromIpPort("::", 0);
+  return a.sameIp(any4) || a.sameIp(any6);
 }
 
 bool protoOk(Proto want, Proto have) { return want == Proto::None || have == Proto::None || want == have; }
