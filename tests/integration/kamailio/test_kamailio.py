@@ -168,7 +168,7 @@ def run_calls(c, label, target_port, uas_port, tmp):
     try:
         wait_for(lambda: udp_bound(uas_port), 10, "sipp uas")
         r = subprocess.run(["sipp", "-sf", os.path.join(HERE, "uac_rr.xml"), "-s", "service", f"{HOST}:{target_port}", "-i", HOST, "-p", str(free_port()),
-                            "-m", str(CALLS), "-r", "20", "-l", "20", "-timeout", "60s", "-timeout_error",
+                            "-m", str(CALLS), "-r", "10", "-l", "10", "-timeout", "60s", "-timeout_error",
                             "-nostdin", "-trace_err", "-error_file", os.path.join(tmp, label + "-uac-err.log"),
                             "-trace_msg", "-message_file", os.path.join(tmp, label + "-uac-msg.log")],
                            capture_output=True, text=True, timeout=120, cwd=tmp)
