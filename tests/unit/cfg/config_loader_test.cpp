@@ -139,7 +139,7 @@ TEST_CASE("a module given by path, and a file that cannot be read") {
 TEST_CASE("listen= advertise (Kamailio syntax, bare and quoted) and alias=") {
   auto c = loadConfigText(
       "listen=udp:10.0.0.1:5060 advertise 203.0.113.7:5080\n"
-      "listen=\"tls:10.0.0.1:5061 advertise sip.example.com\"\n"
+      "listen=\"tcp:10.0.0.1:5061 advertise sip.example.com\"\n"
       "alias=proxy.example.com\nalias=tls:[2001:db8::1]:5061\nroute { exit; }\n",
       "/etc/x/t.cfg", LoadOptions());
   REQUIRE_MESSAGE(c->ok(), errors(*c));
