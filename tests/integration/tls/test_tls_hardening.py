@@ -411,7 +411,12 @@ def reload_memory(c, tmp, ca):
         c.check(not failures and state["bad"] == 0 and state["ok"] > 0,
                 "reload_memory: every reload succeeds and every handshake under the reload loop is served",
                 (failures[:2], state))
-        c.check(abs(grew) < 1024, f"reload_memory: RSS after {n} reloads within 1 MiB of RSS after 100 ({grew:+d} KiB)")
+        if os.environ.get("SIPSD_SANITIZED"):
+            # Under ASan freed memory sits in the allocator's quarantine: RSS measures that, not sipsd.
+            print("reload memory: RSS bound not checked in the sanitized build (tools/test.sh checks it in build/)",
+                  flush=True)
+        else:
+            c.check(abs(grew) < 1024, f"reload_memory: RSS after {n} reloads within 1 MiB of RSS after 100 ({grew:+d} KiB)")
         code, _, _, _ = tls_options(tls_port, client_ctx(ca, "bob"))
         want = "renewed.example.org" if rotations % 2 else "localhost"
         with socket.create_connection((HOST, tls_port), timeout=10) as raw:
