@@ -125,6 +125,8 @@ class CoreApi {
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;
+  // The listen= addresses of one protocol, canonical "ip:port" (tls checks its domains against them).
+  virtual std::vector<std::string> listenAddresses(Proto proto) const { (void)proto; return {}; }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

@@ -33,6 +33,7 @@ class CoreRuntime : public CoreApi {
   bool closeConnectionById(uint64_t connId) override;
   const std::vector<RpcMethod>& rpcMethods() const override;
   void requestShutdown() override;
+  std::vector<std::string> listenAddresses(Proto proto) const override;
 
  private:
   LoadedConfig& cfg_;

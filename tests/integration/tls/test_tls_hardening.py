@@ -605,7 +605,39 @@ route {{
         c.check(d.alive(), "many_domains: sipsd alive")
 
 
-SECTIONS = {"many_domains": many_domains, "resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
+# ------------------------------------------------------------------------------------------------
+# 8. `sipsd -c` warns about server domains for addresses no TLS listener uses
+
+def unused_domain(c, tmp, ca):
+    port, other = free_port(), free_port()
+    text = f"""debug=2
+listen=tls:{HOST}:{port}
+loadmodule "tls"
+loadmodule "sl"
+modparam("tls", "certificate", "{crt(ca, 'server')}")
+modparam("tls", "private_key", "{key(ca, 'server')}")
+tls_domain[{HOST}:{other}] {{
+    tls_certificate="{crt(ca, 'renewed')}"
+    tls_private_key="{key(ca, 'renewed')}"
+}}
+tls_domain[{HOST}:{port}] {{
+    tls_certificate="{crt(ca, 'renewed')}"
+    tls_private_key="{key(ca, 'renewed')}"
+}}
+route {{ sl_reply(200, "OK"); }}
+"""
+    path = os.path.join(tmp, "unused-domain.cfg")
+    line = text.splitlines().index(f"tls_domain[{HOST}:{other}] {{") + 1
+    rc, out = check_config(text, path)
+    warn = [ln for ln in out.splitlines() if f"server:{HOST}:{other}" in ln and "no listen=tls:" in ln]
+    c.check(rc == 0 and warn and f"{os.path.basename(path)}:{line}:" in warn[0] and f"{HOST}:{port}" in warn[0],
+            f"unused_domain: sipsd -c warns that tls_domain[{HOST}:{other}] (line {line}) has no TLS listener, "
+            f"naming the line and the listeners", out[-1200:])
+    c.check(not any(f"server:{HOST}:{port} is for" in ln for ln in out.splitlines()),
+            "unused_domain: no warning for the domain of the real listener", out[-1200:])
+
+
+SECTIONS = {"many_domains": many_domains, "unused_domain": unused_domain, "resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
             "reload_memory": reload_memory, "crl_expiry": crl_expiry, "selects_null": selects_null}
 
 
