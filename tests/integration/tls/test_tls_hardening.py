@@ -630,7 +630,9 @@ route {{ sl_reply(200, "OK"); }}
     line = text.splitlines().index(f"tls_domain[{HOST}:{other}] {{") + 1
     rc, out = check_config(text, path)
     warn = [ln for ln in out.splitlines() if f"server:{HOST}:{other}" in ln and "no listen=tls:" in ln]
-    c.check(rc == 0 and warn and f"{os.path.basename(path)}:{line}:" in warn[0] and f"{HOST}:{port}" in warn[0],
+    # The block's line or its first setting's (where the domain was first mentioned).
+    named = warn and any(f"{os.path.basename(path)}:{n}:" in warn[0] for n in (line, line + 1))
+    c.check(rc == 0 and named and f"{HOST}:{port}" in warn[0],
             f"unused_domain: sipsd -c warns that tls_domain[{HOST}:{other}] (line {line}) has no TLS listener, "
             f"naming the line and the listeners", out[-1200:])
     c.check(not any(f"server:{HOST}:{port} is for" in ln for ln in out.splitlines()),
