@@ -140,6 +140,8 @@ class CoreApi {
   }
   // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
   virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
+  // The listen= addresses of one protocol, canonical "ip:port" (tls checks its domains against them).
+  virtual std::vector<std::string> listenAddresses(Proto proto) const { (void)proto; return {}; }
   // "Is this us?" (myself, is_myself(), rr's Route check): host, port (0: any of ours) and proto
   // (None: any) against our listen addresses, their advertise= names and alias= entries.
   virtual bool isMyself(std::string_view host, uint16_t port, Proto proto) const {

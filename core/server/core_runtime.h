@@ -38,6 +38,7 @@ class CoreRuntime : public CoreApi {
   bool connectionOpen(uint64_t connId) const override;
   std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
   void* moduleApi(const std::string& module, const std::string& name) override;
+  std::vector<std::string> listenAddresses(Proto proto) const override;
   bool isMyself(std::string_view host, uint16_t port, Proto proto) const override;
   bool uriIsMyself(std::string_view uriOrHost) const override;
   SocketName socketName(Proto proto, const SockAddr& local) const override;
