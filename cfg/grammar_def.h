@@ -49,10 +49,10 @@ void reportExpectation(ErrorHandler& handler, const It& last, const Exception& x
 
 inline bool identCharAt(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-// True at `route`, `onreply_route`, `loadmodule` or `modparam` as a whole word.
+// True at `route`, `onreply_route`, `failure_route`, `loadmodule` or `modparam` as a whole word.
 template <typename It>
 bool atTopLevelKeyword(It p, const It& last) {
-  for (std::string_view w : {"route", "onreply_route", "loadmodule", "modparam"}) {
+  for (std::string_view w : {"route", "onreply_route", "failure_route", "loadmodule", "modparam"}) {
     if (size_t(last - p) < w.size() || !std::equal(w.begin(), w.end(), p)) continue;
     It after = p + long(w.size());
     if (after == last || !identCharAt(*after)) return true;
@@ -247,8 +247,8 @@ const auto orExpr_def = andExpr >> *(lit("||") > andExpr);
 const auto control_def = lexeme[controlSymbols >> !identChar] > ';';
 // A block ends at `}`; reaching the end of the file or the start of the next route first means
 // the block was left open, which is then reported as a missing `}` at that point.
-const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
-                          kw("modparam");
+const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("failure_route") |
+                          kw("loadmodule") | kw("modparam");
 const auto block_def = lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel >> guardedStatement) > lit('}');
 const auto guardedStatement_def = x3::expect[statement];
 const auto elseBody_def = block | x3::repeat(1)[ifStmt];
@@ -270,7 +270,8 @@ const auto selector_def = lexeme[+(char_ - ']' - x3::space)];
 const auto cfgBlock_def = name >> -(lit('[') > selector > ']') >> lit('{') > *assign > lit('}');
 const auto routeName_def = quoted | lexeme[+identChar];
 const auto routeType_def = (kw("route") >> attr(ast::RouteType::Request)) |
-                           (kw("onreply_route") >> attr(ast::RouteType::OnReply));
+                           (kw("onreply_route") >> attr(ast::RouteType::OnReply)) |
+                           (kw("failure_route") >> attr(ast::RouteType::Failure));
 const auto routeDef_def = routeType >> ((lit('[') > routeName > ']') | attr(std::string())) > block;
 const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assign;
 
