@@ -21,19 +21,51 @@
 
 namespace {
 
+// Man-page style, so `sipsd -h | less` is the reference an operator needs on a server
+// without the README.
 void usage(FILE* out) {
-  std::fputs(
-      "usage: sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR]\n"
-      "       sipsd -V | -h\n"
-      "  -f FILE  config file (default: etc/sipsd.cfg); sipsd stays in the foreground\n"
-      "  -c       check the config (parse, load modules, fix up, load certificates) and exit 0/1\n"
-      "  -V       version and build features\n"
-      "  -h       this help\n"
-      "  -E       log to stderr (the default: sipsd does not daemonize)\n"
-      "  -D       do not fork (accepted for SER habits; sipsd never forks)\n"
-      "  -L DIR   module directory (like mpath=; may be repeated, searched first)\n"
-      "  -w DIR   working directory\n",
-      out);
+  std::fprintf(out,
+      "NAME\n"
+      "    sipsd - SIP proxy with first-class TLS (SER/Kamailio-style configuration)\n"
+      "\n"
+      "SYNOPSIS\n"
+      "    sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR]\n"
+      "    sipsd -V | -h\n"
+      "\n"
+      "DESCRIPTION\n"
+      "    Runs the routing script in FILE on the listeners it names (listen=udp|tcp|tls:IP:PORT).\n"
+      "    sipsd stays in the foreground and logs to stderr (or syslog with log_stderror=no).\n"
+      "\n"
+      "OPTIONS\n"
+      "    -f FILE  config file; default etc/sipsd.cfg in the working directory, else\n"
+      "             %s\n"
+      "    -c       check the config (parse, load modules, fix up, load certificates), exit 0/1\n"
+      "    -V       version and build features\n"
+      "    -h       this help (also --help)\n"
+      "    -E       log to stderr (the default; overrides log_stderror=no)\n"
+      "    -D       do not fork (accepted for SER habits; sipsd never forks)\n"
+      "    -L DIR   module directory (like mpath=; may be repeated, searched first)\n"
+      "    -w DIR   working directory (-f and -L are resolved before changing to it)\n"
+      "\n"
+      "MODULES\n"
+      "    loadmodule \"NAME\", \"NAME.so\" or \"./modules/NAME/NAME.so\" searches NAME.so and\n"
+      "    NAME/NAME.so in: -L DIRs, mpath=, the binary's own modules/ folder, then\n"
+      "    %s\n"
+      "\n"
+      "SIGNALS\n"
+      "    SIGTERM, SIGINT  graceful stop (listeners closed, queues flushed within 2 s), exit 0\n"
+      "    SIGHUP           reload what supports it (tls: domains, certificates, keys, CRLs)\n"
+      "\n"
+      "EXIT STATUS\n"
+      "    0 stopped cleanly or config OK; 1 config or start-up error; 2 usage error\n"
+      "\n"
+      "FILES\n"
+      "    %s   the installed configuration\n"
+      "    %s   loadable modules\n"
+      "\n"
+      "SEE ALSO\n"
+      "    sipsctl (RPC client), sipsd-ca (certificates), the README and each module's README.md\n",
+      SIPSD_CONFIG_FILE, SIPSD_MODULE_DIR, SIPSD_CONFIG_FILE, SIPSD_MODULE_DIR);
 }
 
 void version() {
@@ -52,29 +84,48 @@ std::string absolute(const std::string& p) {
 }
 
 // The modules built beside the binary (BUILD/modules/NAME/NAME.so, BUILD/tls/tls.so), so a
-// fresh build runs etc/sipsd.cfg without -L or mpath=. Searched after -L DIR.
+// fresh build runs etc/sipsd.cfg without -L or mpath=; then the installed module directory,
+// found relative to the binary first (so `meson install --destdir` trees and relocated
+// installs work) and at its configured absolute path. Searched after -L DIR.
 std::vector<std::string> defaultModuleDirs() {
+  std::vector<std::string> dirs;
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  std::string exe(buf, size_t(n));
-  std::string dir = exe.substr(0, exe.rfind('/'));
-  return {dir + "/modules", dir};
+  if (n > 0) {
+    std::string exe(buf, size_t(n));
+    std::string dir = exe.substr(0, exe.rfind('/'));
+    dirs = {dir + "/modules", dir, dir + "/" + SIPSD_MODULE_DIR_FROM_BIN};
+  }
+  dirs.push_back(SIPSD_MODULE_DIR);
+  return dirs;
 }
+
+bool isFile(const std::string& p) { return ::access(p.c_str(), R_OK) == 0; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string file = "etc/sipsd.cfg";
+  bool fileGiven = false;
   bool forceStderr = false;
   bool check = false;
   std::string workDir;
   sipsd::LoadOptions options;
   int c;
   opterr = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      version();
+      return 0;
+    }
+  }
   while ((c = ::getopt(argc, argv, "f:cVhEDL:w:")) != -1) {
     switch (c) {
-      case 'f': file = optarg; break;
+      case 'f': file = optarg; fileGiven = true; break;
       case 'c': check = true; break;
       case 'V': version(); return 0;
       case 'h': usage(stdout); return 0;
@@ -93,6 +144,8 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
+  // Without -f: the source tree's etc/sipsd.cfg when there is one, else the installed config.
+  if (!fileGiven && workDir.empty() && !isFile(file) && isFile(SIPSD_CONFIG_FILE)) file = SIPSD_CONFIG_FILE;
   if (!workDir.empty()) {
     file = absolute(file);
     if (::chdir(workDir.c_str()) != 0) {

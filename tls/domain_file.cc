@@ -1,11 +1,15 @@
 // YAML domain file reader (yaml-cpp).
 #include "tls/domain_file.h"
 
+#include "tls/ini_domain_file.h"
+
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace sipsd::tls {
 namespace {
@@ -72,12 +76,17 @@ struct Reader {
 
 }  // namespace
 
-std::string DomainFile::load(const std::string& path, TlsConfig& out) {
-  std::ifstream in(path);
+std::string DomainFile::load(const std::string& path, TlsConfig& out, const std::string& mainConfigDir) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return IniDomainFile::loadDir(path, mainConfigDir, out);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return path + ": cannot open TLS domain file: " + std::strerror(errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (IniDomainFile::looksLikeIni(text.str())) return IniDomainFile::load(path, text.str(), mainConfigDir, out);
   YAML::Node root;
   try {
-    root = YAML::Load(in);
+    root = YAML::Load(text.str());
   } catch (const YAML::Exception& e) {
     return path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " + e.msg;
   }

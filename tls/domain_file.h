@@ -13,8 +13,10 @@ namespace sipsd::tls {
 
 class DomainFile {
  public:
-  // Reads `path` into `out`. Errors are "FILE:LINE:COL: what".
-  static std::string load(const std::string& path, TlsConfig& out);
+  // Reads `path` into `out`. Errors are "FILE:LINE:COL: what". A Kamailio tls.cfg (INI, or a
+  // directory of them) is recognised by its content and read by IniDomainFile; `mainConfigDir`
+  // is where Kamailio would resolve its relative paths.
+  static std::string load(const std::string& path, TlsConfig& out, const std::string& mainConfigDir = "");
 };
 
 }  // namespace sipsd::tls

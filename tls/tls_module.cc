@@ -1,10 +1,14 @@
 // Configuration intake, init/reload/watching and the module's export table.
 #include "tls/tls_module.h"
 
+#include <malloc.h>
+
 #include <chrono>
+#include <cstdio>
 
 #include "core/log.h"
 #include "tls/domain_file.h"
+#include "tls/kamailio_params.h"
 #include "tls/tls_domain_set.h"
 #include "tls/tls_rpc.h"
 #include "tls/tls_script.h"
@@ -130,11 +134,11 @@ std::string TlsModule::claimBlock(const CfgBlock& b, bool& claimed) {
   return {};
 }
 
-std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err) {
+std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err, const TlsDomainSet* previous) {
   TlsConfig cfg = params_;
   if (!g_.configFile.empty()) {
     TlsConfig file;
-    if (std::string e = DomainFile::load(g_.configFile, file); !e.empty()) {
+    if (std::string e = DomainFile::load(g_.configFile, file, dirOf(g_.configFileLoc.file)); !e.empty()) {
       err = e;
       return nullptr;
     }
@@ -143,7 +147,7 @@ std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err) {
       return nullptr;
     }
   }
-  return TlsDomainSet::build(cfg, g_, ring_, err);
+  return TlsDomainSet::build(cfg, g_, ring_, err, previous);
 }
 
 std::vector<std::string> TlsModule::watchedPaths(const TlsDomainSet& set) const {
@@ -174,25 +178,51 @@ std::string TlsModule::init(CoreApi* core) {
 }
 
 std::string TlsModule::reload(std::vector<std::string>* changes) {
+  ReloadReport r;
+  std::string err = reload("reload", &r);
+  if (changes) *changes = std::move(r.changes);
+  return err;
+}
+
+std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) {
   std::lock_guard lk(reloadMu_);
   if (!initialized_ || g_.disabled) return "TLS is not running";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsedMs = [&t0] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  auto old = transport_->current();
   std::string err;
-  auto set = buildSet(err);
+  auto set = buildSet(err, old.get());
   if (!set) {
     lastReloadError_ = err;
-    // Watch the new state so the same broken file is not retried every tick.
-    logging::write(kLogErr, "tls", "reload failed, keeping the running TLS domains: " + err);
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", elapsedMs());
+    logging::write(kLogErr, "tls",
+                   "TLS reload (" + trigger + ") failed after " + took + " ms, keeping the running domains: " + err);
     return err;
   }
-  auto old = transport_->current();
-  std::vector<std::string> diff = set->diff(old.get());
+  ReloadReport r;
+  r.changes = set->diff(old.get());
+  r.rebuilt = set->rebuilt();
+  r.kept = set->all().size() - r.rebuilt.size();
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
   lastReloadError_.clear();
+  // Domains nobody uses any more are freed here (or when their last connection closes); hand
+  // the freed pages back instead of keeping a high-water mark after every rotation.
+  old.reset();
+  if (!r.rebuilt.empty() || !r.changes.empty()) malloc_trim(0);
+  r.ms = elapsedMs();
   std::string summary;
-  for (const auto& d : diff) summary += (summary.empty() ? "" : ", ") + d;
-  logging::write(kLogNotice, "tls", "reloaded TLS domains" + (summary.empty() ? std::string(" (no change)") : ": " + summary));
-  if (changes) *changes = std::move(diff);
+  for (const auto& d : r.changes) summary += (summary.empty() ? "" : ", ") + d;
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", r.ms);
+  logging::write(kLogNotice, "tls",
+                 "TLS reload (" + trigger + "): " + (summary.empty() ? std::string("no change") : summary) + "; " +
+                     std::to_string(r.rebuilt.size()) + " of " + std::to_string(set->all().size()) +
+                     " domains rebuilt, " + std::to_string(r.kept) + " kept with their sessions; " + took + " ms");
+  if (report) *report = std::move(r);
   return {};
 }
 
@@ -201,8 +231,7 @@ bool TlsModule::checkFiles() {
     std::lock_guard lk(reloadMu_);
     if (!initialized_ || g_.disabled || !watcher_.changed()) return false;
   }
-  logging::write(kLogNotice, "tls", "TLS files changed on disk, reloading");
-  reload();
+  reload("files changed on disk", nullptr);
   return true;
 }
 
@@ -223,6 +252,7 @@ void TlsModule::buildExports() {
     if (n == "disable_tls") continue;
     x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
   }
+  for (auto& p : kamailioParams(*this)) x.params.push_back(std::move(p));  // accepted for Kamailio configs
   x.functions = tlsFunctions(*this);
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);
@@ -231,7 +261,7 @@ void TlsModule::buildExports() {
   x.claimGlobal = [this](const std::string& n, const ParamValue& v, bool& claimed) { return claimGlobal(n, v, claimed); };
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };
-  x.reload = [this] { return reload(); };
+  x.reload = [this] { return reload("SIGHUP", nullptr); };
 }
 
 }  // namespace sipsd::tls

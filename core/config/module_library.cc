@@ -27,14 +27,28 @@ std::string ModuleLibrary::find(const std::string& spec, const std::vector<std::
     tried.push_back(p);
     return isFile(p);
   };
-  if (spec.find('/') != std::string::npos || endsWith(spec, ".so")) {
-    if (attempt(spec)) return spec;
-    if (spec.front() != '/' && !configDir.empty() && attempt(configDir + "/" + spec)) return configDir + "/" + spec;
-  } else {
+  auto searchDirs = [&](const std::string& name) {
     for (const auto& d : dirs) {
-      if (attempt(d + "/" + spec + ".so")) return tried.back();
-      if (attempt(d + "/" + spec + "/" + spec + ".so")) return tried.back();
+      if (attempt(d + "/" + name + ".so")) return tried.back();
+      if (attempt(d + "/" + name + "/" + name + ".so")) return tried.back();
     }
+    return std::string();
+  };
+  const bool hasSlash = spec.find('/') != std::string::npos;
+  if (hasSlash || endsWith(spec, ".so")) {
+    if (hasSlash && attempt(spec)) return spec;
+    if (hasSlash && spec.front() != '/' && !configDir.empty() && attempt(configDir + "/" + spec))
+      return configDir + "/" + spec;
+    // SER/Kamailio habits: "tls.so" is searched like "tls" (Kamailio does so in mpath), and a
+    // source-tree path such as "./modules/tls/tls.so" that does not exist here falls back to
+    // the module of that name in the module path.
+    std::string base = spec.substr(spec.rfind('/') + 1);
+    if (endsWith(base, ".so") && base.size() > 3) {
+      if (auto p = searchDirs(base.substr(0, base.size() - 3)); !p.empty()) return p;
+    }
+    if (!hasSlash && attempt(spec)) return spec;
+  } else {
+    if (auto p = searchDirs(spec); !p.empty()) return p;
   }
   err = "module '" + spec + "' not found";
   if (tried.empty()) {

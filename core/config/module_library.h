@@ -16,8 +16,10 @@ class ModuleLibrary {
   ModuleLibrary& operator=(const ModuleLibrary&) = delete;
 
   // Resolves what `loadmodule "spec"` names: a bare name is searched as NAME.so and
-  // NAME/NAME.so in each of `dirs`; anything with a '/' or ending in ".so" is a path, tried as
-  // given and then relative to `configDir`. Returns the path, or "" and the places tried in `err`.
+  // NAME/NAME.so in each of `dirs`; "NAME.so" is searched the same way (then tried in the
+  // working directory); a spec with a '/' is a path, tried as given and relative to
+  // `configDir`, and when neither exists (SER's "./modules/tls/tls.so"), NAME is searched in
+  // `dirs`. Returns the path, or "" and the places tried in `err`.
   static std::string find(const std::string& spec, const std::vector<std::string>& dirs,
                           const std::string& configDir, std::string& err);
   // Loads `path`; on failure returns null and the reason (dlerror(), missing entry, ABI).

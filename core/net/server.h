@@ -56,6 +56,11 @@ struct WorkerStats {
   uint64_t closedStalled = 0;    // closed for a full send queue or send timeout
   uint64_t closedIdle = 0;       // closed after connectionLifetime without traffic
   uint64_t rejected = 0;         // accepts refused at maxConnections
+  uint64_t httpOverUdp = 0;      // HTTP requests dropped on a datagram listener (never answered)
+  uint64_t refusedPerIp = 0;     // accepts refused at maxConnectionsPerIp
+  uint64_t refusedNoFd = 0;      // accepts refused for want of a file descriptor (EMFILE/ENFILE)
+  uint64_t evicted = 0;          // connections closed to make room at maxConnections
+  uint64_t timedOut = 0;         // cut at msgReadTimeout or the TLS handshake timeout
 };
 
 // Called on the owning worker thread for every complete message (datagram or framed stream

@@ -41,7 +41,9 @@ bool addressFree(Proto proto, const SockAddr& addr, std::string& err) {
   int fd = ::socket(addr.family(), (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0) return true;  // openListener reports the real problem
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT leftovers are fine
+  // TIME_WAIT leftovers are fine for TCP. Not for UDP: there SO_REUSEADDR lets two live
+  // sockets share the address, so a second sipsd would start and split the traffic.
+  if (!dgram) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   bool ok = ::bind(fd, addr.sa(), addr.len()) == 0;
   if (!ok && errno == EADDRINUSE)

@@ -1,17 +1,15 @@
 // Stream framing and datagram checks for SIP and HTTP/1.x (see stream_framer.h).
 #include "core/net/stream_framer.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include "core/parser/parse_util.h"
 
 namespace sipsd {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
-}
+using parse::ieq;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -43,9 +41,19 @@ bool hasChunkedEncoding(std::string_view headers) {
     pos = eol == std::string_view::npos ? headers.size() : eol + 1;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    if (iequals(trim(line.substr(0, colon)), "transfer-encoding")) return true;
+    if (ieq(trim(line.substr(0, colon)), "transfer-encoding")) return true;
   }
   return false;
+}
+
+// Whether the first line of `d` is an HTTP/1.x request line ("METHOD TARGET HTTP/1.x").
+bool isHttpRequestLine(std::string_view d) {
+  const void* nl = std::memchr(d.data(), '\n', std::min<size_t>(d.size(), 8192));
+  std::string_view line = nl ? d.substr(0, size_t(static_cast<const char*>(nl) - d.data())) : d;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.size() < 9) return false;
+  std::string_view version = line.substr(line.size() - 9);
+  return version[0] == ' ' && ieq(version.substr(1, 7), "http/1.") && (version[8] == '0' || version[8] == '1');
 }
 
 }  // namespace
@@ -60,7 +68,7 @@ long long StreamFramer::contentLength(std::string_view headers) {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     std::string_view name = trim(line.substr(0, colon));
-    if (!iequals(name, "content-length") && !iequals(name, "l")) continue;
+    if (!ieq(name, "content-length") && !ieq(name, "l")) continue;
     std::string_view val = trim(line.substr(colon + 1));
     if (val.empty() || val.size() > 15) return -2;
     long long n = 0;
@@ -156,6 +164,11 @@ StreamFramer::Datagram StreamFramer::checkDatagram(std::string_view d, size_t ma
   }
   while (!d.empty() && (d.front() == '\r' || d.front() == '\n' || d.front() == '\0')) d.remove_prefix(1);
   if (d.empty()) return out;  // keep-alive
+  if (isHttpRequestLine(d)) {
+    out.http = true;
+    out.error = "HTTP request over UDP (HTTP is answered on TCP/TLS only)";
+    return out;
+  }
   size_t hdrEnd = findHeaderEnd(d, 0);
   if (hdrEnd == std::string_view::npos) {
     out.msg = d;  // no body separator: the parser judges the header block

@@ -32,9 +32,12 @@ class StreamFramer {
   struct Datagram {
     std::string_view msg;  // the message (body trimmed to Content-Length); empty for keep-alives
     std::string error;     // non-empty: drop the datagram and log this
+    bool http = false;     // an HTTP request: never answered over a datagram (see checkDatagram)
   };
   // Checks one UDP datagram: size bound, leading CRLF keep-alives, Content-Length against the
   // bytes actually present (RFC 3261 §18.3: extra bytes are discarded, missing bytes are an error).
+  // An HTTP request line is an error with `http` set: HTTP is served on streams only, since an
+  // answer to a spoofable datagram source would make sipsd a reflection amplifier.
   static Datagram checkDatagram(std::string_view d, size_t maxMessage);
 
   // The Content-Length of a header block (start line excluded or not, both work): -1 when

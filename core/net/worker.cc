@@ -133,6 +133,11 @@ WorkerStats Worker::stats() const {
   s.closedStalled = n_.stalled.load(std::memory_order_relaxed);
   s.closedIdle = n_.idle.load(std::memory_order_relaxed);
   s.rejected = n_.rejected.load(std::memory_order_relaxed);
+  s.httpOverUdp = n_.httpOverUdp.load(std::memory_order_relaxed);
+  s.refusedPerIp = n_.refusedPerIp.load(std::memory_order_relaxed);
+  s.refusedNoFd = n_.refusedNoFd.load(std::memory_order_relaxed);
+  s.evicted = n_.evicted.load(std::memory_order_relaxed);
+  s.timedOut = n_.timedOut.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -219,8 +224,9 @@ void Worker::onUdp(Listener& l) {
                                          o.maxMessageSize);
     if (size_t(r) > scratch_.size() && d.error.empty()) d.error = "datagram of " + std::to_string(r) + " bytes";
     if (!d.error.empty()) {
-      n_.errors.fetch_add(1, std::memory_order_relaxed);
-      if (logAllowed(lastDgramLog_)) logNet(kWarn, "UDP " + src.str() + ": dropped: " + d.error);
+      LogThrottle& t = d.http ? httpDgramLog_ : dgramLog_;
+      (d.http ? n_.httpOverUdp : n_.errors).fetch_add(1, std::memory_order_relaxed);
+      if (t.allow()) logNet(d.http ? kNotice : kWarn, "UDP " + src.str() + ": dropped: " + d.error + t.note());
       continue;
     }
     if (d.msg.empty()) continue;  // CRLF keep-alive

@@ -12,6 +12,7 @@
 
 #include "core/event/event_loop.h"
 #include "core/event/libevent.h"
+#include "core/log_throttle.h"
 #include "core/net/connection.h"
 #include "core/net/server.h"
 #include "core/net/stream_framer.h"
@@ -58,6 +59,8 @@ class Worker : private FramerSink {
   struct Counters {
     std::atomic<uint64_t> open{0}, accepted{0}, connected{0}, msgIn{0}, msgOut{0}, bytesIn{0}, bytesOut{0},
         errors{0}, stalled{0}, idle{0}, rejected{0};
+    std::atomic<uint64_t> httpOverUdp{0};  // HTTP requests dropped on a datagram listener
+    std::atomic<uint64_t> refusedPerIp{0}, refusedNoFd{0}, evicted{0}, timedOut{0};
   };
   struct RemoteKey {
     Proto proto;
@@ -122,6 +125,7 @@ class Worker : private FramerSink {
   bool loopEnded_ = false;
   SteadyClock::time_point lastRejectLog_{}, lastDgramLog_{}, lastAcceptErrLog_{};
   Counters n_;
+  LogThrottle dgramLog_, httpDgramLog_;  // dropped datagrams, logged at most once a second
 };
 
 }  // namespace sipsd

@@ -48,9 +48,14 @@ bool buildSipReply(const SipMsg& req, const ReceiveInfo& rcv, int code, std::str
     return false;
   }
   ViaBody top;
+  bool badVia = false;
   if (!nthVia(req, 0, top, err)) {
-    if (!err.empty()) return false;
-    if (opt.createdVia.empty()) {
+    if (!err.empty() && !opt.verbatimBadVia) return false;
+    badVia = !err.empty();
+    if (badVia) {
+      err.clear();
+      top = ViaBody{};
+    } else if (opt.createdVia.empty()) {
       err = "request has no Via header to reply to";
       return false;
     }
@@ -62,7 +67,7 @@ bool buildSipReply(const SipMsg& req, const ReceiveInfo& rcv, int code, std::str
   out.append(reason);
   out += "\r\n";
 
-  if (!top.header) {
+  if (!top.header && !badVia) {
     out += "Via: ";
     out.append(opt.createdVia);
     out += "\r\n";

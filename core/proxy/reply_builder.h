@@ -16,6 +16,9 @@ struct SipReplyOptions {
   std::string_view body;
   std::string_view createdVia;    // Via value from create_via(), used when the request has no Via
   bool forceRport = false;        // force_rport(): fill rport even when the client did not ask
+  // An unparseable top Via is copied as received instead of failing: for the 400 that answers
+  // it on the stream it came on (RFC 3261 §18.2.2), where no Via is needed to route the reply.
+  bool verbatimBadVia = false;
 };
 
 // To-tag for a stateless reply: a hash of Call-ID, From-tag and the top Via branch keyed by a

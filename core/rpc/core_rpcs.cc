@@ -29,6 +29,10 @@ RpcStruct workerEntry(int64_t index, const RpcWorkerStats& w) {
   s.emplace_back("messages_in", w.messagesIn);
   s.emplace_back("messages_out", w.messagesOut);
   s.emplace_back("errors", w.errors);
+  s.emplace_back("refused", w.refused);
+  s.emplace_back("evicted", w.evicted);
+  s.emplace_back("timed_out", w.timedOut);
+  s.emplace_back("http_over_udp", w.httpOverUdp);
   return s;
 }
 
@@ -44,6 +48,10 @@ RpcValue coreStatsValue(const std::vector<RpcWorkerStats>& workers) {
     total.messagesIn += w.messagesIn;
     total.messagesOut += w.messagesOut;
     total.errors += w.errors;
+    total.refused += w.refused;
+    total.evicted += w.evicted;
+    total.timedOut += w.timedOut;
+    total.httpOverUdp += w.httpOverUdp;
     list.emplace_back(workerEntry(int64_t(i), w));
   }
   RpcStruct s = workerEntry(-1, total);
@@ -85,7 +93,7 @@ std::vector<RpcMethod> coreRpcMethods(const CoreRpcEnv& env) {
 
   m.push_back({"core.stats",
                "Returns connection and message counters: totals and one entry per worker "
-               "(connections, messages_in, messages_out, errors).",
+               "(connections, messages_in, messages_out, errors, refused, evicted, timed_out, http_over_udp).",
                [stats = env.stats](const std::vector<RpcValue>& p) -> RpcValue {
                  expectNoParams("core.stats", p);
                  if (!stats) throw RpcFault(kRpcInternalError, "core.stats: statistics are not available");

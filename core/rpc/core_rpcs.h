@@ -40,11 +40,18 @@ struct RpcWorkerStats {
   uint64_t messagesIn = 0;    // messages parsed (SIP and HTTP)
   uint64_t messagesOut = 0;   // messages sent (forwarded, replies)
   uint64_t errors = 0;        // malformed input, failed sends, failed handshakes
+  // Hardening counters (issue 9): connections refused at accept (table full, per-IP limit, out
+  // of file descriptors), connections evicted to make room, connections cut because a message
+  // or handshake did not complete in time, HTTP requests dropped on a datagram listener.
+  uint64_t refused = 0;
+  uint64_t evicted = 0;
+  uint64_t timedOut = 0;
+  uint64_t httpOverUdp = 0;
 };
 
 // The core.stats answer: totals first, then one entry per worker:
-//   { connections, messages_in, messages_out, errors,
-//     workers: [ { worker, connections, messages_in, messages_out, errors }, ... ] }
+//   { connections, messages_in, messages_out, errors, refused, evicted, timed_out, http_over_udp,
+//     workers: [ { worker, connections, messages_in, ... http_over_udp }, ... ] }
 RpcValue coreStatsValue(const std::vector<RpcWorkerStats>& workers);
 
 std::vector<RpcMethod> coreRpcMethods(const CoreRpcEnv& env);

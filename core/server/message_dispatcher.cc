@@ -6,6 +6,8 @@
 #include "core/parser/msg_parser.h"
 #include "core/parser/name_addr_parser.h"
 #include "core/parser/via_parser.h"
+#include "core/proxy/http_reply_builder.h"
+#include "core/proxy/reply_builder.h"
 #include "core/proxy/stateless_proxy.h"
 #include "core/script/executor.h"
 
@@ -21,8 +23,14 @@ std::string_view firstLineOf(std::string_view raw) {
 
 // Reason phrases may not hold CR/LF; the parser's messages are one line already.
 std::string reasonFor(std::string_view what) {
+  // Bounded and printable: the text may echo what the peer sent.
+  constexpr size_t kMax = 120;
   std::string r = "Bad Request (";
-  for (char c : what) r += (c == '\r' || c == '\n') ? ' ' : c;
+  for (size_t i = 0; i < what.size() && i < kMax; ++i) {
+    auto c = static_cast<unsigned char>(what[i]);
+    r += (c < 0x20 || c == 0x7f) ? ' ' : char(c);
+  }
+  if (what.size() > kMax) r += "...";
   r += ')';
   return r;
 }
@@ -100,7 +108,7 @@ void MessageDispatcher::onRequest(ScriptContext& ctx) {
     if (!bad.empty()) {
       logMsg(kLogNotice, "bad " + std::string(ctx.msg.method) + " from " + std::string(protoName(ctx.rcv.proto)) + ":" +
                              ctx.rcv.src.str() + ": " + bad);
-      proxy_.replyError(ctx, 400, reasonFor(bad));
+      if (!proxy_.replyError(ctx, 400, reasonFor(bad))) answerOnStream(ctx, 400, reasonFor(bad));
       return;
     }
   }
@@ -109,7 +117,36 @@ void MessageDispatcher::onRequest(ScriptContext& ctx) {
     for (const ModuleExports* m : requestHooks_)
       if (m->onRequestIn(ctx)) return;
   int main = script::mainRoute(*cfg_.script);
-  if (main >= 0) script::runRoute(*cfg_.script, main, ctx);
+  try {
+    if (main >= 0) script::runRoute(*cfg_.script, main, ctx);
+  } catch (...) {
+    if (ctx.msg.isHttp() && !ctx.replied && !ctx.dropped) answerHttp(ctx, 500, "Internal Server Error");
+    throw;
+  }
+  // An HTTP client waits for an answer; a script that ends without one (no matching branch, a
+  // method it does not handle) must not leave it hanging. `drop;` still means silence.
+  if (ctx.msg.isHttp() && !ctx.replied && !ctx.dropped) answerHttp(ctx, 404, "Not Found");
+}
+
+void MessageDispatcher::answerHttp(ScriptContext& ctx, int code, std::string_view reason) {
+  if (ctx.rcv.proto == Proto::UDP) return;  // never reached: the net layer drops HTTP datagrams
+  std::string body = std::to_string(code) + " " + std::string(reason) + ": the script sent no answer\n";
+  if (!ctx.core.sendReply(ctx, buildHttpResponse(ctx.msg, code, reason, "text/plain", body))) return;
+  ctx.replied = true;
+  if (!httpKeepAlive(ctx.msg)) ctx.core.closeConnection(ctx);
+  if (logging::enabled(kLogInfo))
+    logMsg(kLogInfo, "HTTP " + std::string(ctx.msg.method) + " from " + ctx.rcv.src.str() + ": the script sent no answer, " +
+                         std::to_string(code) + " sent");
+}
+
+void MessageDispatcher::answerOnStream(ScriptContext& ctx, int code, const std::string& reason) {
+  // RFC 3261 §18.2.2: over a stream the reply goes back on the connection the request came
+  // on, so a Via the parser cannot read does not stop the client from learning what is wrong.
+  if (ctx.rcv.proto == Proto::UDP || ctx.msg.method == "ACK") return;
+  SipReplyOptions opt;
+  opt.verbatimBadVia = true;
+  std::string out, err;
+  if (buildSipReply(ctx.msg, ctx.rcv, code, reason, opt, out, err)) ctx.replied = ctx.core.sendReply(ctx, out);
 }
 
 void MessageDispatcher::onReply(ScriptContext& ctx) {

@@ -24,6 +24,10 @@ class MessageDispatcher {
   // Returns an empty string when fine, else what is wrong (becomes the 400's reason).
   static std::string checkRequest(const SipMsg& msg);
   void answerUnparseable(std::string_view raw, const ReceiveInfo& rcv, const std::string& err);
+  // The core's own HTTP answer for a request the script left unanswered.
+  void answerHttp(ScriptContext& ctx, int code, std::string_view reason);
+  // A SIP reply on the request's stream even when its top Via cannot be parsed.
+  void answerOnStream(ScriptContext& ctx, int code, const std::string& reason);
 
   LoadedConfig& cfg_;
   StatelessProxy& proxy_;

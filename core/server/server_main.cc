@@ -49,9 +49,31 @@ RpcValue statsValue(const Server& server) {
     r.messagesIn = s.messagesIn;
     r.messagesOut = s.messagesOut;
     r.errors = s.errors;
+    r.refused = s.rejected + s.refusedPerIp + s.refusedNoFd;
+    r.evicted = s.evicted;
+    r.timedOut = s.timedOut;
+    r.httpOverUdp = s.httpOverUdp;
     ws.push_back(r);
   }
   return coreStatsValue(ws);
+}
+
+// core.stats totals on one line, for a signal's log entry.
+std::string statsLine(const Server& server) {
+  WorkerStats t;
+  for (const auto& s : server.stats()) {
+    t.connectionsOpen += s.connectionsOpen;
+    t.messagesIn += s.messagesIn;
+    t.messagesOut += s.messagesOut;
+    t.errors += s.errors;
+    t.rejected += s.rejected + s.refusedPerIp + s.refusedNoFd;
+    t.evicted += s.evicted;
+    t.timedOut += s.timedOut;
+  }
+  return "connections=" + std::to_string(t.connectionsOpen) + " messages_in=" + std::to_string(t.messagesIn) +
+         " messages_out=" + std::to_string(t.messagesOut) + " errors=" + std::to_string(t.errors) +
+         " refused=" + std::to_string(t.rejected) + " evicted=" + std::to_string(t.evicted) +
+         " timed_out=" + std::to_string(t.timedOut);
 }
 
 void reloadModules(const LoadedConfig& cfg) {
@@ -85,6 +107,10 @@ int ServerRunner::run(LoadedConfig& cfg) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  // Kamailio habit: `kill -USR1` dumps memory stats there. Their default action would kill
+  // sipsd without a word; here they log the core counters instead.
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -137,6 +163,9 @@ int ServerRunner::run(LoadedConfig& cfg) {
       int sig = sigtimedwait(&set, nullptr, &tick);
       if (sig == SIGHUP) {
         reloadModules(cfg);
+      } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+        logCore(kLogNotice, std::string(sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2") +
+                                " received (not a stop signal; use SIGTERM): " + statsLine(server));
       } else if (sig == SIGTERM || sig == SIGINT) {
         logCore(kLogNotice, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", stopping");
         server.requestStop(std::chrono::milliseconds(2000));

@@ -179,3 +179,17 @@ TEST_CASE("datagram: keep-alives, Content-Length trimming and errors") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("datagrams: an HTTP request line is refused (HTTP is for streams only)") {
+  auto get = StreamFramer::checkDatagram("GET /health HTTP/1.1\r\n\r\n", 1000);
+  CHECK(get.http);
+  CHECK_FALSE(get.error.empty());
+  auto lf = StreamFramer::checkDatagram("\r\nPOST /RPC2 http/1.0\nContent-Length: 0\n\n", 1000);
+  CHECK(lf.http);
+  auto sip = StreamFramer::checkDatagram("OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n", 1000);
+  CHECK_FALSE(sip.http);
+  CHECK(sip.error.empty());
+  // A SIP URI that merely contains the text is not HTTP.
+  auto tricky = StreamFramer::checkDatagram("OPTIONS sip:HTTP/1.1 SIP/2.0\r\n\r\n", 1000);
+  CHECK_FALSE(tricky.http);
+}

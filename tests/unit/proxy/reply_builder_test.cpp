@@ -162,3 +162,19 @@ TEST_CASE("appendViaWithReceived replaces an existing received and keeps rport v
   CHECK_FALSE(appendViaWithReceived(out, v, *SockAddr::fromString("2.2.2.2:5"), false));
   CHECK(out == "SIP/2.0/UDP 2.2.2.2;branch=z9hG4bKx");
 }
+
+TEST_CASE("an unparseable Via fails unless verbatimBadVia: then it is copied as received") {
+  std::string text = kOptions;
+  text.replace(text.find("SIP/2.0/UDP client.example.com:5062;branch=z9hG4bKc1;rport"),
+               std::string("SIP/2.0/UDP client.example.com:5062;branch=z9hG4bKc1;rport").size(), "SIP/2.0/TCP @@@;;");
+  SipMsg m = parsed(text);
+  std::string out, err;
+  CHECK_FALSE(buildSipReply(m, rcvFrom("192.0.2.7:5062", Proto::TCP), 400, "Bad Request", {}, out, err));
+  SipReplyOptions opt;
+  opt.verbatimBadVia = true;
+  err.clear();
+  REQUIRE_MESSAGE(buildSipReply(m, rcvFrom("192.0.2.7:5062", Proto::TCP), 400, "Bad Request", opt, out, err), err);
+  CHECK(out.rfind("SIP/2.0 400 Bad Request\r\n", 0) == 0);
+  CHECK(out.find("Via: SIP/2.0/TCP @@@;;\r\n") != std::string::npos);
+  CHECK(out.find("Call-ID: cid-1\r\n") != std::string::npos);
+}
