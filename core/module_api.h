@@ -162,12 +162,22 @@ class CoreApi {
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;
+  // ---- added for usrloc/registrar (defaults keep other CoreApi implementations building) ----
+  // The worker index of the calling thread, -1 outside the workers.
+  virtual int currentWorker() const { return -1; }
+  // Runs fn on worker `worker`'s loop thread (message passing between workers; FIFO per sender).
+  virtual bool postToWorker(int worker, std::function<void()> fn) { (void)worker; (void)fn; return false; }
+  // Whether the TCP/TLS connection with this id is still open.
+  virtual bool connectionOpen(uint64_t connId) const { (void)connId; return false; }
+  // Resolves a select another module registered (e.g. {"tls","peer","fingerprint"}) for use
+  // outside the script; returns an error text when nobody provides it.
+  virtual std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
+    (void)parts; (void)out; return "no select registry";
+  }
+  // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
+  virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
 
   // ---- worker services and protocol-neutral sending, for stateful modules (tm) ----
-  // The index of the worker thread calling, -1 on any other thread.
-  virtual int currentWorker() const { return -1; }
-  // Runs fn on worker `worker`'s thread (later, never re-entrantly); false if there is none.
-  virtual bool postToWorker(int worker, std::function<void()> fn) { (void)worker; (void)fn; return false; }
   // A one-shot timer on the calling worker's event loop; null when not called on a worker.
   virtual std::unique_ptr<WorkerTimer> makeWorkerTimer(std::function<void()> fn) { (void)fn; return nullptr; }
   // Runs route `index` of the compiled script (see FunctionExport::routeArg) on ctx; returns as
@@ -221,6 +231,8 @@ struct ModuleExports {
   std::function<std::string(CoreApi&, int worker)> workerInit;
   std::function<void()> destroy;
   std::function<std::string()> reload;
+  // An interface this module offers other modules (CoreApi::moduleApi), e.g. usrloc's "location".
+  std::function<void*(const std::string& name)> api;
 
   // Message hooks, run on the receiving worker before the script (requests) or before
   // onreply_route's relay (replies): return true when the module took the message (a

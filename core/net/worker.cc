@@ -376,7 +376,10 @@ bool Worker::consume(Connection& c, std::string_view data) {
     if (!plain_.empty() && r.peerClosed) feedFramer(c, plain_);
     if (c.closed()) return false;
     if (!r.peerClosed) n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kWarn);
+    // A failed handshake is the peer's doing: one line a second, not one per attacker.
+    if (!r.peerClosed && inputLog_.allow())
+      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): TLS: " + r.error + inputLog_.note());
+    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kDebug);
     return false;
   }
   if (r.justEstablished) {
@@ -396,7 +399,9 @@ bool Worker::feedFramer(Connection& c, std::string_view plain) {
   feeding_ = prev;
   if (!err.empty()) {
     n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "framing error, closing: " + err, kWarn);
+    if (inputLog_.allow())
+      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): framing error, closing: " + err + inputLog_.note());
+    closeConn(c, "framing error, closing: " + err, kDebug);
     return false;
   }
   if (c.closed()) return false;
@@ -767,7 +772,8 @@ void Worker::onSweep() {
                            Pending{evictLog_, kWarn, "connections evicted at tcp_max_connections"},
                            Pending{noFdLog_, kWarn, "connections refused for want of file descriptors"},
                            Pending{dgramLog_, kWarn, "malformed datagrams dropped"},
-                           Pending{httpDgramLog_, kNotice, "HTTP datagrams dropped"}})
+                           Pending{httpDgramLog_, kNotice, "HTTP datagrams dropped"},
+                           Pending{inputLog_, kWarn, "connections closed for framing or TLS errors"}})
     if (uint64_t n = p.t.takeOverdue(now))
       logNet(p.level, std::to_string(n) + " more " + p.what + " (not logged one by one)");
 }

@@ -140,7 +140,8 @@ class Worker : private FramerSink {
   Connection* freshHead_ = nullptr;  // oldest inbound connection without a complete message
   Connection* freshTail_ = nullptr;
   SteadyClock::time_point readTime_{};  // when the read being processed began (one clock call per read)
-  int spareFd_ = -1;  // held in reserve: closed to accept-and-close a client when out of descriptors
+  int spareFd_ = -1;
+  LogThrottle inputLog_;  // framing and TLS errors of peers  // held in reserve: closed to accept-and-close a client when out of descriptors
 };
 
 }  // namespace sipsd

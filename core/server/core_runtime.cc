@@ -5,6 +5,7 @@
 #include "core/config/loaded_config.h"
 #include "core/event/libevent.h"
 #include "core/log.h"
+#include "core/net/conn_index.h"
 #include "core/net/server.h"
 #include "core/net/worker.h"
 #include "core/proxy/stateless_proxy.h"
@@ -152,6 +153,22 @@ std::optional<SockAddr> CoreRuntime::localAddressFor(Proto proto, int family) co
 
 void CoreRuntime::relayReply(ScriptContext& ctx) {
   if (proxy_ && server_) proxy_->relayReply(ctx);
+}
+
+bool CoreRuntime::connectionOpen(uint64_t connId) const {
+  return server_ && connId && server_->index().contains(connId);
+}
+
+std::string CoreRuntime::resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
+  if (parts.empty()) return "empty select";
+  const SelectExport* s = cfg_.registry.select(parts[0].name);
+  if (!s) return "no module provides @" + parts[0].name;
+  return s->resolve(parts, out);
+}
+
+void* CoreRuntime::moduleApi(const std::string& module, const std::string& name) {
+  const ModuleExports* m = cfg_.registry.module(module);
+  return m && m->api ? m->api(name) : nullptr;
 }
 
 }  // namespace sipsd

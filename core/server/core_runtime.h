@@ -38,6 +38,9 @@ class CoreRuntime : public CoreApi {
   void requestShutdown() override;
   int currentWorker() const override;
   bool postToWorker(int worker, std::function<void()> fn) override;
+  bool connectionOpen(uint64_t connId) const override;
+  std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
+  void* moduleApi(const std::string& module, const std::string& name) override;
   std::unique_ptr<WorkerTimer> makeWorkerTimer(std::function<void()> fn) override;
   int runRoute(int index, ScriptContext& ctx) override;
   void prepareRelay(ScriptContext& ctx, const RelayRequest& req, RelayDone done) override;

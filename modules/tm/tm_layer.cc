@@ -609,25 +609,49 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   if (run.onFailure >= 0 && ctx.route != RouteKind::Failure) tx->onFailure = run.onFailure;
   if (tx->branches.empty()) tx->ruri = ctx.newRuri;
   tx->endAt = 0;  // lives until its branches are done
-  size_t idx = tx->branches.size();
-  tx->branches.emplace_back();
-  tx->branches.back().state = tx->invite ? ClientState::Calling : ClientState::Trying;
-  std::string branch = makeBranch(BranchId{w->index, tx->id, int(idx)});
+  const uint64_t id = tx->id;
+  // A branch failing at once must not complete the transaction before its siblings exist.
+  const bool wasInRoute = tx->inRoute;
+  tx->inRoute = true;
+  bool ok = addBranch(*w, *tx, ctx, rqIn);
+  // lookup() with several contacts: one more parallel branch per further target.
+  if (!rqIn.host && !ctx.extraBranches.empty()) {
+    std::string ruri = std::move(ctx.newRuri), du = std::move(ctx.dstUri);
+    for (const auto& extra : ctx.extraBranches) {
+      Transaction* t = find(*w, id);
+      if (!t || int(t->branches.size()) >= cfg_.maxBranches) break;
+      ctx.newRuri = extra.ruri;
+      ctx.dstUri = extra.dstUri;
+      ok = addBranch(*w, *t, ctx, rqIn) || ok;
+    }
+    ctx.newRuri = std::move(ruri);
+    ctx.dstUri = std::move(du);
+  }
+  if (Transaction* t = find(*w, id)) {
+    t->inRoute = wasInRoute;
+    if (!wasInRoute) checkDone(*w, *t);
+    reschedule(*w, *t);
+  }
+  return ok ? 1 : -1;
+}
+
+bool TransactionLayer::addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rqIn) {
+  size_t idx = tx.branches.size();
+  tx.branches.emplace_back();
+  tx.branches.back().state = tx.invite ? ClientState::Calling : ClientState::Trying;
+  std::string branch = makeBranch(BranchId{w.index, tx.id, int(idx)});
   RelayRequest rq = rqIn;
   rq.branch = branch;
-  const int wi = w->index;
-  const uint64_t id = tx->id;
+  const int wi = w.index;
+  const uint64_t id = tx.id;
   core_.prepareRelay(ctx, rq, [this, wi, id, idx](RelayTarget* t, int code, std::string_view reason) {
     onRelayReady(wi, id, idx, t, code, reason);
   });
-  reschedule(*w, *tx);
-  // Failed at once (bad URI, no transport, Max-Forwards): tm has answered it (or will, from
-  // the failure_route); the script sees false and must not reply again.
-  Transaction* still = find(*w, id);
-  if (still && idx < still->branches.size() && clientFinal(still->branches[idx].state) &&
-      still->branches[idx].code >= 300 && !still->branches[idx].ready)
-    return -1;
-  return 1;
+  // Failed at once (bad URI, no transport, Max-Forwards): the branch has a local final; tm
+  // answers the sender (or runs the failure_route), so the script must not reply again.
+  Transaction* still = find(w, id);
+  return !(still && idx < still->branches.size() && clientFinal(still->branches[idx].state) &&
+           still->branches[idx].code >= 300 && !still->branches[idx].ready);
 }
 
 int TransactionLayer::reply(ScriptContext& ctx, int code, std::string_view reason) {

@@ -79,6 +79,8 @@ class TransactionLayer {
   void localReply(WorkerTables& w, Transaction& tx, int code, std::string_view reason);
   void forwardReply(WorkerTables& w, Transaction& tx, const SipMsg& reply);
   // client side
+  // Adds a branch for ctx's current target ($du / $ru / rq); false when it failed at once.
+  bool addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq);
   void onRelayReady(int worker, uint64_t txId, size_t idx, RelayTarget* t, int code, std::string_view reason);
   void clientEvent(WorkerTables& w, Transaction& tx, size_t idx, int ev, ScriptContext* reply);
   void branchDone(WorkerTables& w, Transaction& tx, size_t idx, int code, ScriptContext* reply);

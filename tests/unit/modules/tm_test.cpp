@@ -73,7 +73,8 @@ class FakeCore : public CoreApi {
     REQUIRE(buildForwardedRequest(ctx.msg, ctx.rcv, self, opt, out, err));
     RelayTarget t;
     t.proto = Proto::UDP;
-    t.dest = *SockAddr::fromIpPort(rq.host ? std::string(*rq.host) : "127.0.0.1", rq.port.value_or(5080));
+    uint16_t port = rq.port.value_or(ctx.dstUri.empty() ? 5080 : 5081);
+    t.dest = *SockAddr::fromIpPort(rq.host ? std::string(*rq.host) : "127.0.0.1", port);
     t.data = std::move(out);
     done(&t, 0, {});
   }
@@ -432,4 +433,25 @@ TEST_CASE("memory per transaction: an INVITE with an 800-byte body on one branch
   // received request + relayed copy + last reply + the structs
   CHECK(s.bytes >= 2 * text.size());
   CHECK(s.bytes < 5 * 1024);
+}
+
+TEST_CASE("parallel forking: extra targets from lookup() get their own branches; best final wins") {
+  Fixture f;
+  Msg inv(kInvite, f.core);
+  CHECK_FALSE(f.layer->onRequest(*inv.ctx));
+  inv.ctx->newRuri = "sip:bob@10.1.1.1";
+  inv.ctx->extraBranches.push_back({"sip:bob@10.2.2.2;transport=udp", "sip:127.0.0.1:5081"});
+  CHECK(f.layer->relay(*inv.ctx, RelayRequest{}) == 1);
+  REQUIRE(f.core.downstream.size() == 2);
+  CHECK(startsWith(f.core.downstream[0], "INVITE sip:bob@10.1.1.1 SIP/2.0"));
+  CHECK(startsWith(f.core.downstream[1], "INVITE sip:bob@10.2.2.2;transport=udp SIP/2.0"));
+  CHECK(f.core.downDest[1].port() == 5081);
+  CHECK(inv.ctx->newRuri == "sip:bob@10.1.1.1");  // the script's view is unchanged
+  Msg busy(replyTo(f.core.downstream[0], 486, "Busy Here"), f.core, "127.0.0.1");
+  CHECK(f.layer->onReply(*busy.ctx));
+  CHECK(f.core.upstream.size() == 1);  // the other branch is still pending
+  Msg unavailable(replyTo(f.core.downstream[1], 480, "Temporarily Unavailable"), f.core, "127.0.0.1");
+  CHECK(f.layer->onReply(*unavailable.ctx));
+  REQUIRE(f.core.upstream.size() == 2);
+  CHECK(startsWith(f.core.upstream[1], "SIP/2.0 486 Busy Here"));  // first of the same class
 }
