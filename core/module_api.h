@@ -176,6 +176,8 @@ class CoreApi {
   }
   // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
   virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
+  // The listen= addresses of one protocol, canonical "ip:port" (tls checks its domains against them).
+  virtual std::vector<std::string> listenAddresses(Proto proto) const { (void)proto; return {}; }
 
   // ---- worker services and protocol-neutral sending, for stateful modules (tm) ----
   // A one-shot timer on the calling worker's event loop; null when not called on a worker.

@@ -41,6 +41,7 @@ class CoreRuntime : public CoreApi {
   bool connectionOpen(uint64_t connId) const override;
   std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
   void* moduleApi(const std::string& module, const std::string& name) override;
+  std::vector<std::string> listenAddresses(Proto proto) const override;
   std::unique_ptr<WorkerTimer> makeWorkerTimer(std::function<void()> fn) override;
   int runRoute(int index, ScriptContext& ctx) override;
   void prepareRelay(ScriptContext& ctx, const RelayRequest& req, RelayDone done) override;
