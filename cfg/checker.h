@@ -31,6 +31,8 @@ class Checker {
   bool compileStatement(const ast::Statement& st, RouteKind where, ActionNode& out);
   std::unique_ptr<CallNode> compileCall(const ast::FuncCall& call, RouteKind where);
   bool compileSelect(const ast::Select& sel, SelectFn& fn, std::string& text);
+  // FunctionExport::routeArg: the named route of the function's kind becomes its index.
+  bool resolveRouteArg(const ast::FuncCall& call, const FunctionExport& f, std::vector<FuncArg>& args);
   bool compileOperand(const ast::Operand& op, RouteKind where, OperandNode& out);
   bool compileOr(const ast::OrExpr& e, RouteKind where, ExprNode& out);
   bool compileAnd(const ast::AndExpr& e, RouteKind where, ExprNode& out);

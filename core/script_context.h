@@ -23,7 +23,8 @@ struct ReceiveInfo {
   TransportSession* session = nullptr;  // the tls module's session for TLS, else null
 };
 
-enum class RouteKind : uint8_t { Request, OnReply };
+// Failure: tm's failure_route[NAME], run on the transaction's request when all branches failed.
+enum class RouteKind : uint8_t { Request, OnReply, Failure };
 
 struct ScriptContext {
   SipMsg& msg;
@@ -49,6 +50,9 @@ struct ScriptContext {
     std::string dstUri;  // empty = where ruri points
   };
   std::vector<Branch> extraBranches;
+  // tm: the status of the reply that a failure_route / onreply_route[NAME] runs for
+  // ($T_reply_code); 0 outside those routes.
+  int tReplyCode = 0;
   // Header edits applied when the request is relayed (append_hf, remove_hf, record_route, loose_route).
   MsgEdits edits;
 
