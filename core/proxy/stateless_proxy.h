@@ -44,11 +44,6 @@ class StatelessProxy : public ProxyActions {
     std::string host;  // literal IP or a name to resolve
     uint16_t port = 0;
   };
-<<<<<<< HEAD
-  bool targetFromUri(std::string_view uri, Target& out, std::string& err) const;
-  // The local address a message to a destination of `family` leaves from (and Via names).
-  std::optional<SockAddr> localFor(Proto proto, int family) const;
-=======
   // A forward's destination, built and ready to resolve/send.
   struct Prepared {
     Target target;
@@ -58,7 +53,6 @@ class StatelessProxy : public ProxyActions {
   };
   // The destination from a SIP/SIPS URI (;transport=, maddr, sips: -> TLS).
   bool targetFromUri(std::string_view uri, Target& out, std::string& err) const;
->>>>>>> main
   // A datagram out of the UDP listen socket of dest's family; logs and returns false on failure.
   bool sendUdp(const SockAddr& dest, std::string_view data);
   bool buildForward(ScriptContext& ctx, Proto proto, int family, std::string_view branch, std::string& out);
