@@ -69,6 +69,9 @@ struct FunctionExport {
   FunctionFixup fixup;      // may be empty
   FunctionHandler handler;
   unsigned routes = kAnyRoute;
+  // Bit i set: argument i, when a string literal, is a format string whose `$pv` and `@select`
+  // references the checker resolves at load and interpolates per message (xlog).
+  unsigned formatArgs = 0;
 };
 
 // ---- params and config claims ----------------------------------------------------------

@@ -40,6 +40,9 @@ struct ScriptContext {
   // t_relay() honour both: the R-URI goes into the request line, $du decides where it is sent.
   std::string newRuri;
   std::string dstUri;
+  // tm: the status of the reply that a failure_route / onreply_route[NAME] runs for
+  // ($T_reply_code); 0 outside those routes.
+  int tReplyCode = 0;
 
   ScriptContext(SipMsg& m, const ReceiveInfo& r, CoreApi& c) : msg(m), rcv(r), core(c) {}
 };
