@@ -33,6 +33,11 @@ class CoreRuntime : public CoreApi {
   bool closeConnectionById(uint64_t connId) override;
   const std::vector<RpcMethod>& rpcMethods() const override;
   void requestShutdown() override;
+  int currentWorker() const override;
+  bool postToWorker(int worker, std::function<void()> fn) override;
+  bool connectionOpen(uint64_t connId) const override;
+  std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
+  void* moduleApi(const std::string& module, const std::string& name) override;
 
  private:
   LoadedConfig& cfg_;
