@@ -87,6 +87,12 @@ struct CompiledScript {
       if (routes[i].kind == RouteKind::Request && routes[i].name == name) return int(i);
     return -1;
   }
+  // Index of the route of `kind` called `name` (empty: the main one of that kind), or -1.
+  int findRouteOf(RouteKind kind, std::string_view name) const {
+    for (size_t i = 0; i < routes.size(); ++i)
+      if (routes[i].kind == kind && routes[i].name == name) return int(i);
+    return -1;
+  }
 };
 
 }  // namespace sipsd::cfg

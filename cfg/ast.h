@@ -150,7 +150,7 @@ struct CfgBlockAst : x3::position_tagged {
   std::vector<Assign> items;
 };
 
-enum class RouteType : uint8_t { Request, OnReply };
+enum class RouteType : uint8_t { Request, OnReply, Failure };
 
 struct RouteDef : x3::position_tagged {
   RouteType type = RouteType::Request;

@@ -45,7 +45,23 @@ std::string arityText(const std::vector<FunctionExport>& list) {
   return t;
 }
 
-const char* routeKindName(RouteKind k) { return k == RouteKind::Request ? "route" : "onreply_route"; }
+const char* routeKindName(RouteKind k) {
+  switch (k) {
+    case RouteKind::Request: return "route";
+    case RouteKind::OnReply: return "onreply_route";
+    case RouteKind::Failure: return "failure_route";
+  }
+  return "route";
+}
+
+RouteKind routeKindOf(ast::RouteType t) {
+  switch (t) {
+    case ast::RouteType::Request: return RouteKind::Request;
+    case ast::RouteType::OnReply: return RouteKind::OnReply;
+    case ast::RouteType::Failure: return RouteKind::Failure;
+  }
+  return RouteKind::Request;
+}
 
 bool isMainName(const std::string& name) { return name.empty() || name == "0"; }
 
@@ -64,9 +80,13 @@ std::unique_ptr<CompiledScript> Checker::compile(const ast::Config& config) {
     const auto* def = boost::get<ast::RouteDef>(&item);
     if (!def) continue;
     CompiledRoute r;
-    r.kind = def->type == ast::RouteType::Request ? RouteKind::Request : RouteKind::OnReply;
+    r.kind = routeKindOf(def->type);
     r.name = isMainName(def->name) ? std::string() : def->name;
     r.loc = handler_.locate(*def);
+    if (r.kind == RouteKind::Failure && r.name.empty()) {
+      handler_.error(r.loc, "failure_route needs a name: failure_route[NAME] { ... }");
+      continue;
+    }
     auto [it, fresh] = seen.emplace(std::make_pair(r.kind, r.name), r.loc);
     if (!fresh) {
       std::string what = r.name.empty() ? std::string("main ") + routeKindName(r.kind)
@@ -76,7 +96,8 @@ std::unique_ptr<CompiledScript> Checker::compile(const ast::Config& config) {
       continue;
     }
     int index = int(script->routes.size());
-    if (r.name.empty()) (r.kind == RouteKind::Request ? script->mainRoute : script->onReplyRoute) = index;
+    if (r.name.empty() && r.kind != RouteKind::Failure)
+      (r.kind == RouteKind::Request ? script->mainRoute : script->onReplyRoute) = index;
     script->routes.push_back(std::move(r));
     defs.push_back(def);
   }
@@ -192,7 +213,8 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
                             " given, it takes " + arityText(*list));
     return nullptr;
   }
-  unsigned mask = where == RouteKind::Request ? kRequestRoute : kOnReplyRoute;
+  // A failure_route works on the transaction's request: request functions apply there.
+  unsigned mask = where == RouteKind::OnReply ? kOnReplyRoute : kRequestRoute;
   if (!(f->routes & mask)) {
     handler_.error(loc, "'" + call.name + "' cannot be used in " + routeKindName(where));
     return nullptr;
@@ -209,6 +231,8 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
     node->args.push_back(std::move(fa));
   }
   if (!ok) return nullptr;
+  if (f->routeArg >= 0 && size_t(f->routeArg) < node->args.size() && !resolveRouteArg(call, *f, node->args))
+    return nullptr;
   if (f->fixup) {
     std::string err = f->fixup(node->args, node->fixed);
     if (!err.empty()) {
@@ -371,6 +395,24 @@ bool Checker::compileAssign(const ast::PvAssign& as, RouteKind where, ActionNode
     return 1;
   };
   out.call = std::move(node);
+  return true;
+}
+
+bool Checker::resolveRouteArg(const ast::FuncCall& call, const FunctionExport& f, std::vector<FuncArg>& args) {
+  FuncArg& a = args[size_t(f.routeArg)];
+  const char* kind = routeKindName(f.routeArgKind);
+  if (a.kind == FuncArg::Kind::Select) {
+    handler_.error(call, call.name + "() takes the name of a " + kind + " as a literal");
+    return false;
+  }
+  std::string name = a.str;
+  int index = script_->findRouteOf(f.routeArgKind, name);
+  if (index < 0) {
+    handler_.error(call, "unknown " + std::string(kind) + " '" + name + "' in " + call.name + "()");
+    return false;
+  }
+  a.kind = FuncArg::Kind::Int;
+  a.num = index;
   return true;
 }
 

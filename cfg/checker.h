@@ -31,6 +31,8 @@ class Checker {
   bool compileStatement(const ast::Statement& st, RouteKind where, ActionNode& out);
   std::unique_ptr<CallNode> compileCall(const ast::FuncCall& call, RouteKind where);
   bool compileSelect(const ast::Select& sel, SelectFn& fn, std::string& text);
+  // FunctionExport::routeArg: the named route of the function's kind becomes its index.
+  bool resolveRouteArg(const ast::FuncCall& call, const FunctionExport& f, std::vector<FuncArg>& args);
   // Pseudo-variables, function arguments, format strings and `$ru = ...;` assignments.
   bool compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text);
   bool compileArg(const ast::Arg& a, FuncArg& fa, const std::string& fname, bool format);

@@ -65,8 +65,8 @@ inline auto kw(const char* word) { return lexeme[lit(word) >> !(alnum | '_')]; }
 // Where the next top-level construct starts. A block ends at `}`; reaching the end of the
 // file or this first means the block was left open, which is then reported as a missing `}`
 // there. Error recovery (skipBadStatement) stops at the same places, so the two agree.
-const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
-                          kw("modparam");
+const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("failure_route") |
+                          kw("loadmodule") | kw("modparam");
 
 template <typename It>
 bool atTopLevelKeyword(It p, const It& last) {
@@ -318,7 +318,8 @@ const auto selector_def = lexeme[+(char_ - ']' - asciiSpace)];
 const auto cfgBlock_def = name >> -(lit('[') > selector > ']') >> lit('{') > *assign > lit('}');
 const auto routeName_def = quoted | lexeme[+identChar];
 const auto routeType_def = (kw("route") >> attr(ast::RouteType::Request)) |
-                           (kw("onreply_route") >> attr(ast::RouteType::OnReply));
+                           (kw("onreply_route") >> attr(ast::RouteType::OnReply)) |
+                           (kw("failure_route") >> attr(ast::RouteType::Failure));
 const auto routeDef_def = routeType >> ((lit('[') > routeName > ']') | attr(std::string())) > block;
 const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assign;
 

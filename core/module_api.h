@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,11 @@ struct FunctionExport {
   FunctionFixup fixup;      // may be empty
   FunctionHandler handler;
   unsigned routes = kAnyRoute;
+  // Index of an argument that names a route of kind `routeArgKind` (t_on_failure("NAME")), or -1.
+  // The checker resolves it at load (an unknown name is an error at the call) and hands the
+  // handler an Int argument holding the route's index for CoreApi::runRoute().
+  int routeArg = -1;
+  RouteKind routeArgKind = RouteKind::Request;
   // Bit i set: argument i, when a string literal, is a format string whose `$pv` and `@select`
   // references the checker resolves at load and interpolates per message (xlog).
   unsigned formatArgs = 0;
@@ -109,6 +115,37 @@ struct RpcMethod {
 // ---- what the core offers modules ----------------------------------------------------------
 enum LogLevel : int { kLogErr = 0, kLogWarn = 1, kLogNotice = 2, kLogInfo = 3, kLogDebug = 4 };
 
+// A one-shot timer on the event loop of the worker that made it (CoreApi::makeWorkerTimer).
+// Only that worker may arm or cancel it; destroying it cancels it.
+class WorkerTimer {
+ public:
+  virtual ~WorkerTimer() = default;
+  virtual void arm(std::chrono::milliseconds after) = 0;  // replaces a pending deadline
+  virtual void cancel() = 0;
+};
+
+// Where CoreApi::prepareRelay sends a request: the destination as given, else $du, else the
+// request URI ($ru when the script set it). `branch` is the branch of the Via the core inserts
+// (empty: the stateless branch forward() uses).
+struct RelayRequest {
+  std::optional<std::string_view> host;
+  std::optional<uint16_t> port;
+  Proto proto = Proto::None;  // None: as the URI says
+  std::string_view branch;
+};
+
+// A relayed request ready to go: the exact bytes and where they go.
+struct RelayTarget {
+  Proto proto = Proto::UDP;
+  SockAddr dest;
+  std::string data;
+  ConnectOptions connect;
+};
+
+// Called on the calling worker, at once or after a DNS lookup: with a target, or with null and
+// the status the sender is owed (400 bad URI, 478 unresolvable, 483 Max-Forwards, 503 no transport).
+using RelayDone = std::function<void(RelayTarget* target, int code, std::string_view reason)>;
+
 class CoreApi {
  public:
   virtual ~CoreApi() = default;
@@ -142,6 +179,38 @@ class CoreApi {
   }
   // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
   virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
+  // The listen= addresses of one protocol, canonical "ip:port" (tls checks its domains against them).
+  virtual std::vector<std::string> listenAddresses(Proto proto) const { (void)proto; return {}; }
+
+  // ---- worker services and protocol-neutral sending, for stateful modules (tm) ----
+  // A one-shot timer on the calling worker's event loop; null when not called on a worker.
+  virtual std::unique_ptr<WorkerTimer> makeWorkerTimer(std::function<void()> fn) { (void)fn; return nullptr; }
+  // Runs route `index` of the compiled script (see FunctionExport::routeArg) on ctx; returns as
+  // script::runRoute (0: the script stopped).
+  virtual int runRoute(int index, ScriptContext& ctx) { (void)index; (void)ctx; return 1; }
+  // Builds the request in ctx for relaying exactly as forward() does (Via with `branch`, $ru in
+  // the request line, Max-Forwards, received/rport), picks and resolves the destination, and
+  // hands the result to `done` (see RelayDone). Nothing is sent.
+  virtual void prepareRelay(ScriptContext& ctx, const RelayRequest& req, RelayDone done) {
+    (void)ctx; (void)req;
+    done(nullptr, 503, "Service Unavailable");
+  }
+  // A datagram from our UDP listen socket of to's family; false when it cannot be sent now.
+  virtual bool sendUdp(const SockAddr& to, std::string_view data) { (void)to; (void)data; return false; }
+  // Over TCP/TLS (connection reuse, non-blocking connect and handshake) or UDP; `done` (may be
+  // empty) runs on the calling worker with the outcome (see Server::sendTo).
+  virtual void sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt,
+                      std::function<void(bool ok, const std::string& err)> done) {
+    (void)proto; (void)to; (void)data; (void)opt;
+    if (done) done(false, "not running");
+  }
+  // Queues data on a live connection (by id); false if it is gone.
+  virtual bool sendOnConnection(uint64_t connId, std::string data) { (void)connId; (void)data; return false; }
+  // The local address of our listen socket a message to a destination of proto/family leaves
+  // from (what a Via names).
+  virtual std::optional<SockAddr> localAddressFor(Proto proto, int family) const { (void)proto; (void)family; return std::nullopt; }
+  // Relays a reply statelessly by its next Via, as the core does for replies no module took.
+  virtual void relayReply(ScriptContext& ctx) { (void)ctx; }
 };
 
 // ---- what a module exports ------------------------------------------------------------------
@@ -169,6 +238,12 @@ struct ModuleExports {
   std::function<std::string()> reload;
   // An interface this module offers other modules (CoreApi::moduleApi), e.g. usrloc's "location".
   std::function<void*(const std::string& name)> api;
+
+  // Message hooks, run on the receiving worker before the script (requests) or before
+  // onreply_route's relay (replies): return true when the module took the message (a
+  // retransmission absorbed, a reply to a transaction it owns), so nothing else handles it.
+  std::function<bool(ScriptContext&)> onRequestIn;
+  std::function<bool(ScriptContext&)> onReplyIn;
 };
 
 }  // namespace sipsd

@@ -22,7 +22,8 @@ struct ReceiveInfo {
   TransportSession* session = nullptr;  // the tls module's session for TLS, else null
 };
 
-enum class RouteKind : uint8_t { Request, OnReply };
+// Failure: tm's failure_route[NAME], run on the transaction's request when all branches failed.
+enum class RouteKind : uint8_t { Request, OnReply, Failure };
 
 struct ScriptContext {
   SipMsg& msg;

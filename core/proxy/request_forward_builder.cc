@@ -46,15 +46,21 @@ bool buildForwardedRequest(const SipMsg& req, const ReceiveInfo& rcv, const Loca
   if (startEnd < buf.size()) ++startEnd;
   const size_t msgEnd = parse::offsetIn(buf, req.body) + req.body.size();
 
-  // Three edits of the original bytes, applied in buffer order: our Via (plus a created Via and
-  // Max-Forwards when absent) directly above the first Via or after the start line, the sender's
-  // Via with received/rport, and the decremented Max-Forwards value.
+  // Up to four edits of the original bytes, applied in buffer order: the request-URI ($ru), our
+  // Via (plus a created Via and Max-Forwards when absent) directly above the first Via or after
+  // the start line, the sender's Via with received/rport, and the decremented Max-Forwards value.
   struct Edit {
     size_t pos, len;
     std::string text;
   };
-  Edit edits[3];
+  Edit edits[4];
   size_t nEdits = 0;
+  if (!opt.ruri.empty()) {
+    Edit& e = edits[nEdits++];
+    e.pos = parse::offsetIn(buf, req.ruri);
+    e.len = req.ruri.size();
+    e.text.assign(opt.ruri);
+  }
   Edit& ins = edits[nEdits++];
   ins.pos = hasTop ? parse::offsetIn(buf, top.header->raw) : startEnd;
   ins.len = 0;

@@ -14,6 +14,7 @@ struct ForwardOptions {
   bool forceRport = false;       // force_rport(): rport= (and received=) on the sender's Via
   std::string_view createdVia;   // create_via() value inserted below ours when the request has no Via
   std::string_view branch;       // empty: statelessBranch()
+  std::string_view ruri;         // replaces the request-URI when not empty ($ru)
 };
 
 // Max-Forwards of a request: the value, -1 when absent, -2 when malformed.

@@ -66,11 +66,11 @@ void answerLater(Server* server, const PendingForward& p, int code, std::string_
 
 }  // namespace
 
-bool StatelessProxy::targetFromRuri(const SipMsg& msg, Target& out, std::string& err) const {
+bool StatelessProxy::targetFromUri(std::string_view text, Target& out, std::string& err) const {
   SipUri uri;
-  if (!parseUri(msg.ruri, uri, err)) return false;
+  if (!parseUri(text, uri, err)) return false;
   if (uri.scheme == SipUri::Scheme::Tel || uri.host.empty()) {
-    err = "request URI has no host to forward to";
+    err = "'" + std::string(text.substr(0, 80)) + "' has no host to forward to";
     return false;
   }
   out.proto = uri.scheme == SipUri::Scheme::Sips ? Proto::TLS : Proto::UDP;
@@ -78,7 +78,7 @@ bool StatelessProxy::targetFromRuri(const SipMsg& msg, Target& out, std::string&
     if (auto p = protoFromName(*t))
       out.proto = (uri.scheme == SipUri::Scheme::Sips && *p == Proto::TCP) ? Proto::TLS : *p;
     else {
-      err = "unsupported transport '" + std::string(*t) + "' in the request URI";
+      err = "unsupported transport '" + std::string(*t) + "' in '" + std::string(text.substr(0, 80)) + "'";
       return false;
     }
   }
@@ -111,7 +111,8 @@ bool StatelessProxy::replyError(ScriptContext& ctx, int code, std::string_view r
   return ctx.replied;
 }
 
-bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, std::string& out) {
+bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, std::string_view branch,
+                                  std::string& out) {
   auto local = localFor(proto, family);
   if (!local) {
     logProxy(kLogErr, "no listen address to put in the Via of a forwarded request");
@@ -124,6 +125,8 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   // connection the request came on (RFC 3261 §18.2.2) even when the client did not ask.
   opt.forceRport = ctx.forceRport || ctx.rcv.proto == Proto::TCP || ctx.rcv.proto == Proto::TLS;
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
+  opt.branch = branch;
+  opt.ruri = ctx.newRuri;
   std::string err;
   if (!buildForwardedRequest(ctx.msg, ctx.rcv, self, opt, out, err)) {
     logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
@@ -131,6 +134,85 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   }
   return true;
 }
+
+bool StatelessProxy::prepare(ScriptContext& ctx, const RelayRequest& rq, Prepared& p, int& code,
+                             std::string_view& reason) {
+  SipMsg& msg = ctx.msg;
+  if (maxForwardsExhausted(msg)) {
+    code = 483;
+    reason = "Too Many Hops";
+    return false;
+  }
+  Target& t = p.target;
+  std::string err;
+  if (rq.host) {
+    t.host = std::string(stripBrackets(*rq.host));
+    t.proto = rq.proto == Proto::None ? Proto::UDP : rq.proto;
+    t.port = rq.port.value_or(0);
+  } else {
+    // $du decides where the request goes; without it the request URI ($ru when set) does.
+    std::string_view uri = !ctx.dstUri.empty() ? std::string_view(ctx.dstUri)
+                           : !ctx.newRuri.empty() ? std::string_view(ctx.newRuri)
+                                                  : msg.ruri;
+    if (!targetFromUri(uri, t, err)) {
+      logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
+      code = 400;
+      reason = "Bad Request-URI";
+      return false;
+    }
+    if (rq.proto != Proto::None) t.proto = rq.proto;
+  }
+  if (t.port == 0) t.port = defaultPort(t.proto);
+  if (t.proto == Proto::TLS && !server_->transportFor(Proto::TLS)) {
+    logProxy(kLogErr, "forward over TLS to " + t.host + " needs the tls module");
+    code = 503;
+    reason = "Service Unavailable";
+    return false;
+  }
+  p.copt.serverId = ctx.connectServerId;
+  p.literal = SockAddr::fromIpPort(t.host, t.port);
+  if (!p.literal) p.copt.serverName = t.host;  // SNI and certificate name check for TLS
+  if (!buildForward(ctx, t.proto, p.literal ? p.literal->family() : AF_INET, rq.branch, p.data)) {
+    code = 400;
+    reason = "Bad Request";
+    return false;
+  }
+  return true;
+}
+
+void StatelessProxy::prepareRelay(ScriptContext& ctx, const RelayRequest& rq, RelayDone done) {
+  if (!ctx.msg.isRequest() || ctx.msg.isHttp()) {
+    done(nullptr, 400, "Bad Request");
+    return;
+  }
+  Prepared p;
+  int code = 0;
+  std::string_view reason;
+  if (!prepare(ctx, rq, p, code, reason)) {
+    done(nullptr, code, reason);
+    return;
+  }
+  if (p.literal) {
+    RelayTarget rt{p.target.proto, *p.literal, std::move(p.data), std::move(p.copt)};
+    done(&rt, 0, {});
+    return;
+  }
+  std::string name = p.target.host;
+  server_->resolve(name, [p = std::move(p), name, done = std::move(done)](std::optional<SockAddr> addr,
+                                                                          std::string rerr) mutable {
+    std::optional<SockAddr> dest;
+    if (addr) dest = SockAddr::fromIpPort(addr->ip(), p.target.port);
+    if (!dest) {
+      logProxy(kLogNotice, "cannot resolve " + name + ": " + rerr);
+      done(nullptr, 478, "Unresolvable destination");
+      return;
+    }
+    RelayTarget rt{p.target.proto, *dest, std::move(p.data), std::move(p.copt)};
+    done(&rt, 0, {});
+  });
+}
+
+bool StatelessProxy::sendDatagram(const SockAddr& dest, std::string_view data) { return sendUdp(dest, data); }
 
 bool StatelessProxy::sendUdp(const SockAddr& dest, std::string_view data) {
   auto local = localFor(Proto::UDP, dest.family());
@@ -162,57 +244,29 @@ int StatelessProxy::forward(ScriptContext& ctx, std::optional<std::string_view> 
     logProxy(kLogWarn, "forward() applies to SIP requests only (from " + ctx.rcv.src.str() + ")");
     return -1;
   }
-  if (maxForwardsExhausted(msg)) {
-    replyError(ctx, 483, "Too Many Hops");
-    return 0;
-  }
-  Target t;
-  std::string err;
-  if (host) {
-    t.host = std::string(stripBrackets(*host));
-    t.proto = proto == Proto::None ? Proto::UDP : proto;
-    t.port = port.value_or(0);
-  } else {
-    if (!targetFromRuri(msg, t, err)) {
-      logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
-      replyError(ctx, 400, "Bad Request-URI");
-      return -1;
-    }
-    if (proto != Proto::None) t.proto = proto;
-  }
-  if (t.port == 0) t.port = defaultPort(t.proto);
-  if (t.proto == Proto::TLS && !server_->transportFor(Proto::TLS)) {
-    logProxy(kLogErr, "forward over TLS to " + t.host + " needs the tls module");
-    replyError(ctx, 503, "Service Unavailable");
-    return -1;
-  }
-
-  ConnectOptions copt;
-  copt.serverId = ctx.connectServerId;
-  auto literal = SockAddr::fromIpPort(t.host, t.port);
-  if (!literal) copt.serverName = t.host;  // SNI and certificate name check for TLS
-
-  std::string data;
-  if (!buildForward(ctx, t.proto, literal ? literal->family() : AF_INET, data)) {
-    replyError(ctx, 400, "Bad Request");
-    return -1;
+  Prepared p;
+  int code = 0;
+  std::string_view reason;
+  if (!prepare(ctx, RelayRequest{host, port, proto, {}}, p, code, reason)) {
+    replyError(ctx, code, reason);
+    return code == 483 ? 0 : -1;
   }
   // Stream sends and name lookups can fail after this run is over: keep what an error
   // reply needs. A UDP send to a literal address fails (or not) right here.
-  if (literal && t.proto == Proto::UDP) {
-    if (sendUdp(*literal, data)) return 1;
+  if (p.literal && p.target.proto == Proto::UDP) {
+    if (sendUdp(*p.literal, p.data)) return 1;
     replyError(ctx, 503, "Service Unavailable");
     return -1;
   }
   auto pending = keepForErrors(ctx);
-  if (literal) {
-    deliver(t.proto, *literal, std::move(data), copt, std::move(pending));
+  if (p.literal) {
+    deliver(p.target.proto, *p.literal, std::move(p.data), p.copt, std::move(pending));
     return 1;
   }
-  uint16_t portNum = t.port;
-  Proto p = t.proto;
-  std::string name = t.host;
-  server_->resolve(name, [this, p, portNum, name, data = std::move(data), copt, pending](
+  uint16_t portNum = p.target.port;
+  Proto pr = p.target.proto;
+  std::string name = p.target.host;
+  server_->resolve(name, [this, pr, portNum, name, data = std::move(p.data), copt = p.copt, pending](
                              std::optional<SockAddr> addr, std::string rerr) mutable {
     std::optional<SockAddr> dest;
     if (addr) dest = SockAddr::fromIpPort(addr->ip(), portNum);
@@ -221,7 +275,7 @@ int StatelessProxy::forward(ScriptContext& ctx, std::optional<std::string_view> 
       if (pending) answerLater(server_, *pending, 478, "Unresolvable destination");
       return;
     }
-    deliver(p, *dest, std::move(data), copt, std::move(pending));
+    deliver(pr, *dest, std::move(data), copt, std::move(pending));
   });
   return 1;
 }

@@ -1,12 +1,45 @@
 #include "core/server/core_runtime.h"
 
+#include <event2/event.h>
+
 #include "core/config/loaded_config.h"
+#include "core/event/libevent.h"
 #include "core/log.h"
 #include "core/net/conn_index.h"
 #include "core/net/server.h"
 #include "core/net/worker.h"
+#include "core/proxy/stateless_proxy.h"
+#include "core/script/executor.h"
 
 namespace sipsd {
+
+// A libevent timer on the worker loop that made it. The runtime frees every live one when the
+// engine goes away (detach), before the event bases are freed, so a module may keep its timers
+// until its destroy hook.
+class LoopTimer : public WorkerTimer {
+ public:
+  LoopTimer(event_base* base, std::function<void()> fn, std::function<void(LoopTimer*)> forget)
+      : fn_(std::move(fn)), forget_(std::move(forget)) {
+    ev_.reset(evtimer_new(base, &LoopTimer::fire, this));
+  }
+  ~LoopTimer() override { forget_(this); }
+  void arm(std::chrono::milliseconds after) override {
+    if (!ev_) return;
+    long ms = long(std::max<int64_t>(0, after.count()));
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(ev_.get(), &tv);
+  }
+  void cancel() override {
+    if (ev_) evtimer_del(ev_.get());
+  }
+  void release() { ev_.reset(); }
+
+ private:
+  static void fire(evutil_socket_t, short, void* self) { static_cast<LoopTimer*>(self)->fn_(); }
+  std::function<void()> fn_;
+  std::function<void(LoopTimer*)> forget_;
+  ev::EventPtr ev_;
+};
 
 CoreRuntime::CoreRuntime(LoadedConfig& cfg) : cfg_(cfg) {}
 
@@ -20,6 +53,8 @@ void CoreRuntime::attach(Server* server) {
 void CoreRuntime::detach() {
   std::lock_guard<std::mutex> lock(mu_);
   server_ = nullptr;
+  for (LoopTimer* t : loopTimers_) t->release();
+  loopTimers_.clear();
 }
 
 void CoreRuntime::log(int level, std::string_view module, std::string_view text) {
@@ -31,6 +66,10 @@ int CoreRuntime::logLevel() const { return logging::level(); }
 int CoreRuntime::workerCount() const { return server_ ? server_->workerCount() : 0; }
 
 const std::string& CoreRuntime::configDir() const { return cfg_.configDir; }
+
+std::vector<std::string> CoreRuntime::listenAddresses(Proto proto) const {
+  return listenAddressesOf(cfg_.settings.listens, proto);
+}
 
 void CoreRuntime::addTimer(std::chrono::milliseconds every, std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -67,6 +106,57 @@ bool CoreRuntime::postToWorker(int worker, std::function<void()> fn) {
   if (!server_ || worker < 0 || worker >= server_->workerCount()) return false;
   server_->worker(worker)->loop().post(std::move(fn));
   return true;
+}
+
+std::unique_ptr<WorkerTimer> CoreRuntime::makeWorkerTimer(std::function<void()> fn) {
+  Worker* w = Worker::current();
+  if (!server_ || !w || &w->server() != server_) return nullptr;
+  auto t = std::make_unique<LoopTimer>(w->loop().base(), std::move(fn), [this](LoopTimer* gone) {
+    std::lock_guard<std::mutex> lock(mu_);
+    loopTimers_.erase(gone);
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  loopTimers_.insert(t.get());
+  return t;
+}
+
+int CoreRuntime::runRoute(int index, ScriptContext& ctx) {
+  if (!cfg_.script) return 1;
+  return script::runRoute(*cfg_.script, index, ctx);
+}
+
+void CoreRuntime::prepareRelay(ScriptContext& ctx, const RelayRequest& req, RelayDone done) {
+  if (!proxy_ || !server_) {
+    done(nullptr, 503, "Service Unavailable");
+    return;
+  }
+  proxy_->prepareRelay(ctx, req, std::move(done));
+}
+
+bool CoreRuntime::sendUdp(const SockAddr& to, std::string_view data) {
+  return proxy_ && server_ && proxy_->sendDatagram(to, data);
+}
+
+void CoreRuntime::sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt,
+                         std::function<void(bool ok, const std::string& err)> done) {
+  if (!server_) {
+    if (done) done(false, "not running");
+    return;
+  }
+  server_->sendTo(proto, to, std::move(data), opt, std::move(done));
+}
+
+bool CoreRuntime::sendOnConnection(uint64_t connId, std::string data) {
+  return server_ && server_->sendOnConnection(connId, std::move(data));
+}
+
+std::optional<SockAddr> CoreRuntime::localAddressFor(Proto proto, int family) const {
+  if (!proxy_ || !server_) return std::nullopt;
+  return proxy_->localFor(proto, family);
+}
+
+void CoreRuntime::relayReply(ScriptContext& ctx) {
+  if (proxy_ && server_) proxy_->relayReply(ctx);
 }
 
 bool CoreRuntime::connectionOpen(uint64_t connId) const {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ namespace sipsd {
 
 class LoadedConfig;
 class Server;
+class StatelessProxy;
+class LoopTimer;
 
 class CoreRuntime : public CoreApi {
  public:
@@ -38,10 +41,25 @@ class CoreRuntime : public CoreApi {
   bool connectionOpen(uint64_t connId) const override;
   std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
   void* moduleApi(const std::string& module, const std::string& name) override;
+  std::vector<std::string> listenAddresses(Proto proto) const override;
+  std::unique_ptr<WorkerTimer> makeWorkerTimer(std::function<void()> fn) override;
+  int runRoute(int index, ScriptContext& ctx) override;
+  void prepareRelay(ScriptContext& ctx, const RelayRequest& req, RelayDone done) override;
+  bool sendUdp(const SockAddr& to, std::string_view data) override;
+  void sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt,
+              std::function<void(bool ok, const std::string& err)> done) override;
+  bool sendOnConnection(uint64_t connId, std::string data) override;
+  std::optional<SockAddr> localAddressFor(Proto proto, int family) const override;
+  void relayReply(ScriptContext& ctx) override;
+
+  // The stateless proxy behind prepareRelay/sendUdp (set before the engine starts).
+  void setProxy(StatelessProxy* proxy) { proxy_ = proxy; }
 
  private:
   LoadedConfig& cfg_;
   Server* server_ = nullptr;
+  StatelessProxy* proxy_ = nullptr;
+  std::set<LoopTimer*> loopTimers_;  // made by makeWorkerTimer, freed at detach (guarded by mu_)
   std::mutex mu_;  // guards pending timers (module init runs before the engine exists)
   std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pendingTimers_;
 };

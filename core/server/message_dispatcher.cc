@@ -38,6 +38,13 @@ std::string reasonFor(std::string_view what) {
 
 }  // namespace
 
+MessageDispatcher::MessageDispatcher(LoadedConfig& cfg, StatelessProxy& proxy) : cfg_(cfg), proxy_(proxy) {
+  for (const ModuleExports* m : cfg_.registry.modules()) {
+    if (m->onRequestIn) requestHooks_.push_back(m);
+    if (m->onReplyIn) replyHooks_.push_back(m);
+  }
+}
+
 std::string MessageDispatcher::checkRequest(const SipMsg& msg) {
   std::string err;
   ViaBody via;
@@ -116,6 +123,9 @@ void MessageDispatcher::onRequest(ScriptContext& ctx) {
     }
   }
   ctx.route = RouteKind::Request;
+  if (!ctx.msg.isHttp())
+    for (const ModuleExports* m : requestHooks_)
+      if (m->onRequestIn(ctx)) return;
   int main = script::mainRoute(*cfg_.script);
   try {
     if (main >= 0) script::runRoute(*cfg_.script, main, ctx);
@@ -153,7 +163,10 @@ void MessageDispatcher::onReply(ScriptContext& ctx) {
   ctx.route = RouteKind::OnReply;
   int r = script::onReplyRoute(*cfg_.script);
   if (r >= 0) script::runRoute(*cfg_.script, r, ctx);
-  if (!ctx.dropped) proxy_.relayReply(ctx);
+  if (ctx.dropped) return;
+  for (const ModuleExports* m : replyHooks_)
+    if (m->onReplyIn(ctx)) return;
+  proxy_.relayReply(ctx);
 }
 
 }  // namespace sipsd

@@ -2,6 +2,7 @@
 // onreply_route, relay replies, answer malformed requests with 400.
 #pragma once
 #include <string_view>
+#include <vector>
 
 #include "core/script_context.h"
 
@@ -9,10 +10,11 @@ namespace sipsd {
 
 class LoadedConfig;
 class StatelessProxy;
+struct ModuleExports;
 
 class MessageDispatcher {
  public:
-  MessageDispatcher(LoadedConfig& cfg, StatelessProxy& proxy) : cfg_(cfg), proxy_(proxy) {}
+  MessageDispatcher(LoadedConfig& cfg, StatelessProxy& proxy);
   void onMessage(std::string_view raw, const ReceiveInfo& rcv);
 
  private:
@@ -29,6 +31,8 @@ class MessageDispatcher {
 
   LoadedConfig& cfg_;
   StatelessProxy& proxy_;
+  // Modules' message hooks (ModuleExports::onRequestIn/onReplyIn), in load order.
+  std::vector<const ModuleExports*> requestHooks_, replyHooks_;
 };
 
 }  // namespace sipsd

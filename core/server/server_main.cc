@@ -134,6 +134,7 @@ int ServerRunner::run(LoadedConfig& cfg) {
   }
 
   runtime.attach(&server);
+  runtime.setProxy(proxy_.get());
   proxy_->attach(&server);
   if (std::string err = server.start(); !err.empty()) {
     logCore(kLogErr, "cannot start: " + err);

@@ -90,3 +90,35 @@ TEST_CASE("proto compared with a string that is not a protocol") {
   CHECK(firstError(test::checkScript("route { if (proto == \"SCTP\") { exit; } }", *reg)) ==
         "test.cfg:1:22 unknown protocol \"SCTP\" (UDP, TCP or TLS)");
 }
+
+TEST_CASE("failure_route and named onreply_route: route-name arguments resolve at load") {
+  auto reg = test::makeTestRegistry();
+  FunctionExport onFailure;
+  onFailure.name = "t_on_failure";
+  onFailure.minArgs = onFailure.maxArgs = 1;
+  onFailure.routeArg = 0;
+  onFailure.routeArgKind = RouteKind::Failure;
+  onFailure.handler = [](ScriptContext&, const std::vector<FuncArg>&, const void*) { return 1; };
+  FunctionExport onReply = onFailure;
+  onReply.name = "t_on_reply";
+  onReply.routeArgKind = RouteKind::OnReply;
+  reg->addFunction(onFailure, "doubles");
+  reg->addFunction(onReply, "doubles");
+  auto r = test::checkScript(
+      "route { t_on_failure(\"F\"); t_on_reply(\"R\"); }\nfailure_route[F] { forward(); }\nonreply_route[R] { drop; }\n",
+      *reg);
+  REQUIRE(r.script);
+  CHECK(r.script->routes[1].kind == RouteKind::Failure);
+  CHECK(r.script->routes[0].body[0].call->args[0].kind == FuncArg::Kind::Int);
+  CHECK(r.script->routes[0].body[0].call->args[0].num == 1);
+  CHECK(r.script->routes[0].body[1].call->args[0].num == 2);
+  CHECK(r.script->onReplyRoute == -1);  // a named onreply_route is not the main one
+  CHECK(firstError(test::checkScript("route { t_on_failure(\"G\"); }\nfailure_route[F] { }\n", *reg)) ==
+        "test.cfg:1:9 unknown failure_route 'G' in t_on_failure()");
+  // route[F] is a request route, not a failure_route
+  CHECK(firstError(test::checkScript("route { t_on_failure(\"F\"); }\nroute[F] { }\n", *reg)) ==
+        "test.cfg:1:9 unknown failure_route 'F' in t_on_failure()");
+  CHECK(firstError(test::checkScript("failure_route { }\n", *reg)) ==
+        "test.cfg:1:1 failure_route needs a name: failure_route[NAME] { ... }");
+  CHECK(firstError(test::checkScript("route { }\nfailure_route[F] { create_via(); }\n", *reg)).empty());
+}

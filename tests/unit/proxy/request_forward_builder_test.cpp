@@ -159,3 +159,17 @@ TEST_CASE("forward of a request without Via, with create_via() and an IPv6 self 
   SipMsg rep = parsed(reply);
   CHECK_FALSE(buildForwardedRequest(rep, rcvFrom("192.0.2.1:4000"), self6, opt, out, err));
 }
+
+TEST_CASE("$ru replaces the request-URI, a given branch is used as is") {
+  SipMsg req = parsed(kInvite);
+  ForwardOptions opt;
+  opt.ruri = "sip:bob@10.0.0.7:5070;transport=udp";
+  opt.branch = "z9hG4bKtm1.2a.0";
+  std::string out, err;
+  REQUIRE(buildForwardedRequest(req, rcvFrom("192.0.2.10:40000"), kSelf, opt, out, err));
+  CHECK(out.rfind("INVITE sip:bob@10.0.0.7:5070;transport=udp SIP/2.0\r\n", 0) == 0);
+  CHECK(out.find("Via: SIP/2.0/TLS 198.51.100.1:5061;branch=z9hG4bKtm1.2a.0;rport\r\n") != std::string::npos);
+  CHECK(out.find("Max-Forwards: 69\r\n") != std::string::npos);
+  CHECK(out.find("To: <sip:bob@b.example.com>\r\n") != std::string::npos);  // only the request line changes
+  CHECK(out.substr(out.size() - 4) == "v=0\n");
+}

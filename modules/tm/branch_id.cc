@@ -1,0 +1,68 @@
+#include "modules/tm/branch_id.h"
+
+#include <charconv>
+#include <string>
+
+#include "core/parser/parse_util.h"
+#include "core/parser/via_parser.h"
+
+namespace sipsd::tm {
+namespace {
+
+void appendHex(std::string& out, uint64_t v) {
+  char buf[17];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+  out.append(buf, size_t(r.ptr - buf));
+}
+
+bool readHex(std::string_view& s, uint64_t& out, bool last) {
+  size_t end = last ? s.size() : s.find('.');
+  if (end == std::string_view::npos || end == 0 || end > 16) return false;
+  auto r = std::from_chars(s.data(), s.data() + end, out, 16);
+  if (r.ec != std::errc() || r.ptr != s.data() + end) return false;
+  s.remove_prefix(last ? end : end + 1);
+  return true;
+}
+
+}  // namespace
+
+std::string makeBranch(const BranchId& id) {
+  std::string b;
+  b.reserve(kBranchPrefix.size() + 24);
+  b.append(kBranchPrefix);
+  appendHex(b, uint64_t(id.worker));
+  b += '.';
+  appendHex(b, id.tx);
+  b += '.';
+  appendHex(b, uint64_t(id.branch));
+  return b;
+}
+
+std::optional<BranchId> parseBranch(std::string_view branch) {
+  if (branch.substr(0, kBranchPrefix.size()) != kBranchPrefix) return std::nullopt;
+  std::string_view s = branch.substr(kBranchPrefix.size());
+  uint64_t w, tx, b;
+  if (!readHex(s, w, false) || !readHex(s, tx, false) || !readHex(s, b, true)) return std::nullopt;
+  if (w > 4096 || b > 255) return std::nullopt;
+  return BranchId{int(w), tx, int(b)};
+}
+
+std::string serverKey(const SipMsg& req, std::string_view matchMethod) {
+  ViaBody top;
+  std::string err;
+  if (!nthVia(req, 0, top, err)) return {};
+  if (top.branch.size() <= 7 || !parse::istartsWith(top.branch, "z9hG4bK")) return {};
+  std::string key;
+  key.reserve(top.branch.size() + top.host.size() + matchMethod.size() + 10);
+  key.append(top.branch);
+  key += '|';
+  // sent-by: host is case-insensitive; the default port is written out so "h" == "h:5060".
+  for (char c : top.host) key += parse::lower(c);
+  key += ':';
+  key += std::to_string(top.port ? top.port : 5060);
+  key += '|';
+  key.append(matchMethod);
+  return key;
+}
+
+}  // namespace sipsd::tm

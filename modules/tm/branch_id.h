@@ -1,0 +1,31 @@
+// tm's Via branches and server transaction keys.
+// Our branch names the worker that owns the transaction, the transaction and the branch:
+// "z9hG4bKtm" W "." ID "." B (hex). A reply (or a CANCEL's reply) that arrives on another
+// worker is posted to W without any shared table (DESIGN.md, "Proxy layer").
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/parser/sip_msg.h"
+
+namespace sipsd::tm {
+
+struct BranchId {
+  int worker = 0;
+  uint64_t tx = 0;
+  int branch = 0;
+};
+
+constexpr std::string_view kBranchPrefix = "z9hG4bKtm";
+
+std::string makeBranch(const BranchId& id);
+std::optional<BranchId> parseBranch(std::string_view branch);
+
+// RFC 3261 §17.2.3 server transaction key of a request: top Via branch + sent-by + method (ACK
+// and CANCEL look up the INVITE: pass matchMethod "INVITE"). Empty when the request has no Via
+// with an RFC 3261 branch (z9hG4bK...): such a request is not matched statefully.
+std::string serverKey(const SipMsg& req, std::string_view matchMethod);
+
+}  // namespace sipsd::tm

@@ -1,0 +1,120 @@
+// tm's transaction layer: the per-worker transaction tables, the message hooks (requests
+// before the script, replies before the stateless relay), the script functions' work, and
+// the timers. A transaction lives on the worker that received its request; its deadlines are
+// in that worker's TimerQueue behind one WorkerTimer; replies for it that arrive elsewhere are
+// posted to it by the worker index in our branch (branch_id.h).
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/module_api.h"
+#include "modules/tm/tm_config.h"
+#include "modules/tm/timer_queue.h"
+#include "modules/tm/transaction.h"
+
+namespace sipsd::tm {
+
+struct BranchId;
+
+// Milliseconds on the steady clock.
+int64_t nowMs();
+
+struct TmStats {
+  uint64_t transactions = 0;  // open now
+  uint64_t bytes = 0;         // held by them
+  uint64_t created = 0;       // since start
+};
+
+class TransactionLayer {
+ public:
+  TransactionLayer(CoreApi& core, TmConfig cfg) : core_(core), cfg_(cfg) {}
+  const TmConfig& config() const { return cfg_; }
+
+  // Called once per worker before traffic (main thread).
+  void addWorker(int index);
+
+  // ModuleExports hooks.
+  bool onRequest(ScriptContext& ctx);
+  bool onReply(ScriptContext& ctx);
+
+  // Script functions (return values follow the script convention).
+  int relay(ScriptContext& ctx, const RelayRequest& rq);
+  int reply(ScriptContext& ctx, int code, std::string_view reason);
+  int newTran(ScriptContext& ctx);
+  int checkTrans(ScriptContext& ctx);
+  void setOnReply(ScriptContext& ctx, int route);
+  void setOnFailure(ScriptContext& ctx, int route);
+  void setFr(ScriptContext& ctx, int64_t frInv, int64_t fr);
+
+  TmStats stats() const;
+  // Tests drive time themselves.
+  void setClock(int64_t (*clock)()) { clock_ = clock; }
+
+ private:
+  struct WorkerTables {
+    int index = 0;
+    std::unordered_map<uint64_t, std::unique_ptr<Transaction>> byId;
+    std::unordered_map<std::string, Transaction*> byKey;
+    TimerQueue timers;
+    std::unique_ptr<WorkerTimer> timer;
+    int64_t armedFor = 0;
+    uint64_t nextId = 1;
+    std::atomic<uint64_t> count{0}, bytes{0}, created{0};
+  };
+
+  WorkerTables* current();
+  WorkerTables* tables(int worker);
+  Transaction* find(WorkerTables& w, uint64_t id);
+  Transaction* ensureTx(WorkerTables& w, ScriptContext& ctx);
+  Transaction* currentTx(ScriptContext& ctx);
+  void deleteTx(WorkerTables& w, Transaction& tx);
+
+  // server side
+  void serverEvent(WorkerTables& w, Transaction& tx, int ev, int code, std::string* data);
+  void sendUpstream(Transaction& tx, std::string_view data);
+  void localReply(WorkerTables& w, Transaction& tx, int code, std::string_view reason);
+  void forwardReply(WorkerTables& w, Transaction& tx, const SipMsg& reply);
+  // client side
+  // Adds a branch for ctx's current target ($du / $ru / rq); false when it failed at once.
+  bool addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq);
+  void onRelayReady(int worker, uint64_t txId, size_t idx, RelayTarget* t, int code, std::string_view reason);
+  void clientEvent(WorkerTables& w, Transaction& tx, size_t idx, int ev, ScriptContext* reply);
+  void branchDone(WorkerTables& w, Transaction& tx, size_t idx, int code, ScriptContext* reply);
+  void sendToBranch(const Branch& b, std::string data);
+  void sendCancel(WorkerTables& w, Transaction& tx, Branch& b);
+  void cancelBranches(WorkerTables& w, Transaction& tx);
+  void passProvisional(WorkerTables& w, Transaction& tx, ScriptContext& reply);
+  void runOnReply(Transaction& tx, ScriptContext& reply);
+  // response context (§16.7)
+  void checkDone(WorkerTables& w, Transaction& tx);
+  void sendBest(WorkerTables& w, Transaction& tx);
+  bool runFailure(WorkerTables& w, Transaction& tx);
+  bool handleReply(WorkerTables& w, ScriptContext& ctx, const BranchId& id);
+  // timers
+  void reschedule(WorkerTables& w, Transaction& tx);
+  void armWorkerTimer(WorkerTables& w);
+  void onWorkerTimer(WorkerTables& w);
+  void runTimers(WorkerTables& w, Transaction& tx, int64_t now);
+
+  int64_t frFor(const Transaction& tx) const { return tx.frTimer > 0 ? tx.frTimer : cfg_.frTimer; }
+  int64_t frInvFor(const Transaction& tx) const { return tx.frInvTimer > 0 ? tx.frInvTimer : cfg_.frInvTimer; }
+  void log(int level, const std::string& text) const;
+
+  CoreApi& core_;
+  TmConfig cfg_;
+  std::vector<std::unique_ptr<WorkerTables>> workers_;
+  int64_t (*clock_)() = nowMs;
+};
+
+// Reason phrase tm uses for the replies it makes itself.
+std::string_view reasonFor(int code);
+
+// §16.7 step 6: true when final `code` is a better answer to send upstream than `best`
+// (0: none yet). 6xx beats everything, then the lowest class; the first of equals stays.
+bool betterFinal(int code, int best);
+
+}  // namespace sipsd::tm

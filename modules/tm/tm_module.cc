@@ -1,0 +1,230 @@
+// The tm module: stateful proxying (RFC 3261 §16/§17). Script functions t_relay(),
+// t_relay_to_udp|tcp|tls(host, port), t_on_reply(), t_on_failure(), t_reply(), t_check_trans(),
+// t_newtran(), t_set_fr(); modparams t1, t2, fr_timer, fr_inv_timer; RPC tm.stats. The work is
+// in TransactionLayer (tm_layer.h); this file is the glue to the module ABI.
+#include <charconv>
+#include <memory>
+#include <string>
+
+#include "core/module_api.h"
+#include "modules/tm/tm_layer.h"
+
+namespace sipsd::tm {
+namespace {
+
+constexpr std::string_view kModule = "tm";
+
+TmConfig config;
+std::unique_ptr<TransactionLayer> layer;
+
+bool toInt(std::string_view s, int64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// An integer argument: literal (checked at load) or a select (checked per message).
+bool intArg(ScriptContext& ctx, const FuncArg& a, int64_t& out) {
+  if (a.kind == FuncArg::Kind::Int) {
+    out = a.num;
+    return true;
+  }
+  Value v = a.eval(ctx);
+  if (v.isInt()) {
+    out = v.num();
+    return true;
+  }
+  return toInt(v.str(), out);
+}
+
+std::string fixInt(const char* fn, FuncArg& a, int64_t min, int64_t max, const char* what) {
+  if (a.kind == FuncArg::Kind::Str) {
+    int64_t n;
+    if (!toInt(a.str, n)) return std::string(fn) + ": " + what + " \"" + a.str + "\" is not a number";
+    a.kind = FuncArg::Kind::Int;
+    a.num = n;
+  }
+  if (a.kind == FuncArg::Kind::Int && (a.num < min || a.num > max))
+    return std::string(fn) + ": " + what + " " + std::to_string(a.num) + " is outside " + std::to_string(min) +
+           ".." + std::to_string(max);
+  return {};
+}
+
+ParamExport intParam(const char* name, int64_t* target, int64_t min, int64_t max) {
+  ParamExport p;
+  p.name = name;
+  p.type = ParamType::Int;
+  p.set = [name, target, min, max](const ParamValue& v) -> std::string {
+    if (!v.isInt || v.num < min || v.num > max)
+      return std::string("tm: ") + name + " must be an integer in " + std::to_string(min) + ".." +
+             std::to_string(max) + " (milliseconds)";
+    *target = v.num;
+    return {};
+  };
+  return p;
+}
+
+FunctionExport relayTo(const char* name, Proto proto) {
+  FunctionExport f;
+  f.name = name;
+  f.minArgs = f.maxArgs = 2;
+  f.fixup = [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+    if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return std::string(name) + ": empty host";
+    return fixInt(name, args[1], 0, 65535, "port");
+  };
+  f.handler = [name, proto](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    Value host = args[0].eval(ctx);
+    int64_t port = 0;
+    if (!intArg(ctx, args[1], port) || port < 0 || port > 65535 || host.text().empty()) {
+      ctx.core.log(kLogErr, kModule, std::string(name) + ": bad host or port from " + args[0].str + ", " + args[1].str);
+      return -1;
+    }
+    std::string h = host.text();
+    RelayRequest rq;
+    rq.host = h;
+    rq.port = uint16_t(port);
+    rq.proto = proto;
+    return layer ? layer->relay(ctx, rq) : -1;
+  };
+  f.routes = kRequestRoute;
+  return f;
+}
+
+FunctionExport routeSetter(const char* name, RouteKind kind, bool failure) {
+  FunctionExport f;
+  f.name = name;
+  f.minArgs = f.maxArgs = 1;
+  f.routeArg = 0;
+  f.routeArgKind = kind;
+  f.handler = [failure](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    if (!layer) return -1;
+    if (failure)
+      layer->setOnFailure(ctx, int(args[0].num));
+    else
+      layer->setOnReply(ctx, int(args[0].num));
+    return 1;
+  };
+  f.routes = kRequestRoute;
+  return f;
+}
+
+ModuleExports makeExports() {
+  ModuleExports e;
+  e.name = "tm";
+  e.params.push_back(intParam("t1", &config.t1, 10, 60000));
+  e.params.push_back(intParam("t2", &config.t2, 10, 600000));
+  e.params.push_back(intParam("fr_timer", &config.frTimer, 10, 86400000));
+  e.params.push_back(intParam("fr_inv_timer", &config.frInvTimer, 10, 86400000));
+
+  FunctionExport relay;
+  relay.name = "t_relay";
+  relay.minArgs = relay.maxArgs = 0;
+  relay.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+    return layer ? layer->relay(ctx, RelayRequest{}) : -1;
+  };
+  relay.routes = kRequestRoute;
+  e.functions.push_back(relay);
+  FunctionExport relayHost = relayTo("t_relay", Proto::None);
+  e.functions.push_back(relayHost);
+  e.functions.push_back(relayTo("t_relay_to_udp", Proto::UDP));
+  e.functions.push_back(relayTo("t_relay_to_tcp", Proto::TCP));
+  e.functions.push_back(relayTo("t_relay_to_tls", Proto::TLS));
+  e.functions.push_back(routeSetter("t_on_reply", RouteKind::OnReply, false));
+  e.functions.push_back(routeSetter("t_on_failure", RouteKind::Failure, true));
+
+  FunctionExport reply;
+  reply.name = "t_reply";
+  reply.minArgs = reply.maxArgs = 2;
+  reply.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+    if (args[1].kind == FuncArg::Kind::Str && args[1].str.find_first_of("\r\n") != std::string::npos)
+      return "t_reply: reason phrase must not contain a line break";
+    return fixInt("t_reply", args[0], 100, 699, "reply code");
+  };
+  reply.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    int64_t code = 0;
+    if (!intArg(ctx, args[0], code) || code < 100 || code > 699) {
+      ctx.core.log(kLogErr, kModule, "t_reply: reply code from " + args[0].str + " is not a number in 100..699");
+      return -1;
+    }
+    Value reason = args[1].eval(ctx);
+    std::string text = reason.text();
+    if (text.find_first_of("\r\n") != std::string::npos) {
+      ctx.core.log(kLogErr, kModule, "t_reply: reason phrase from " + args[1].str + " contains a line break");
+      return -1;
+    }
+    return layer ? layer->reply(ctx, int(code), text) : -1;
+  };
+  reply.routes = kRequestRoute;
+  e.functions.push_back(reply);
+
+  FunctionExport check;
+  check.name = "t_check_trans";
+  check.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+    return layer ? layer->checkTrans(ctx) : -1;
+  };
+  e.functions.push_back(check);
+
+  FunctionExport newtran;
+  newtran.name = "t_newtran";
+  newtran.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+    return layer ? layer->newTran(ctx) : -1;
+  };
+  newtran.routes = kRequestRoute;
+  e.functions.push_back(newtran);
+
+  FunctionExport setFr;
+  setFr.name = "t_set_fr";
+  setFr.minArgs = 1;
+  setFr.maxArgs = 2;
+  setFr.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+    for (auto& a : args)
+      if (auto err = fixInt("t_set_fr", a, 0, 86400000, "timeout (ms)"); !err.empty()) return err;
+    return {};
+  };
+  setFr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    int64_t inv = 0, fr = 0;
+    if (!intArg(ctx, args[0], inv) || (args.size() > 1 && !intArg(ctx, args[1], fr)) || inv < 0 || fr < 0) {
+      ctx.core.log(kLogErr, kModule, "t_set_fr: timeouts must be milliseconds");
+      return -1;
+    }
+    if (layer) layer->setFr(ctx, inv, fr);
+    return 1;
+  };
+  setFr.routes = kRequestRoute;
+  e.functions.push_back(setFr);
+
+  RpcMethod stats;
+  stats.name = "tm.stats";
+  stats.help = "Open transactions, the bytes they hold (and per transaction), transactions since start";
+  stats.call = [](const std::vector<RpcValue>&) -> RpcValue {
+    TmStats s = layer ? layer->stats() : TmStats{};
+    RpcStruct r;
+    r.emplace_back("transactions", int64_t(s.transactions));
+    r.emplace_back("bytes", int64_t(s.bytes));
+    r.emplace_back("bytes_per_transaction", int64_t(s.transactions ? s.bytes / s.transactions : 0));
+    r.emplace_back("created", int64_t(s.created));
+    return RpcValue(std::move(r));
+  };
+  e.rpcs.push_back(stats);
+
+  e.init = [](CoreApi& core) -> std::string {
+    if (config.t2 < config.t1) return "tm: t2 (" + std::to_string(config.t2) + ") is below t1 (" + std::to_string(config.t1) + ")";
+    layer = std::make_unique<TransactionLayer>(core, config);
+    return {};
+  };
+  e.workerInit = [](CoreApi&, int worker) -> std::string {
+    if (layer) layer->addWorker(worker);
+    return {};
+  };
+  e.destroy = [] { layer.reset(); };
+  e.onRequestIn = [](ScriptContext& ctx) { return layer && layer->onRequest(ctx); };
+  e.onReplyIn = [](ScriptContext& ctx) { return layer && layer->onReply(ctx); };
+  return e;
+}
+
+}  // namespace
+}  // namespace sipsd::tm
+
+extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
+  static const sipsd::ModuleExports exports = sipsd::tm::makeExports();
+  return &exports;
+}

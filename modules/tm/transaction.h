@@ -1,0 +1,80 @@
+// One proxy transaction (RFC 3261 §16/§17): the server transaction towards the sender and the
+// client transactions (branches) it relayed the request on. It keeps the bytes it needs
+// (the received request, the last reply sent upstream, the request relayed on each branch,
+// the best final reply so far) and no parsed structures; everything else is a few integers.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/net/transport.h"
+#include "core/script_context.h"
+#include "modules/tm/client_fsm.h"
+#include "modules/tm/server_fsm.h"
+
+namespace sipsd::tm {
+
+struct Branch {
+  ClientState state = ClientState::Calling;
+  bool ready = false;          // resolved and sent at least once
+  bool cancelWanted = false;   // CANCEL once a provisional arrives (§9.1)
+  bool cancelSent = false;
+  bool cancelDone = false;     // the CANCEL got its reply (or gave up)
+  bool gotProvisional = false;
+  Proto proto = Proto::UDP;
+  SockAddr dest;
+  ConnectOptions connect;
+  std::string request;         // the bytes relayed on this branch (retransmissions, ACK, CANCEL)
+  std::string cancel;          // the CANCEL sent on this branch, for its retransmissions
+  int64_t retransAt = 0;       // timer A / E (0: off)
+  int64_t retransIval = 0;
+  int64_t timeoutAt = 0;       // timer B / F, fr_timer, fr_inv_timer (0: off)
+  int64_t cancelAt = 0;        // retransmission of the CANCEL (0: off)
+  int64_t cancelIval = 0;
+  int64_t cancelEnd = 0;       // give up on the CANCEL (timer F)
+  int code = 0;                // final status of the branch (received or local)
+};
+
+struct Transaction {
+  uint64_t id = 0;
+  bool invite = false;
+  bool canceled = false;        // a CANCEL matched it
+  bool inRoute = false;         // a failure_route runs on it now
+  ServerState state = ServerState::Trying;
+  std::string key;              // in the worker's server transaction table
+  std::string request;          // the request as received
+  ReceiveInfo rcv;              // where it came from (session cleared)
+  std::string ruri;             // $ru at the first relay (failure_route starts from it)
+  std::string lastReply;        // last reply sent upstream (for request retransmissions, timer G)
+  int lastCode = 0;
+  int64_t gAt = 0, gIval = 0;   // timer G (0: off)
+  int64_t hAt = 0;              // timer H (0: off)
+  int64_t endAt = 0;            // delete then (wait after completion; 0: not yet)
+  uint64_t stamp = 0;           // live TimerQueue entry
+  int64_t scheduledAt = 0;
+  // best final so far (§16.7): status, and the reply bytes when it was received (else local)
+  int bestCode = 0;
+  std::string bestReply;
+  // script settings
+  int onReply = -1;             // onreply_route index
+  int onFailure = -1;           // failure_route index
+  int64_t frTimer = 0;          // 0: the modparam
+  int64_t frInvTimer = 0;
+  std::vector<Branch> branches;
+
+  size_t accounted = 0;         // memoryBytes() as last added to the worker's total
+
+  // Bytes held for this transaction: the struct, its branches and the heap blocks of its
+  // buffers (the figure tm.stats reports and the README quotes).
+  size_t memoryBytes() const {
+    size_t n = sizeof(Transaction) + heapBytes(key) + heapBytes(request) + heapBytes(ruri) + heapBytes(lastReply) +
+               heapBytes(bestReply) + branches.capacity() * sizeof(Branch);
+    for (const auto& b : branches)
+      n += heapBytes(b.request) + heapBytes(b.cancel) + heapBytes(b.connect.serverId) + heapBytes(b.connect.serverName);
+    return n;
+  }
+  // A string's heap block (short strings live inside the object).
+  static size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+};
+
+}  // namespace sipsd::tm
