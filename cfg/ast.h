@@ -41,7 +41,13 @@ struct Select : x3::position_tagged {
   std::vector<SelectPart> parts;
 };
 
-using Arg = x3::variant<StringLit, IntLit, AddrLit, Select, Ident>;
+// A pseudo-variable: `$rm`, `$hdr(Name)` (arg = "Name").
+struct PVar : x3::position_tagged {
+  std::string name;
+  std::string arg;
+};
+
+using Arg = x3::variant<StringLit, IntLit, AddrLit, Select, Ident, PVar>;
 
 struct FuncCall : x3::position_tagged {
   std::string name;
@@ -51,7 +57,7 @@ struct FuncCall : x3::position_tagged {
 // ---- expressions ---------------------------------------------------------------------------
 struct OrExpr;
 
-using Operand = x3::variant<StringLit, IntLit, AddrLit, Select, FuncCall, Ident, x3::forward_ast<OrExpr>>;
+using Operand = x3::variant<StringLit, IntLit, AddrLit, Select, FuncCall, Ident, x3::forward_ast<OrExpr>, PVar>;
 
 enum class CmpOp : uint8_t { Eq, Ne, Match, NoMatch, Lt, Gt, Le, Ge };
 
@@ -89,8 +95,14 @@ struct ControlStmt : x3::position_tagged {
   Control kind = Control::Break;
 };
 
+// `$du = "sip:" + $si + ":5060";`: the parts are joined as text.
+struct PvAssign : x3::position_tagged {
+  PVar lhs;
+  std::vector<Arg> rhs;
+};
+
 struct IfStmt;
-using Statement = x3::variant<x3::forward_ast<IfStmt>, ControlStmt, FuncCall>;
+using Statement = x3::variant<x3::forward_ast<IfStmt>, ControlStmt, FuncCall, PvAssign>;
 using Block = std::vector<Statement>;
 
 // One `else if (cond) { ... }` of a chain.

@@ -4,6 +4,9 @@
 #include <map>
 #include <tuple>
 
+#include "cfg/format_string.h"
+#include "core/parser/core_pvars.h"
+
 namespace sipsd::cfg {
 
 namespace {
@@ -149,6 +152,7 @@ bool Checker::compileStatement(const ast::Statement& st, RouteKind where, Action
     ok = compileBlock(s.otherwise, where, out.otherwise) && ok;
     return ok;
   }
+  if (const auto* as = boost::get<ast::PvAssign>(&st)) return compileAssign(*as, where, out);
   const auto& call = boost::get<ast::FuncCall>(st);
   out.loc = handler_.locate(call);
   if (call.name == "route" && !registry_.functions("route")) {
@@ -220,27 +224,10 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
   node->handler = f->handler;
   node->loc = loc;
   bool ok = true;
-  for (const auto& a : call.args) {
+  for (size_t i = 0; i < call.args.size(); ++i) {
     FuncArg fa;
-    if (const auto* s = boost::get<ast::StringLit>(&a)) {
-      fa.kind = FuncArg::Kind::Str;
-      fa.str = s->value;
-    } else if (const auto* n = boost::get<ast::IntLit>(&a)) {
-      fa.kind = FuncArg::Kind::Int;
-      fa.num = n->value;
-      fa.str = std::to_string(n->value);
-    } else if (const auto* ad = boost::get<ast::AddrLit>(&a)) {
-      fa.kind = FuncArg::Kind::Str;
-      fa.str = ad->text;
-    } else if (const auto* sel = boost::get<ast::Select>(&a)) {
-      fa.kind = FuncArg::Kind::Select;
-      if (!compileSelect(*sel, fa.select, fa.str)) ok = false;
-    } else {
-      const auto& id = boost::get<ast::Ident>(a);
-      handler_.error(id, "unexpected word '" + id.name + "' as an argument of '" + call.name +
-                             "' (strings must be quoted)");
-      ok = false;
-    }
+    const bool format = i < 32 && (f->formatArgs >> i) & 1u;
+    if (!compileArg(call.args[i], fa, call.name, format)) ok = false;
     node->args.push_back(std::move(fa));
   }
   if (!ok) return nullptr;
@@ -254,6 +241,161 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
     }
   }
   return node;
+}
+
+namespace {
+// Kamailio's log level names, usable as bare words where a function takes a level.
+std::optional<int> logLevelConstant(const std::string& name) {
+  static const std::pair<const char*, int> kLevels[] = {
+      {"L_ALERT", kLogErr}, {"L_CRIT", kLogErr},   {"L_ERR", kLogErr},  {"L_WARN", kLogWarn},
+      {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDebug}};
+  for (const auto& [n, l] : kLevels)
+    if (name == n) return l;
+  return std::nullopt;
+}
+}  // namespace
+
+bool Checker::compileArg(const ast::Arg& a, FuncArg& fa, const std::string& fname, bool format) {
+  if (const auto* s = boost::get<ast::StringLit>(&a)) {
+    fa.kind = FuncArg::Kind::Str;
+    fa.str = s->value;
+    return !format || compileFormat(*s, fa);
+  }
+  if (const auto* n = boost::get<ast::IntLit>(&a)) {
+    fa.kind = FuncArg::Kind::Int;
+    fa.num = n->value;
+    fa.str = std::to_string(n->value);
+    return true;
+  }
+  if (const auto* ad = boost::get<ast::AddrLit>(&a)) {
+    fa.kind = FuncArg::Kind::Str;
+    fa.str = ad->text;
+    return true;
+  }
+  if (const auto* sel = boost::get<ast::Select>(&a)) {
+    fa.kind = FuncArg::Kind::Select;
+    return compileSelect(*sel, fa.select, fa.str);
+  }
+  if (const auto* pv = boost::get<ast::PVar>(&a)) {
+    fa.kind = FuncArg::Kind::Select;
+    return compilePVar(*pv, fa.select, fa.str);
+  }
+  const auto& id = boost::get<ast::Ident>(a);
+  if (auto level = logLevelConstant(id.name)) {
+    fa.kind = FuncArg::Kind::Int;
+    fa.num = *level;
+    fa.str = id.name;
+    return true;
+  }
+  handler_.error(id, "unexpected word '" + id.name + "' as an argument of '" + fname + "' (strings must be quoted)");
+  return false;
+}
+
+bool Checker::compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text) {
+  text = "$" + pv.name + (pv.arg.empty() ? std::string() : "(" + pv.arg + ")");
+  std::vector<SelectPart> parts{{"$", -1}, {pv.name, -1}};
+  if (!pv.arg.empty()) parts.push_back({pv.arg, -1});
+  const SelectExport* exp = registry_.select("$");
+  std::string err = exp && exp->resolve ? exp->resolve(parts, fn) : std::string("pseudo-variables are not available");
+  if (err.empty() && !fn) err = "the pseudo-variable has no handler";
+  if (!err.empty()) {
+    handler_.error(pv, err);
+    return false;
+  }
+  return true;
+}
+
+// The position in the source of character `index` of a string literal's decoded value: the
+// grammar decoded \" \\ \n \r \t, so those take two source characters.
+Iterator Checker::sourceOf(const ast::StringLit& lit, size_t index) const {
+  Iterator p = handler_.where(lit);
+  const Iterator end = handler_.source().end();
+  if (p == end || *p != '"') return p;
+  ++p;
+  for (size_t i = 0; i < index && p != end; ++i) {
+    if (*p == '\\' && p + 1 != end && std::string_view("\"\\nrt").find(*(p + 1)) != std::string_view::npos)
+      p += 2;
+    else
+      ++p;
+  }
+  return p;
+}
+
+bool Checker::compileFormat(const ast::StringLit& lit, FuncArg& fa) {
+  std::vector<FormatPiece> pieces;
+  std::string err;
+  size_t errOffset = 0;
+  auto isRoot = [this](const std::string& root) { return root != "$" && registry_.select(root) != nullptr; };
+  if (!splitFormat(lit.value, isRoot, pieces, err, errOffset)) {
+    handler_.error(sourceOf(lit, errOffset), err);
+    return false;
+  }
+  if (pieces.size() == 1 && !pieces[0].hasRef) {
+    fa.str = pieces[0].literal;  // no reference: the text with \$ and \@ unescaped
+    return true;
+  }
+  std::vector<std::string> literals;
+  std::vector<SelectFn> refs;
+  bool ok = true;
+  for (auto& piece : pieces) {
+    literals.push_back(std::move(piece.literal));
+    if (!piece.hasRef) continue;
+    SelectFn fn;
+    const SelectExport* exp = registry_.select(piece.parts[0].name);
+    std::string e = exp && exp->resolve ? exp->resolve(piece.parts, fn) : std::string("no resolver");
+    if (e.empty() && !fn) e = "no handler";
+    if (!e.empty()) {
+      handler_.error(sourceOf(lit, piece.offset),
+                     piece.pvar ? e : "unknown select " + piece.text + ": " + e);
+      ok = false;
+    }
+    refs.push_back(std::move(fn));
+  }
+  if (!ok) return false;
+  fa.kind = FuncArg::Kind::Select;
+  fa.select = joinFormat(std::move(literals), std::move(refs));
+  return true;
+}
+
+bool Checker::compileAssign(const ast::PvAssign& as, RouteKind where, ActionNode& out) {
+  out.loc = handler_.locate(as);
+  out.kind = ActionNode::Kind::Call;
+  std::string ScriptContext::*field = assignablePseudoVar(as.lhs.name);
+  SelectFn probe;
+  std::string text;
+  if (!field || !as.lhs.arg.empty()) {
+    if (compilePVar(as.lhs, probe, text)) handler_.error(as.lhs, text + " is read-only (only $ru and $du can be assigned)");
+    return false;
+  }
+  if (where == RouteKind::OnReply) {
+    handler_.error(as.lhs, "$" + as.lhs.name + " cannot be assigned in onreply_route");
+    return false;
+  }
+  auto node = std::make_unique<CallNode>();
+  node->name = "$" + as.lhs.name + " =";
+  node->loc = out.loc;
+  bool ok = true;
+  for (const auto& a : as.rhs) {
+    FuncArg fa;
+    if (!compileArg(a, fa, node->name, false)) ok = false;
+    node->args.push_back(std::move(fa));
+  }
+  if (!ok) return false;
+  // The parts are joined as text; Null parts add nothing, so `$du = $null_thing;` resets.
+  node->handler = [field](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+    std::string v;
+    for (const auto& a : args) {
+      Value part = a.eval(ctx);
+      if (part.isInt())
+        v += std::to_string(part.num());
+      else if (part.isStr())
+        v += part.str();
+    }
+    ctx.*field = std::move(v);
+    return 1;
+  };
+  out.call = std::move(node);
+  return true;
 }
 
 bool Checker::resolveRouteArg(const ast::FuncCall& call, const FunctionExport& f, std::vector<FuncArg>& args) {
@@ -344,6 +486,10 @@ bool Checker::compileOperand(const ast::Operand& op, RouteKind where, OperandNod
     }
     handler_.error(*id, "unknown keyword '" + id->name + "'");
     return false;
+  }
+  if (const auto* pv = boost::get<ast::PVar>(&op)) {
+    out.kind = OperandNode::Kind::Select;
+    return compilePVar(*pv, out.select, out.str);
   }
   const auto& sub = boost::get<x3::forward_ast<ast::OrExpr>>(op).get();
   out.kind = OperandNode::Kind::Expr;

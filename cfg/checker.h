@@ -33,6 +33,12 @@ class Checker {
   bool compileSelect(const ast::Select& sel, SelectFn& fn, std::string& text);
   // FunctionExport::routeArg: the named route of the function's kind becomes its index.
   bool resolveRouteArg(const ast::FuncCall& call, const FunctionExport& f, std::vector<FuncArg>& args);
+  // Pseudo-variables, function arguments, format strings and `$ru = ...;` assignments.
+  bool compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text);
+  bool compileArg(const ast::Arg& a, FuncArg& fa, const std::string& fname, bool format);
+  bool compileFormat(const ast::StringLit& lit, FuncArg& fa);
+  bool compileAssign(const ast::PvAssign& as, RouteKind where, ActionNode& out);
+  Iterator sourceOf(const ast::StringLit& lit, size_t index) const;
   bool compileOperand(const ast::Operand& op, RouteKind where, OperandNode& out);
   bool compileOr(const ast::OrExpr& e, RouteKind where, ExprNode& out);
   bool compileAnd(const ast::AndExpr& e, RouteKind where, ExprNode& out);

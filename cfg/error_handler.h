@@ -26,6 +26,10 @@ class ErrorHandler {
   }
 
   SourceLoc locate(Iterator where) const;
+  // Where `node` starts in source() (source().begin() when it was not annotated).
+  Iterator where(const x3::position_tagged& node) const {
+    return node.id_first < 0 ? source_.begin() : positions_.position_of(node).begin();
+  }
   SourceLoc locate(const x3::position_tagged& node) const;
   std::string lineText(int line) const;
   // The text of the line `loc` names, in its own file.

@@ -214,6 +214,10 @@ x3::rule<class AddrLitClass, ast::AddrLit> const addrLit = "address";
 x3::rule<class IdentClass, ast::Ident> const ident = "identifier";
 x3::rule<class SelectClass, ast::Select> const select = "select";
 x3::rule<class ArgClass, ast::Arg> const arg = "argument";
+x3::rule<class PVarArgClass, std::string> const pvarArg = "pseudo-variable argument";
+x3::rule<class PvNameClass, std::string> const pvName = "pseudo-variable name";
+x3::rule<class PVarClass, ast::PVar> const pvar = "pseudo-variable";
+x3::rule<class PvAssignClass, ast::PvAssign> const pvAssign = "assignment";
 x3::rule<class FuncCallClass, ast::FuncCall> const funcCall = "function call";
 x3::rule<class OperandClass, ast::Operand> const operand = "operand";
 x3::rule<class CmpTailClass, ast::CmpTail> const cmpTail = "comparison";
@@ -275,9 +279,13 @@ const auto ident_def = word;
 const auto select_def = lexeme[lit('@') > selectParts];
 
 // ---- expressions -----------------------------------------------------------------------------
-const auto arg_def = stringLit | addrLit | intLit | select | ident;
+// `$name` or `$name(arg)`, e.g. `$hdr(User-Agent)`.
+const auto pvarArg_def = (lit('(') > lexeme[+(char_ - ')' - asciiSpace)] > ')') | attr(std::string());
+const auto pvName_def = lexeme[identStart >> *identChar];
+const auto pvar_def = lexeme[(lit('$') > pvName) >> pvarArg];
+const auto arg_def = stringLit | addrLit | intLit | select | pvar | ident;
 const auto funcCall_def = name >> '(' > -(arg % ',') > ')';
-const auto operand_def = stringLit | addrLit | intLit | select | funcCall | ident | nest[lit('(') > orExpr > ')'];
+const auto operand_def = stringLit | addrLit | intLit | select | funcCall | ident | pvar | nest[lit('(') > orExpr > ')'];
 const auto cmpTail_def = cmpSymbols > operand;
 const auto comparison_def = operand >> -cmpTail;
 const auto unary_def = *char_('!') >> comparison;
@@ -294,7 +302,8 @@ const auto elsePart_def = kw("else") > elseBody;
 const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > block;
 const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > *elseIf > -elsePart;
 const auto callStmt_def = funcCall > ';';
-const auto statement_def = ifStmt | control | callStmt;
+const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > (arg % '+') > ';';
+const auto statement_def = ifStmt | control | pvAssign | callStmt;
 
 // ---- top level -------------------------------------------------------------------------------
 const auto bareChar = char_ - asciiSpace - char_("#;{}(),\"");
@@ -319,7 +328,7 @@ BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, select
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
                     orExpr, control, block, elseBody, elsePart, elseIf, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
-                    routeType, routeDef, topItemRule)
+                    routeType, routeDef, topItemRule, pvarArg, pvName, pvar, pvAssign)
 
 // Annotate the AST-bearing rules.
 struct StringLitClass : Annotated {};
@@ -339,6 +348,8 @@ struct ControlClass : Annotated {};
 struct IfClass : Annotated {};
 struct ElseIfClass : Annotated {};
 struct CallStmtClass : Annotated {};
+struct PVarClass : Annotated {};
+struct PvAssignClass : Annotated {};
 struct StatementClass : Annotated {};
 struct BareWordClass : Annotated {};
 struct ParamIntClass : Annotated {};

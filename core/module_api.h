@@ -76,6 +76,9 @@ struct FunctionExport {
   // handler an Int argument holding the route's index for CoreApi::runRoute().
   int routeArg = -1;
   RouteKind routeArgKind = RouteKind::Request;
+  // Bit i set: argument i, when a string literal, is a format string whose `$pv` and `@select`
+  // references the checker resolves at load and interpolates per message (xlog).
+  unsigned formatArgs = 0;
 };
 
 // ---- params and config claims ----------------------------------------------------------

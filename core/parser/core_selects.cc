@@ -343,6 +343,10 @@ std::string resolveHttp(const Parts& p, SelectFn& out) {
 
 }  // namespace
 
+std::string resolveUriSelect(const std::vector<SelectPart>& parts, size_t k, UriTextFn text, SelectFn& out) {
+  return resolveUri(parts, k, std::move(text), out);
+}
+
 std::vector<SelectExport> coreSelectExports() {
   std::vector<SelectExport> v;
   v.push_back({"ruri", resolveRuri});

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
 #include "core/script/msg_functions.h"
 
@@ -121,6 +122,44 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
                  },
                  kAnyRoute});
   for (auto& f : msgFunctionExports()) out.push_back(std::move(f));
+  // xlog([level,] "format"): the format's $pv/@select references are compiled by the checker
+  // (formatArgs). Without a level it logs at L_ERR, as Kamailio's xlog does.
+  auto xlogFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> std::string {
+    int level = kLogErr;
+    if (args.size() == 2) {
+      const FuncArg& a = args[0];
+      if (a.kind == FuncArg::Kind::Select) return "the level must be L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG or 0..4";
+      if (a.kind == FuncArg::Kind::Int) {
+        if (a.num < kLogErr || a.num > kLogDebug) return "the level " + std::to_string(a.num) + " is not in 0..4";
+        level = int(a.num);
+      } else {
+        static const std::pair<const char*, int> kNames[] = {
+            {"L_ALERT", kLogErr}, {"L_CRIT", kLogErr},      {"L_ERR", kLogErr},  {"L_WARN", kLogWarn},
+            {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDebug}};
+        bool found = false;
+        for (const auto& [n, l] : kNames)
+          if (a.str == n) level = l, found = true;
+        if (!found) return "unknown level '" + a.str + "' (L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG)";
+      }
+    }
+    fixed = std::make_shared<int>(level);
+    return {};
+  };
+  auto xlogHandler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void* fixed) {
+    int level = *static_cast<const int*>(fixed);
+    if (level > ctx.core.logLevel()) return 1;  // nothing is interpolated for a line not logged
+    Value text = args.back().eval(ctx);
+    std::string_view t = text.str();
+    if (!t.empty() && t.back() == '\n') t.remove_suffix(1);  // scripts end xlog lines in \n
+    ctx.core.log(level, "script", t);
+    return 1;
+  };
+  FunctionExport xlog1{"xlog", 1, 1, xlogFixup, xlogHandler, kAnyRoute};
+  xlog1.formatArgs = 1u;
+  FunctionExport xlog2{"xlog", 2, 2, xlogFixup, xlogHandler, kAnyRoute};
+  xlog2.formatArgs = 2u;
+  out.push_back(std::move(xlog1));
+  out.push_back(std::move(xlog2));
   return out;
 }
 
@@ -133,6 +172,7 @@ std::string registerCoreNames(Registry& registry, ProxyActions* proxy) {
     std::string err = registry.addSelect(s, "core");
     if (!err.empty()) return err;
   }
+  if (std::string err = registry.addSelect(corePseudoVarExport(), "core"); !err.empty()) return err;
   return {};
 }
 

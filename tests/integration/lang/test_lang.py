@@ -5,13 +5,13 @@
   xlog          `xlog("$rm $rU from $si")` prints the values of a real OPTIONS request"""
 import os
 import socket
-import ssl
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, free_port, make_pki, read_sip_message, sip_options, status_of,
-                           tcp_open, tls_client_context, wait_for)
+from sipsd_harness import (Checker, Sipsd, free_port, make_pki, read_sip_message, sip_options, sipsd_binary,
+                           status_of, tcp_open, tls_client_context, wait_for)
 
 
 def preproc_config(ca, define, tls_port, tcp_port, udp_port):
@@ -80,10 +80,60 @@ def preprocessor(c, work):
             c.check(s.stop() == 0, f"{label}: sipsd stops cleanly")
 
 
+XLOG_CONFIG = """debug=3
+listen=udp:127.0.0.1:{port}
+loadmodule "sl"
+route {{
+    xlog("$rm $rU from $si");
+    xlog(L_INFO, "ua=$ua cseq=$cs via=@via[1].host:@via[1].port proto=$pr");
+    if ($rm == "OPTIONS" && $si == 127.0.0.1) {{
+        $du = "sip:10.0.0.2:5060;transport=tls";
+        xlog(L_NOTICE, "du=$du\\n");
+        sl_reply(200, "OK");
+    }}
+}}
+"""
+
+
+def xlog(c, work):
+    port = free_port()
+    with Sipsd(XLOG_CONFIG.format(port=port), workdir=tempfile.mkdtemp(dir=work)) as s:
+        s.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.5)
+        lport = sock.getsockname()[1]
+        req = (f"OPTIONS sip:carol@127.0.0.1:{port} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bKxlog1\r\n"
+               "Max-Forwards: 70\r\nFrom: <sip:tester@example.org>;tag=x1\r\nTo: <sip:carol@127.0.0.1>\r\n"
+               "Call-ID: xlog-1@it\r\nCSeq: 21 OPTIONS\r\nUser-Agent: it-agent\r\nContent-Length: 0\r\n\r\n").encode()
+
+        def answered():
+            sock.sendto(req, ("127.0.0.1", port))  # UDP: resend until the 200 comes back
+            try:
+                return status_of(sock.recv(65536)) == 200
+            except socket.timeout:
+                return False
+        c.check(wait_for(answered, 10, "200 to OPTIONS"), "xlog: OPTIONS answered 200")
+        sock.close()
+        out = s.output()
+        c.check(f"ERROR: script: OPTIONS carol from 127.0.0.1" in out, "xlog(\"$rm $rU from $si\") prints the values",
+                out[-800:])
+        c.check(f"INFO: script: ua=it-agent cseq=21 via=127.0.0.1:{lport} proto=udp" in out,
+                "xlog(L_INFO, ...) interpolates $ua $cs @via[1].host:@via[1].port $pr", out[-800:])
+        c.check("NOTICE: script: du=sip:10.0.0.2:5060;transport=tls\n" in out, "$du assigned and read back", out[-800:])
+    # An unknown $x in an xlog string is a load error at FILE:LINE:COL.
+    bad = Sipsd('route {\n    xlog("fine $rm, bad $nope");\n}\n', workdir=tempfile.mkdtemp(dir=work))
+    r = subprocess.run([sipsd_binary(), "-c", "-f", bad.cfg], capture_output=True, text=True, timeout=60)
+    c.check(r.returncode == 1 and f"{bad.cfg}:2:25: error: unknown pseudo-variable $nope" in r.stderr,
+            "unknown $x in xlog: FILE:LINE:COL error", r.stderr)
+
+
 def main():
     c = Checker()
     work = tempfile.mkdtemp(prefix="sipsd-lang-")
     preprocessor(c, work)
+    xlog(c, work)
     c.finish()
 
 
