@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/metrics/metrics_registry.h"
 #include "core/net/transport.h"
 #include "core/rpc_value.h"
 #include "core/script_context.h"
@@ -125,6 +126,11 @@ class CoreApi {
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;
+  // Metrics (GET /metrics, http_metrics()): `fn` writes the module's families at each scrape,
+  // on the scraping worker's thread, so it only reads (atomics, snapshots). Ignored under -c.
+  virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }
+  // Every provider's families as Prometheus text ("" when the server is not running).
+  virtual std::string renderMetrics() { return {}; }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include "tls/domain_file.h"
 #include "tls/kamailio_params.h"
 #include "tls/tls_domain_set.h"
+#include "tls/tls_metrics.h"
 #include "tls/tls_rpc.h"
 #include "tls/tls_script.h"
 
@@ -170,6 +171,7 @@ std::string TlsModule::init(CoreApi* core) {
   watcher_.arm(watchedPaths(*set));
   if (!initialized_ && core_) core_->addTimer(std::chrono::seconds(1), [this] { tick(); });
   initialized_ = true;
+  if (core_) ops_->start(*core_);
   logging::write(kLogInfo, "tls", "TLS ready: " + std::to_string(set->all().size()) + " domains");
   return {};
 }
@@ -181,6 +183,7 @@ std::string TlsModule::reload(std::vector<std::string>* changes) {
   auto set = buildSet(err);
   if (!set) {
     lastReloadError_ = err;
+    TlsMetrics::instance().reload(false);
     // Watch the new state so the same broken file is not retried every tick.
     logging::write(kLogErr, "tls", "reload failed, keeping the running TLS domains: " + err);
     return err;
@@ -190,6 +193,7 @@ std::string TlsModule::reload(std::vector<std::string>* changes) {
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
   lastReloadError_.clear();
+  TlsMetrics::instance().reload(true);
   std::string summary;
   for (const auto& d : diff) summary += (summary.empty() ? "" : ", ") + d;
   logging::write(kLogNotice, "tls", "reloaded TLS domains" + (summary.empty() ? std::string(" (no change)") : ": " + summary));
@@ -225,6 +229,8 @@ void TlsModule::buildExports() {
     x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
   }
   for (auto& p : kamailioParams(*this)) x.params.push_back(std::move(p));  // accepted for Kamailio configs
+  ops_ = std::make_unique<TlsOps>(*this);
+  for (auto& p : ops_->params()) x.params.push_back(std::move(p));
   x.functions = tlsFunctions(*this);
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);

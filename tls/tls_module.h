@@ -12,6 +12,7 @@
 #include "tls/file_watcher.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_config.h"
+#include "tls/tls_ops.h"
 #include "tls/tls_transport.h"
 
 namespace sipsd::tls {
@@ -67,6 +68,7 @@ class TlsModule {
   bool initialized_ = false;
   CoreApi* core_ = nullptr;
   ModuleExports exports_;
+  std::unique_ptr<TlsOps> ops_;  // expiry warnings and metrics
 };
 
 }  // namespace sipsd::tls

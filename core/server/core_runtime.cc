@@ -6,7 +6,11 @@
 
 namespace sipsd {
 
-CoreRuntime::CoreRuntime(LoadedConfig& cfg) : cfg_(cfg) {}
+CoreRuntime::CoreRuntime(LoadedConfig& cfg) : cfg_(cfg) {
+  metricsRegistry_.add("core", [this](MetricsWriter& w) {
+    if (Server* s = server_) metrics_.write(w, *s);
+  });
+}
 
 void CoreRuntime::attach(Server* server) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -40,6 +44,7 @@ void CoreRuntime::addTimer(std::chrono::milliseconds every, std::function<void()
 
 bool CoreRuntime::sendReply(ScriptContext& ctx, std::string_view data) {
   if (!server_) return false;
+  if (int status = CoreMetrics::statusOf(data)) metrics_.replySent(status);
   if (ctx.rcv.proto == Proto::UDP) return server_->sendUdp(ctx.rcv.dst, ctx.rcv.src, data);
   return server_->sendOnConnection(ctx.rcv.connId, std::string(data));
 }
@@ -58,5 +63,15 @@ void CoreRuntime::requestShutdown() {
   // Asynchronous: an RPC that asks for it still gets its answer sent (queues are flushed).
   if (server_) server_->requestStop(std::chrono::milliseconds(2000));
 }
+
+}  // namespace sipsd
+
+namespace sipsd {
+
+void CoreRuntime::addMetricsProvider(std::string owner, MetricsProvider fn) {
+  metricsRegistry_.add(std::move(owner), std::move(fn));
+}
+
+std::string CoreRuntime::renderMetrics() { return metricsRegistry_.render(); }
 
 }  // namespace sipsd

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/module_api.h"
+#include "core/server/core_metrics.h"
 
 namespace sipsd {
 
@@ -33,12 +34,17 @@ class CoreRuntime : public CoreApi {
   bool closeConnectionById(uint64_t connId) override;
   const std::vector<RpcMethod>& rpcMethods() const override;
   void requestShutdown() override;
+  void addMetricsProvider(std::string owner, MetricsProvider fn) override;
+  std::string renderMetrics() override;
+  CoreMetrics& metrics() { return metrics_; }
 
  private:
   LoadedConfig& cfg_;
   Server* server_ = nullptr;
   std::mutex mu_;  // guards pending timers (module init runs before the engine exists)
   std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pendingTimers_;
+  CoreMetrics metrics_;
+  MetricsRegistry metricsRegistry_;  // the core's provider first, then the modules'
 };
 
 }  // namespace sipsd

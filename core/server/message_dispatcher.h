@@ -9,11 +9,14 @@ namespace sipsd {
 
 class LoadedConfig;
 class StatelessProxy;
+class CoreMetrics;
 
 class MessageDispatcher {
  public:
   MessageDispatcher(LoadedConfig& cfg, StatelessProxy& proxy) : cfg_(cfg), proxy_(proxy) {}
   void onMessage(std::string_view raw, const ReceiveInfo& rcv);
+  // Replies that arrive are counted by class here (metrics); null: not counted.
+  void setMetrics(CoreMetrics* m) { metrics_ = m; }
 
  private:
   void onRequest(ScriptContext& ctx);
@@ -29,6 +32,7 @@ class MessageDispatcher {
 
   LoadedConfig& cfg_;
   StatelessProxy& proxy_;
+  CoreMetrics* metrics_ = nullptr;
 };
 
 }  // namespace sipsd
