@@ -67,6 +67,7 @@ struct ActionNode {
   std::vector<ActionNode> then, otherwise;
   int route = -1;  // Route: index into CompiledScript::routes
   SourceLoc loc;
+  std::vector<ActionNode> elseIfs;  // If: the `else if` chain, flat (each an If: cond + then)
 };
 
 struct CompiledRoute {

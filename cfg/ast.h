@@ -93,10 +93,19 @@ struct IfStmt;
 using Statement = x3::variant<x3::forward_ast<IfStmt>, ControlStmt, FuncCall>;
 using Block = std::vector<Statement>;
 
+// One `else if (cond) { ... }` of a chain.
+struct ElseIf : x3::position_tagged {
+  OrExpr cond;
+  Block then;
+};
+
 struct IfStmt : x3::position_tagged {
   OrExpr cond;
   Block then;
-  Block otherwise;  // `else if` is an else block holding one IfStmt
+  // The `else if` chain is kept flat, not as an else block holding the next if, so that a
+  // long chain costs no parser, checker or executor recursion.
+  std::vector<ElseIf> elseIfs;
+  Block otherwise;
 };
 
 // ---- top level -----------------------------------------------------------------------------

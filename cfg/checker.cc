@@ -116,6 +116,15 @@ bool Checker::compileStatement(const ast::Statement& st, RouteKind where, Action
     out.cond = std::make_unique<ExprNode>();
     bool ok = compileOr(s.cond, where, *out.cond);
     ok = compileBlock(s.then, where, out.then) && ok;
+    out.elseIfs.resize(s.elseIfs.size());
+    for (size_t i = 0; i < s.elseIfs.size(); ++i) {
+      ActionNode& e = out.elseIfs[i];
+      e.kind = ActionNode::Kind::If;
+      e.loc = handler_.locate(s.elseIfs[i]);
+      e.cond = std::make_unique<ExprNode>();
+      ok = compileOr(s.elseIfs[i].cond, where, *e.cond) && ok;
+      ok = compileBlock(s.elseIfs[i].then, where, e.then) && ok;
+    }
     ok = compileBlock(s.otherwise, where, out.otherwise) && ok;
     return ok;
   }

@@ -1,6 +1,8 @@
 // Top-level parse loop with error recovery.
 #include "cfg/config_parser.h"
 
+#include <cstdio>
+
 #include "cfg/grammar.h"
 
 namespace sipsd::cfg {
@@ -21,6 +23,69 @@ Iterator resync(const std::string& src, Iterator errorAt) {
   return src.end();
 }
 
+// Decodes the UTF-8 sequence at s[i] (length n), or returns -1 when it is not one.
+long decodeUtf8(const std::string& s, size_t i, size_t& n) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+  if (n == 0 || c >= 0xF8 || i + n > s.size()) return n = 1, -1;
+  long cp = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xC0) != 0x80) return n = 1, -1;
+    cp = (cp << 6) | (d & 0x3F);
+  }
+  return cp;
+}
+
+std::string describeNonAscii(const std::string& s, size_t i) {
+  size_t n = 0;
+  long cp = decodeUtf8(s, i, n);
+  char hex[24];
+  if (cp < 0) {
+    std::snprintf(hex, sizeof hex, "0x%02X", unsigned(static_cast<unsigned char>(s[i])));
+    return std::string("non-ASCII byte ") + hex + " outside a string or comment";
+  }
+  std::snprintf(hex, sizeof hex, "U+%04lX", cp);
+  std::string ch = s.substr(i, n);
+  if (cp == 0x201C || cp == 0x201D || cp == 0x201E || cp == 0x2018 || cp == 0x2019 || cp == 0x00AB || cp == 0x00BB)
+    return "typographic quote " + ch + " (" + hex + "): strings take plain \" quotes";
+  return "non-ASCII character " + ch + " (" + hex + ") outside a string or comment";
+}
+
+// The language is ASCII outside strings and comments. A byte >= 0x80 there (a stray byte,
+// smart quotes pasted from a document) is reported where it stands, first on each line;
+// the parse would only add confusing "expected ..." errors at the same spots.
+bool reportNonAscii(ErrorHandler& handler) {
+  const std::string& s = handler.source();
+  const size_t n = s.size();
+  bool found = false;
+  size_t reportedLineEnd = 0;  // one error per line
+  for (size_t i = 0; i < n;) {
+    const char c = s[i];
+    if (c == '"') {  // a string ends at its quote or, unterminated, at the end of the line
+      for (++i; i < n && s[i] != '"' && s[i] != '\n'; ++i)
+        if (s[i] == '\\' && i + 1 < n && s[i + 1] != '\n') ++i;
+      if (i < n && s[i] == '"') ++i;
+    } else if (c == '#') {
+      while (i < n && s[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+      size_t e = s.find("*/", i + 2);
+      i = e == std::string::npos ? n : e + 2;
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      if (i >= reportedLineEnd) {
+        handler.error(s.begin() + long(i), describeNonAscii(s, i));
+        size_t e = s.find('\n', i);
+        reportedLineEnd = e == std::string::npos ? n : e;
+      }
+      found = true;
+      ++i;
+    } else {
+      ++i;
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 ast::Config parseConfig(ErrorHandler& handler) {
@@ -31,13 +96,14 @@ ast::Config parseConfig(ErrorHandler& handler) {
   const auto item = x3::with<x3::error_handler_tag>(std::ref(handler))[parser::topItem()];
   ast::Config config;
   Diagnostics& diags = handler.diagnostics();
+  if (reportNonAscii(handler)) return config;
   for (;;) {
     x3::phrase_parse(it, end, x3::eps, parser::skipper);  // leading blanks and comments
     if (it == end) break;
     const Iterator start = it;
     const int before = diags.errorCount();
     ast::TopItem parsed;
-    if (x3::phrase_parse(it, end, item, parser::skipper, parsed)) {
+    if (x3::phrase_parse(it, end, item, parser::skipper, parsed) && it != start) {
       config.items.push_back(std::move(parsed));
       continue;
     }

@@ -33,5 +33,7 @@ class Diagnostics {
 };
 
 std::string formatDiagnostic(const Diagnostic& d);
+// The first line only, `FILE:LINE:COL: error: what`, for one-line-per-event logs (syslog).
+std::string formatDiagnosticLine(const Diagnostic& d);
 
 }  // namespace sipsd::cfg

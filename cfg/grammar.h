@@ -13,8 +13,13 @@ namespace sipsd::cfg::parser {
 
 namespace x3 = boost::spirit::x3;
 
+// ASCII whitespace. Spirit's own character classes assert (or call isspace with a negative
+// char) on bytes >= 0x80, which a stray byte in a config must never reach; the grammar uses
+// explicit ASCII sets instead.
+inline const auto asciiSpace = x3::char_(" \t\n\r\v\f");
+
 // Whitespace, `# to end of line` and `/* ... */` comments.
-inline const auto skipper = x3::space | (x3::lit('#') >> *(x3::char_ - x3::eol)) |
+inline const auto skipper = asciiSpace | (x3::lit('#') >> *(x3::char_ - x3::eol)) |
                             (x3::lit("/*") >> *(x3::char_ - "*/") >> "*/");
 using SkipperType = std::remove_cv_t<decltype(skipper)>;
 

@@ -13,19 +13,27 @@
 
 namespace sipsd::cfg::parser {
 
-using x3::alnum;
-using x3::alpha;
 using x3::attr;
 using x3::char_;
-using x3::digit;
 using x3::eoi;
 using x3::lexeme;
 using x3::lit;
 using x3::raw;
-using x3::xdigit;
+
+// ASCII-only classes (see asciiSpace).
+const auto alpha = char_("a-zA-Z");
+const auto alnum = char_("a-zA-Z0-9");
+const auto digit = char_("0-9");
+const auto xdigit = char_("0-9a-fA-F");
 
 // Rule IDs: each records the source range of its node.
 struct Annotated : x3::annotate_on_success {};
+
+// Blocks and parentheses nest at most this deep: the parser, the checker and the executor
+// recurse per level, and a hostile or generated script must get an error, not a stack overflow.
+inline constexpr int kMaxNesting = 100;
+inline constexpr const char kNestingWhich[] = "\x01nesting";  // which() of that expectation failure
+inline thread_local int nestingDepth = 0;
 
 // Turns an expectation failure into a diagnostic. It points at the offending token, except
 // for missing punctuation (`;` `)` ...), which gcc reports right after the previous token. A
@@ -37,6 +45,10 @@ void reportExpectation(ErrorHandler& handler, const It& last, const Exception& x
   x3::parse(token, last, *skipper);
   It at = token;
   std::string what = x.which();
+  if (what == kNestingWhich) {
+    handler.error(at, "nesting deeper than " + std::to_string(kMaxNesting));
+    return;
+  }
   if (what.size() > 1 && what[0] == '\'' && what != "'}'") {
     It prev = x.where();
     const It begin = handler.source().begin();
@@ -47,18 +59,47 @@ void reportExpectation(ErrorHandler& handler, const It& last, const Exception& x
   handler.error(at, "expected " + what);
 }
 
-inline bool identCharAt(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// A keyword: the literal not followed by more identifier characters.
+inline auto kw(const char* word) { return lexeme[lit(word) >> !(alnum | '_')]; }
 
-// True at `route`, `onreply_route`, `loadmodule` or `modparam` as a whole word.
+// Where the next top-level construct starts. A block ends at `}`; reaching the end of the
+// file or this first means the block was left open, which is then reported as a missing `}`
+// there. Error recovery (skipBadStatement) stops at the same places, so the two agree.
+const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
+                          kw("modparam");
+
 template <typename It>
 bool atTopLevelKeyword(It p, const It& last) {
-  for (std::string_view w : {"route", "onreply_route", "loadmodule", "modparam"}) {
-    if (size_t(last - p) < w.size() || !std::equal(w.begin(), w.end(), p)) continue;
-    It after = p + long(w.size());
-    if (after == last || !identCharAt(*after)) return true;
-  }
-  return false;
+  return x3::phrase_parse(p, last, nextTopLevel, skipper);
 }
+
+// nest[p]: p one level deeper; past kMaxNesting an expectation failure at p's first token.
+template <typename Subject>
+struct NestingGuard : x3::unary_parser<Subject, NestingGuard<Subject>> {
+  using base_type = x3::unary_parser<Subject, NestingGuard<Subject>>;
+  static bool const is_pass_through_unary = true;
+  static bool const handles_container = Subject::handles_container;
+  constexpr NestingGuard(const Subject& subject) : base_type(subject) {}
+
+  template <typename It, typename Context, typename RContext, typename Attribute>
+  bool parse(It& first, const It& last, const Context& context, RContext& rcontext, Attribute& attr) const {
+    x3::skip_over(first, last, context);
+    struct Level {
+      Level() { ++nestingDepth; }
+      ~Level() { --nestingDepth; }
+    } level;
+    if (nestingDepth > kMaxNesting) boost::throw_exception(x3::expectation_failure<It>(first, kNestingWhich));
+    return this->subject.parse(first, last, context, rcontext, attr);
+  }
+};
+
+struct NestingGen {
+  template <typename Subject>
+  constexpr NestingGuard<typename x3::extension::as_parser<Subject>::value_type> operator[](const Subject& s) const {
+    return {x3::as_parser(s)};
+  }
+};
+inline constexpr NestingGen nest{};
 
 // After a broken statement, skip to where the next one can start: past a `;` or a balanced
 // `{ ... }` at this level, or up to the `}` closing the enclosing block, or up to a top-level
@@ -110,12 +151,14 @@ struct GuardedStatementClass : Annotated {
   template <typename It, typename Exception, typename Context>
   x3::error_handler_result on_error(It& first, const It& last, const Exception& x, const Context& context) {
     ErrorHandler& handler = x3::get<x3::error_handler_tag>(context).get();
-    reportExpectation(handler, last, x);
     It from = It(x.where()) > first ? It(x.where()) : first;
-    if (x.which() == "';'" && from > first)
-      first = from;  // only the `;` is missing: the next statement starts right here
-    else
-      first = skipBadStatement(from, It(handler.source().begin()), last);
+    It next = from;  // only the `;` is missing: the next statement starts right here
+    if (x.which() != "';'" || from == first) next = skipBadStatement(from, It(handler.source().begin()), last);
+    // Recovery must consume input, or the block would retry the same spot forever. Nothing to
+    // skip means the next construct starts here: the enclosing block reports its missing `}`.
+    if (next == first) return x3::error_handler_result::fail;
+    reportExpectation(handler, last, x);
+    first = next;
     return x3::error_handler_result::accept;
   }
 };
@@ -140,9 +183,6 @@ struct TopItemClass : Annotated {
     return x3::error_handler_result::fail;
   }
 };
-
-// A keyword: the literal not followed by more identifier characters.
-inline auto kw(const char* word) { return lexeme[lit(word) >> !(alnum | '_')]; }
 
 struct ControlSymbols : x3::symbols<ast::Control> {
   ControlSymbols() {
@@ -184,6 +224,7 @@ x3::rule<class OrExprClass, ast::OrExpr> const orExpr = "expression";
 x3::rule<class ControlClass, ast::ControlStmt> const control = "statement";
 x3::rule<class BlockClass, ast::Block> const block = "'{'";
 x3::rule<class ElseClass, ast::Block> const elsePart = "else";
+x3::rule<class ElseIfClass, ast::ElseIf> const elseIf = "else if";
 x3::rule<class ElseBodyClass, ast::Block> const elseBody = "'{' or 'if'";
 x3::rule<class IfClass, ast::IfStmt> const ifStmt = "if";
 x3::rule<class CallStmtClass, ast::FuncCall> const callStmt = "statement";
@@ -236,7 +277,7 @@ const auto select_def = lexeme[lit('@') > selectParts];
 // ---- expressions -----------------------------------------------------------------------------
 const auto arg_def = stringLit | addrLit | intLit | select | ident;
 const auto funcCall_def = name >> '(' > -(arg % ',') > ')';
-const auto operand_def = stringLit | addrLit | intLit | select | funcCall | ident | (lit('(') > orExpr > ')');
+const auto operand_def = stringLit | addrLit | intLit | select | funcCall | ident | nest[lit('(') > orExpr > ')'];
 const auto cmpTail_def = cmpSymbols > operand;
 const auto comparison_def = operand >> -cmpTail;
 const auto unary_def = *char_('!') >> comparison;
@@ -245,20 +286,18 @@ const auto orExpr_def = andExpr >> *(lit("||") > andExpr);
 
 // ---- statements ------------------------------------------------------------------------------
 const auto control_def = lexeme[controlSymbols >> !identChar] > ';';
-// A block ends at `}`; reaching the end of the file or the start of the next route first means
-// the block was left open, which is then reported as a missing `}` at that point.
-const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("loadmodule") |
-                          kw("modparam");
-const auto block_def = lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel >> guardedStatement) > lit('}');
+const auto block_def = nest[lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel >> guardedStatement) > lit('}')];
 const auto guardedStatement_def = x3::expect[statement];
-const auto elseBody_def = block | x3::repeat(1)[ifStmt];
+// `else if` is not an else block holding an if: the chain is a list (see ast::IfStmt).
+const auto elseBody_def = block;
 const auto elsePart_def = kw("else") > elseBody;
-const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > -elsePart;
+const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > block;
+const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > *elseIf > -elsePart;
 const auto callStmt_def = funcCall > ';';
 const auto statement_def = ifStmt | control | callStmt;
 
 // ---- top level -------------------------------------------------------------------------------
-const auto bareChar = char_ - x3::space - char_("#;{}(),\"");
+const auto bareChar = char_ - asciiSpace - char_("#;{}(),\"");
 const auto bareText_def = lexeme[+bareChar];
 const auto bareWord_def = bareText;
 const auto paramInt_def = lexeme[x3::int64 >> !bareChar];
@@ -266,7 +305,7 @@ const auto paramVal_def = stringLit | paramInt | bareWord;
 const auto assign_def = name >> '=' > paramVal > -lit(';');
 const auto loadModule_def = kw("loadmodule") > stringLit > -lit(';');
 const auto modParam_def = kw("modparam") > '(' > stringLit > ',' > stringLit > ',' > paramVal > ')' > -lit(';');
-const auto selector_def = lexeme[+(char_ - ']' - x3::space)];
+const auto selector_def = lexeme[+(char_ - ']' - asciiSpace)];
 const auto cfgBlock_def = name >> -(lit('[') > selector > ']') >> lit('{') > *assign > lit('}');
 const auto routeName_def = quoted | lexeme[+identChar];
 const auto routeType_def = (kw("route") >> attr(ast::RouteType::Request)) |
@@ -276,7 +315,7 @@ const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assig
 
 BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
-                    orExpr, control, block, elseBody, elsePart, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
+                    orExpr, control, block, elseBody, elsePart, elseIf, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
                     routeType, routeDef, topItemRule)
 
@@ -296,6 +335,7 @@ struct AndExprClass : Annotated {};
 struct OrExprClass : Annotated {};
 struct ControlClass : Annotated {};
 struct IfClass : Annotated {};
+struct ElseIfClass : Annotated {};
 struct CallStmtClass : Annotated {};
 struct StatementClass : Annotated {};
 struct BareWordClass : Annotated {};

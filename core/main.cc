@@ -2,8 +2,10 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/version.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -14,10 +16,7 @@
 #include "core/config/config_loader.h"
 #include "core/log.h"
 
-#if __has_include("core/server/server_main.h")
 #include "core/server/server_main.h"
-#define SIPSD_HAVE_SERVER 1
-#endif
 
 namespace {
 
@@ -44,7 +43,8 @@ void usage(FILE* out) {
       "    -h       this help (also --help)\n"
       "    -E       log to stderr (the default; overrides log_stderror=no)\n"
       "    -D       do not fork (accepted for SER habits; sipsd never forks)\n"
-      "    -L DIR   module directory (like mpath=; may be repeated, searched first)\n"
+      "    -L DIR   module directory, or a list DIR:DIR (like mpath=; may be repeated, searched\n"
+      "             first)\n"
       "    -w DIR   working directory (-f and -L are resolved before changing to it)\n"
       "\n"
       "MODULES\n"
@@ -102,6 +102,25 @@ std::vector<std::string> defaultModuleDirs() {
 
 bool isFile(const std::string& p) { return ::access(p.c_str(), R_OK) == 0; }
 
+// -L DIR or -L DIR:DIR...: a list separated by ':', as Kamailio's mpath. An empty entry is a
+// usage error; a directory that does not exist is a warning (loadmodule then says what it searched).
+bool addModuleDirs(const std::string& arg, std::vector<std::string>& dirs) {
+  for (size_t b = 0;;) {
+    size_t e = std::min(arg.find(':', b), arg.size());
+    if (e == b) {
+      std::fprintf(stderr, "sipsd: -L: empty directory in '%s' (a list is DIR:DIR)\n", arg.c_str());
+      return false;
+    }
+    std::string dir = arg.substr(b, e - b);
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      std::fprintf(stderr, "sipsd: -L: warning: no directory %s\n", dir.c_str());
+    dirs.push_back(absolute(dir));
+    if (e == arg.size()) return true;
+    b = e + 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,7 +150,9 @@ int main(int argc, char** argv) {
       case 'h': usage(stdout); return 0;
       case 'E': forceStderr = true; break;
       case 'D': break;
-      case 'L': options.moduleDirs.push_back(absolute(optarg)); break;
+      case 'L':
+        if (!addModuleDirs(optarg, options.moduleDirs)) return 2;
+        break;
       case 'w': workDir = optarg; break;
       default:
         std::fprintf(stderr, "sipsd: unknown option or missing argument: -%c\n", optopt);
@@ -155,29 +176,33 @@ int main(int argc, char** argv) {
   }
 
   for (auto& d : defaultModuleDirs()) options.moduleDirs.push_back(d);
-#ifdef SIPSD_HAVE_SERVER
   sipsd::ServerRunner runner;
   if (!check) runner.prepare(options);
-#endif
   auto cfg = sipsd::loadConfig(file, options);
+  // log_stderror=no sends the log to syslog (log_facility=, LOG_DAEMON by default), unless -E
+  // asked for stderr or this is only a check.
+  const bool toSyslog = !check && !forceStderr && !cfg->settings.logStderr;
+  if (cfg->settings.logFacility >= 0) sipsd::logging::setFacility(cfg->settings.logFacility);
+  sipsd::logging::setPrefix(cfg->settings.logPrefix);
   if (!cfg->ok()) {
+    // stderr gets the readable form (the line and a caret under the column); syslog one line
+    // per diagnostic.
     std::string text = cfg->diagnostics.format();
     std::fputs(text.c_str(), stderr);
     std::fprintf(stderr, "sipsd: %d error%s in %s\n", cfg->diagnostics.errorCount(),
                  cfg->diagnostics.errorCount() == 1 ? "" : "s", file.c_str());
+    if (toSyslog) {
+      sipsd::logging::useSyslog(true);
+      for (const auto& d : cfg->diagnostics.items())
+        sipsd::logging::write(sipsd::kLogErr, "core", sipsd::cfg::formatDiagnosticLine(d));
+    }
     return 1;
   }
   sipsd::logging::setLevel(cfg->settings.logLevel);
-  // log_stderror=no sends the log to syslog (LOG_DAEMON), unless -E asked for stderr.
-  if (!check && !forceStderr && !cfg->settings.logStderr) sipsd::logging::useSyslog(true);
+  if (toSyslog) sipsd::logging::useSyslog(true);
   if (check) {
     std::fprintf(stderr, "sipsd: %s: config OK\n", file.c_str());
     return 0;
   }
-#ifdef SIPSD_HAVE_SERVER
   return runner.run(*cfg);
-#else
-  std::fputs("sipsd: the server engine is not built yet\n", stderr);
-  return 1;
-#endif
 }

@@ -46,11 +46,11 @@ int TicketKeyRing::callback(SSL* ssl, unsigned char keyName[16], unsigned char* 
                             EVP_MAC_CTX* hctx, int enc) {
   const TlsDomain* d = TlsDomain::fromCtx(SSL_get_SSL_CTX(ssl));
   if (!d || !d->ticketKeys()) return enc ? -1 : 0;
-  return d->ticketKeys()->handle(keyName, iv, cctx, hctx, enc);
+  return d->ticketKeys()->handle(keyName, iv, cctx, hctx, enc, SSL_version(ssl) >= TLS1_3_VERSION);
 }
 
 int TicketKeyRing::handle(unsigned char keyName[16], unsigned char* iv, EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx,
-                          int enc) const {
+                          int enc, bool tls13) const {
   auto r = ring_.load();
   if (r->empty()) return enc ? -1 : 0;
   const Key* k = nullptr;
@@ -76,7 +76,11 @@ int TicketKeyRing::handle(unsigned char keyName[16], unsigned char* iv, EVP_CIPH
       OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(k->hmac.data()), k->hmac.size()),
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(hctx, params) != 1) return -1;
-  return enc || newest ? 1 : 2;  // 2: accept and issue a ticket under the newest key
+  if (enc) return 1;
+  // 2: accept and issue a fresh ticket. Always in TLS 1.3: a 1.3 client uses each ticket once
+  // (RFC 8446 C.4), so without a renewal every other reconnect would be a full handshake. In
+  // TLS 1.2 a ticket stays valid and is renewed only once a newer key encrypts.
+  return tls13 || !newest ? 2 : 1;
 }
 
 }  // namespace sipsd::tls

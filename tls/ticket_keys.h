@@ -30,7 +30,9 @@ class TicketKeyRing {
   // the domain attached to the SSL_CTX.
   static int callback(SSL* ssl, unsigned char keyName[16], unsigned char* iv, EVP_CIPHER_CTX* cctx,
                       EVP_MAC_CTX* hctx, int enc);
-  int handle(unsigned char keyName[16], unsigned char* iv, EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx, int enc) const;
+  // `tls13`: the connection negotiated TLS 1.3, where every accepted ticket is renewed.
+  int handle(unsigned char keyName[16], unsigned char* iv, EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx, int enc,
+             bool tls13) const;
 
  private:
   struct Key {

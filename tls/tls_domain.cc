@@ -71,13 +71,10 @@ bool TlsDomain::parseMethod(const std::string& text, int& minV, int& maxV) {
   return false;
 }
 
-std::shared_ptr<TlsDomain> TlsDomain::create(const DomainConfig& cfg, const DomainConfig* def,
-                                             const GlobalConfig& g, std::shared_ptr<TicketKeyRing> ring,
-                                             std::string& err) {
+std::shared_ptr<TlsDomain> TlsDomain::parse(const DomainConfig& cfg, const DomainConfig* def, std::string& err) {
   std::shared_ptr<TlsDomain> d(new TlsDomain());
   d->id_ = cfg.id;
   d->name_ = cfg.id.str();
-  d->ring_ = std::move(ring);
   const std::string prefix = "TLS domain " + d->name_ + ": ";
 
   // Effective settings: the domain's own, then what the side's default says. The identity of
@@ -136,10 +133,48 @@ std::shared_ptr<TlsDomain> TlsDomain::create(const DomainConfig& cfg, const Doma
   }
   if (o.serverName.empty() && !cfg.id.label.empty() && cfg.id.side == Side::Server) o.serverName = cfg.id.label;
   if (o.serverId.empty() && !cfg.id.label.empty() && cfg.id.side == Side::Client) o.serverId = cfg.id.label;
+  for (const auto* p : {&o.certificate, &o.privateKey, &o.caList, &o.caPath, &o.crl}) {
+    if (!p->empty()) d->inputs_.push_back(*p);
+  }
+  d->computeDigest();
+  return d;
+}
 
-  std::string e = d->build(g);
-  if (!e.empty()) {
-    err = prefix + e;
+void TlsDomain::computeDigest() {
+  // Every effective setting (paths by role, so a file moved from ca_list to crl counts) and the
+  // content of every file read. Equal digests mean an equal SSL_CTX.
+  const DomainOptions& o = opt_;
+  std::string settingsText = name_;
+  for (const auto& [n, l] : locs_) settingsText += "|" + n;
+  for (const auto* p : {&o.method, &o.certificate, &o.privateKey, &o.caList, &o.caPath, &o.crl, &o.cipherList,
+                        &o.cipherSuites, &o.serverName, &o.serverId}) {
+    settingsText += "|" + *p;
+  }
+  settingsText += "|" + std::to_string(o.verifyCertificate) + std::to_string(o.requireCertificate) +
+                  std::to_string(o.crlEnabled) + std::to_string(o.verifyDepth);
+  digest_ = digestPaths(inputs_) + ":" + std::to_string(std::hash<std::string>{}(settingsText));
+}
+
+std::shared_ptr<TlsDomain> TlsDomain::create(const DomainConfig& cfg, const DomainConfig* def, const GlobalConfig& g,
+                                             std::shared_ptr<TicketKeyRing> ring, std::string& err) {
+  bool reused = false;
+  return createOrReuse(cfg, def, g, std::move(ring), nullptr, reused, err);
+}
+
+std::shared_ptr<TlsDomain> TlsDomain::createOrReuse(const DomainConfig& cfg, const DomainConfig* def,
+                                                    const GlobalConfig& g, std::shared_ptr<TicketKeyRing> ring,
+                                                    const std::shared_ptr<TlsDomain>& previous, bool& reused,
+                                                    std::string& err) {
+  reused = false;
+  auto d = parse(cfg, def, err);
+  if (!d) return nullptr;
+  if (previous && previous->name_ == d->name_ && previous->digest_ == d->digest_ && previous->ring_ == ring) {
+    reused = true;
+    return previous;
+  }
+  d->ring_ = std::move(ring);
+  if (std::string e = d->build(g); !e.empty()) {
+    err = "TLS domain " + d->name_ + ": " + e;
     return nullptr;
   }
   return d;
@@ -158,6 +193,8 @@ std::string TlsDomain::build(const GlobalConfig& g) {
   }
   uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
   if (server) opts |= SSL_OP_CIPHER_SERVER_PREFERENCE;
+  // TLS 1.2: no ticket extension. TLS 1.3: OpenSSL then sends stateful tickets (ids into the
+  // session cache), or, with the cache off too, none at all (num_tickets 0 below).
   if (!g.sessionTickets) opts |= SSL_OP_NO_TICKET;
   SSL_CTX_set_options(c, opts);
   // Idle connections keep no read/write buffers.
@@ -173,16 +210,6 @@ std::string TlsDomain::build(const GlobalConfig& g) {
   if (std::string e = loadIdentity(); !e.empty()) return e;
   if (std::string e = loadTrust(); !e.empty()) return e;
 
-  for (const auto* p : {&opt_.certificate, &opt_.privateKey, &opt_.caList, &opt_.caPath, &opt_.crl}) {
-    if (!p->empty()) inputs_.push_back(*p);
-  }
-  std::string settingsText = name_;
-  for (const auto& [n, l] : locs_) settingsText += "|" + n;
-  settingsText += "|" + opt_.method + "|" + opt_.cipherList + "|" + opt_.cipherSuites + "|" + opt_.serverName + "|" +
-                  opt_.serverId + "|" + std::to_string(opt_.verifyCertificate) +
-                  std::to_string(opt_.requireCertificate) + std::to_string(opt_.crlEnabled) +
-                  std::to_string(opt_.verifyDepth);
-  digest_ = digestPaths(inputs_) + ":" + std::to_string(std::hash<std::string>{}(settingsText));
   int mode = SSL_VERIFY_NONE;
   if (opt_.verifyCertificate) {
     mode = SSL_VERIFY_PEER;
@@ -207,6 +234,8 @@ std::string TlsDomain::build(const GlobalConfig& g) {
     } else {
       SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     }
+    // Nothing could resume: send no TLS 1.3 NewSessionTicket at all.
+    if (!g.sessionTickets && g.sessionCache <= 0) SSL_CTX_set_num_tickets(c, 0);
     if (g.sessionTickets && ring_) {
       SSL_CTX_set_tlsext_ticket_key_evp_cb(c, &TicketKeyRing::callback);
       SSL_CTX_set_timeout(c, long(ring_->lifetime().count()) * long(TicketKeyRing::kMaxKeys - 1));

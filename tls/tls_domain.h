@@ -40,6 +40,13 @@ class TlsDomain {
   // the setting was written.
   static std::shared_ptr<TlsDomain> create(const DomainConfig& cfg, const DomainConfig* def, const GlobalConfig& g,
                                            std::shared_ptr<TicketKeyRing> ring, std::string& err);
+  // The same, but when `previous` (the running domain of the same name) has the same digest
+  // (settings and file contents) it is returned as it is, with its SSL_CTX, session cache and
+  // client sessions, and `reused` is set: a reload rebuilds only what changed.
+  static std::shared_ptr<TlsDomain> createOrReuse(const DomainConfig& cfg, const DomainConfig* def,
+                                                  const GlobalConfig& g, std::shared_ptr<TicketKeyRing> ring,
+                                                  const std::shared_ptr<TlsDomain>& previous, bool& reused,
+                                                  std::string& err);
   ~TlsDomain();
   TlsDomain(const TlsDomain&) = delete;
   TlsDomain& operator=(const TlsDomain&) = delete;
@@ -69,6 +76,9 @@ class TlsDomain {
 
  private:
   TlsDomain() = default;
+  // Effective settings from the config (before any file is read); sets err on a bad value.
+  static std::shared_ptr<TlsDomain> parse(const DomainConfig& cfg, const DomainConfig* def, std::string& err);
+  void computeDigest();
   std::string build(const GlobalConfig& g);
   std::string loadIdentity();
   std::string loadTrust();

@@ -48,7 +48,8 @@ std::string TlsDomainSet::addName(Names& n, const TlsDomain* d) {
 }
 
 std::shared_ptr<const TlsDomainSet> TlsDomainSet::build(const TlsConfig& cfg, const GlobalConfig& g,
-                                                        std::shared_ptr<TicketKeyRing> ring, std::string& err) {
+                                                        std::shared_ptr<TicketKeyRing> ring, std::string& err,
+                                                        const TlsDomainSet* previous) {
   auto set = std::shared_ptr<TlsDomainSet>(new TlsDomainSet());
   std::vector<std::string> errors;
   const DomainId defSrvId{Side::Server, "default", ""};
@@ -59,15 +60,23 @@ std::shared_ptr<const TlsDomainSet> TlsDomainSet::build(const TlsConfig& cfg, co
   const DomainConfig* defSrv = cfg.find(defSrvId);
   const DomainConfig* defCli = cfg.find(defCliId);
 
+  std::unordered_map<std::string, std::shared_ptr<TlsDomain>> running;
+  if (previous) {
+    for (const auto& p : previous->all_) running.emplace(p->name(), p);
+  }
   auto make = [&](const DomainConfig& dc) -> const TlsDomain* {
     const DomainConfig* parent = nullptr;
     if (!dc.id.isDefault()) parent = dc.id.side == Side::Server ? defSrv : defCli;
     std::string e;
-    auto d = TlsDomain::create(dc, parent, g, ring, e);
+    std::shared_ptr<TlsDomain> prev;
+    if (auto it = running.find(dc.id.str()); it != running.end()) prev = it->second;
+    bool reused = false;
+    auto d = TlsDomain::createOrReuse(dc, parent, g, ring, prev, reused, e);
     if (!d) {
       errors.push_back(e);
       return nullptr;
     }
+    if (!reused) set->rebuilt_.push_back(d->name());
     set->all_.push_back(d);
     return d.get();
   };

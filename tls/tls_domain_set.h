@@ -19,9 +19,11 @@ class TicketKeyRing;
 class TlsDomainSet {
  public:
   // Builds every configured domain (plus the defaults). On failure returns null and `err`
-  // lists every broken domain, one per line.
+  // lists every broken domain, one per line. A domain of `previous` whose settings and files
+  // are unchanged is taken over as it is (SSL_CTX, session cache), not rebuilt.
   static std::shared_ptr<const TlsDomainSet> build(const TlsConfig& cfg, const GlobalConfig& g,
-                                                   std::shared_ptr<TicketKeyRing> ring, std::string& err);
+                                                   std::shared_ptr<TicketKeyRing> ring, std::string& err,
+                                                   const TlsDomainSet* previous = nullptr);
 
   const TlsDomain& defaultServer() const { return *defaultServer_; }
   const TlsDomain& defaultClient() const { return *defaultClient_; }
@@ -40,6 +42,8 @@ class TlsDomainSet {
   std::vector<std::string> inputs() const;
   // What differs from `before` ("added X", "removed X", "changed X"), for tls.reload.
   std::vector<std::string> diff(const TlsDomainSet* before) const;
+  // Names of the domains this build made a new SSL_CTX for (all of them on a first build).
+  const std::vector<std::string>& rebuilt() const { return rebuilt_; }
 
  private:
   struct Names {
@@ -61,6 +65,7 @@ class TlsDomainSet {
   Names anyListener_;                                     // named domains valid on every listener
   std::unordered_map<std::string, const TlsDomain*> clientsByAddr_;
   std::unordered_map<std::string, const TlsDomain*> clientsById_;
+  std::vector<std::string> rebuilt_;
 };
 
 }  // namespace sipsd::tls

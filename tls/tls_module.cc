@@ -1,7 +1,10 @@
 // Configuration intake, init/reload/watching and the module's export table.
 #include "tls/tls_module.h"
 
+#include <malloc.h>
+
 #include <chrono>
+#include <cstdio>
 
 #include "core/log.h"
 #include "tls/domain_file.h"
@@ -132,7 +135,7 @@ std::string TlsModule::claimBlock(const CfgBlock& b, bool& claimed) {
   return {};
 }
 
-std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err) {
+std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err, const TlsDomainSet* previous) {
   TlsConfig cfg = params_;
   if (!g_.configFile.empty()) {
     TlsConfig file;
@@ -145,7 +148,7 @@ std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err) {
       return nullptr;
     }
   }
-  return TlsDomainSet::build(cfg, g_, ring_, err);
+  return TlsDomainSet::build(cfg, g_, ring_, err, previous);
 }
 
 std::vector<std::string> TlsModule::watchedPaths(const TlsDomainSet& set) const {
@@ -177,27 +180,53 @@ std::string TlsModule::init(CoreApi* core) {
 }
 
 std::string TlsModule::reload(std::vector<std::string>* changes) {
+  ReloadReport r;
+  std::string err = reload("reload", &r);
+  if (changes) *changes = std::move(r.changes);
+  return err;
+}
+
+std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) {
   std::lock_guard lk(reloadMu_);
   if (!initialized_ || g_.disabled) return "TLS is not running";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsedMs = [&t0] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  auto old = transport_->current();
   std::string err;
-  auto set = buildSet(err);
+  auto set = buildSet(err, old.get());
   if (!set) {
     lastReloadError_ = err;
     TlsMetrics::instance().reload(false);
-    // Watch the new state so the same broken file is not retried every tick.
-    logging::write(kLogErr, "tls", "reload failed, keeping the running TLS domains: " + err);
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", elapsedMs());
+    logging::write(kLogErr, "tls",
+                   "TLS reload (" + trigger + ") failed after " + took + " ms, keeping the running domains: " + err);
     return err;
   }
-  auto old = transport_->current();
-  std::vector<std::string> diff = set->diff(old.get());
+  ReloadReport r;
+  r.changes = set->diff(old.get());
+  r.rebuilt = set->rebuilt();
+  r.kept = set->all().size() - r.rebuilt.size();
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
   lastReloadError_.clear();
   TlsMetrics::instance().reload(true);
+  // Domains nobody uses any more are freed here (or when their last connection closes); hand
+  // the freed pages back instead of keeping a high-water mark after every rotation.
+  old.reset();
+  if (!r.rebuilt.empty() || !r.changes.empty()) malloc_trim(0);
+  r.ms = elapsedMs();
   std::string summary;
-  for (const auto& d : diff) summary += (summary.empty() ? "" : ", ") + d;
-  logging::write(kLogNotice, "tls", "reloaded TLS domains" + (summary.empty() ? std::string(" (no change)") : ": " + summary));
-  if (changes) *changes = std::move(diff);
+  for (const auto& d : r.changes) summary += (summary.empty() ? "" : ", ") + d;
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", r.ms);
+  logging::write(kLogNotice, "tls",
+                 "TLS reload (" + trigger + "): " + (summary.empty() ? std::string("no change") : summary) + "; " +
+                     std::to_string(r.rebuilt.size()) + " of " + std::to_string(set->all().size()) +
+                     " domains rebuilt, " + std::to_string(r.kept) + " kept with their sessions; " + took + " ms");
+  if (report) *report = std::move(r);
   return {};
 }
 
@@ -206,8 +235,7 @@ bool TlsModule::checkFiles() {
     std::lock_guard lk(reloadMu_);
     if (!initialized_ || g_.disabled || !watcher_.changed()) return false;
   }
-  logging::write(kLogNotice, "tls", "TLS files changed on disk, reloading");
-  reload();
+  reload("files changed on disk", nullptr);
   return true;
 }
 
@@ -239,7 +267,7 @@ void TlsModule::buildExports() {
   x.claimGlobal = [this](const std::string& n, const ParamValue& v, bool& claimed) { return claimGlobal(n, v, claimed); };
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };
-  x.reload = [this] { return reload(); };
+  x.reload = [this] { return reload("SIGHUP", nullptr); };
 }
 
 }  // namespace sipsd::tls

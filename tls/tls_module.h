@@ -17,6 +17,14 @@
 
 namespace sipsd::tls {
 
+// What one reload did, for tls.reload and the log line.
+struct ReloadReport {
+  std::vector<std::string> changes;  // "added X", "changed X", "removed X"
+  std::vector<std::string> rebuilt;  // domains that got a new SSL_CTX
+  size_t kept = 0;                   // domains taken over unchanged (sessions kept)
+  double ms = 0;                     // how long the reload took
+};
+
 class TlsModule {
  public:
   TlsModule();
@@ -36,6 +44,9 @@ class TlsModule {
   // Rebuilds everything from the configuration and the files on disk. On failure keeps the
   // running set and returns why. `changes` receives what differs ("changed server:default").
   std::string reload(std::vector<std::string>* changes = nullptr);
+  // The same, saying what asked for it ("tls.reload", "SIGHUP", "files changed: PATH") in the
+  // one log line every reload writes, and filling `report`.
+  std::string reload(const std::string& trigger, ReloadReport* report);
   // One tick of the on-disk watcher: reloads when a watched file changed. Returns true when
   // a reload was attempted.
   bool checkFiles();
@@ -52,7 +63,7 @@ class TlsModule {
  private:
   std::string setDomainParam(const std::string& name, const ParamValue& v, const char* origin);
   std::string setGlobal(const std::string& name, const ParamValue& v);
-  std::shared_ptr<const TlsDomainSet> buildSet(std::string& err);
+  std::shared_ptr<const TlsDomainSet> buildSet(std::string& err, const TlsDomainSet* previous = nullptr);
   std::vector<std::string> watchedPaths(const TlsDomainSet& set) const;
   void buildExports();
 

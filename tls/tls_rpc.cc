@@ -64,14 +64,18 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                }});
   r.push_back({"tls.reload", "Re-read the domain file and every certificate, key, CA and CRL",
                [&m](const std::vector<RpcValue>&) {
-                 std::vector<std::string> changes;
-                 std::string err = m.reload(&changes);
+                 ReloadReport rep;
+                 std::string err = m.reload("tls.reload", &rep);
                  if (!err.empty()) throw RpcFault(500, "TLS reload failed, running configuration kept: " + err);
-                 RpcArray c;
-                 for (auto& s : changes) c.emplace_back(std::move(s));
+                 RpcArray c, rebuilt;
+                 for (auto& s : rep.changes) c.emplace_back(std::move(s));
+                 for (auto& s : rep.rebuilt) rebuilt.emplace_back(std::move(s));
                  RpcStruct st;
                  st.emplace_back("status", "ok");
                  st.emplace_back("changed", std::move(c));
+                 st.emplace_back("rebuilt", std::move(rebuilt));
+                 st.emplace_back("kept", int64_t(rep.kept));
+                 st.emplace_back("ms", rep.ms);
                  return RpcValue(std::move(st));
                }});
   r.push_back({"tls.kill", "Close the TLS connection with this id (the id column of tls.list)",

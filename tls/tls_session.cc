@@ -42,6 +42,11 @@ TlsSession::TlsSession(std::shared_ptr<const TlsDomainSet> set, const TlsDomain&
 
 TlsSession::~TlsSession() {
   if (reg_) reg_->remove(regKey_);
+  // Most SIP peers just close the TCP connection. OpenSSL would then drop the session from the
+  // server's cache (the RFC 2246 rule; TLS 1.1+ no longer asks for it), so session-ID and
+  // stateful-ticket resumption would only work for peers that send close_notify. A session
+  // that failed (fatal alert) stays unresumable: OpenSSL marks it so itself.
+  if (ssl_ && established_ && !failed_) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 }
 
 std::string TlsSession::setupSsl() {

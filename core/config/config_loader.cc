@@ -13,6 +13,7 @@
 #include "cfg/checker.h"
 #include "cfg/config_parser.h"
 #include "core/config/check_core_api.h"
+#include "core/log.h"
 #include "core/script/core_functions.h"
 
 namespace sipsd {
@@ -215,6 +216,16 @@ class Pipeline {
     for (const auto& l : cfg_.settings.listens)
       if (l.proto == Proto::TLS && !tls)
         h_.error(l.loc, "listen=" + l.text + " needs the TLS transport: loadmodule \"tls\"");
+    // An address no interface has passes the syntax but cannot be bound at start: say so at
+    // -c time already, naming the line (once per listen=, which may open UDP and TCP).
+    std::set<std::pair<int, int>> warned;
+    for (const auto& l : cfg_.settings.listens) {
+      if (!warned.insert({l.loc.line, l.loc.col}).second) continue;
+      std::string why = localAddressProblem(l.addr);
+      if (!why.empty())
+        logging::write(kLogWarn, "core", l.loc.str() + ": warning: listen=" + l.text + ": " + l.addr.ip() +
+                                             " is not an address of this machine (" + why + ")");
+    }
   }
 
   void initModules() {

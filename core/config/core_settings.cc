@@ -4,6 +4,13 @@
 #include <algorithm>
 #include <charconv>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
 
 namespace sipsd {
 
@@ -78,14 +85,42 @@ std::string parseListen(const std::string& text, const SourceLoc& loc, std::vect
   return {};
 }
 
+std::string localAddressProblem(const SockAddr& addr) {
+  auto any = SockAddr::fromIpPort(addr.ip(), 0);  // port 0: only the address is tested
+  if (!any) return "not an IP address";
+  const SockAddr& probe = *any;
+  int fd = ::socket(probe.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  std::string err;
+  if (::bind(fd, probe.sa(), probe.len()) != 0) err = std::strerror(errno);
+  ::close(fd);
+  return err;
+}
+
 std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const ParamValue& v, bool& known) {
   known = true;
   if (name == "debug" || name == "log_level") return setInt(name, v, kLogErr, kLogDebug, s.logLevel);
   if (name == "children") return setInt(name, v, 0, 1024, s.children);
   if (name == "listen") return parseListen(v.text(), v.loc, s.listens);
   if (name == "mpath") {
-    if (v.text().empty()) return "mpath is empty";
-    s.mpath.push_back(v.text());
+    // A list of directories separated by ':', as Kamailio's mpath.
+    const std::string& t = v.text();
+    for (size_t b = 0;;) {
+      size_t e = std::min(t.find(':', b), t.size());
+      if (e == b) return "mpath has an empty directory in '" + t + "'";
+      s.mpath.push_back(t.substr(b, e - b));
+      if (e == t.size()) return {};
+      b = e + 1;
+    }
+  }
+  if (name == "log_facility") {
+    auto f = logging::facilityFromName(v.text());
+    if (!f) return "log_facility takes a syslog facility (LOG_LOCAL0..LOG_LOCAL7, LOG_DAEMON, LOG_USER...), not '" + v.text() + "'";
+    s.logFacility = *f;
+    return {};
+  }
+  if (name == "log_prefix") {
+    s.logPrefix = v.text();
     return {};
   }
   if (name == "tcp_connection_lifetime") return setInt(name, v, 1, 86400 * 7, s.tcpConnectionLifetime);
@@ -94,6 +129,8 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
   if (name == "tcp_send_timeout") return setInt(name, v, 1, 3600, s.tcpSendTimeout);
   if (name == "tcp_max_message_size") return setInt(name, v, 1024, 64 * 1024 * 1024, s.tcpMaxMessageSize);
   if (name == "tcp_max_send_queue") return setInt(name, v, 4096, 1024 * 1024 * 1024, s.tcpMaxSendQueue);
+  if (name == "tcp_msg_read_timeout") return setInt(name, v, 1, 3600, s.tcpMsgReadTimeout);
+  if (name == "tcp_max_connections_per_ip") return setInt(name, v, 0, 10000000, s.tcpMaxConnectionsPerIp);
   if (name == "log_stderror") {
     auto b = boolValue(v);
     if (!b) return "log_stderror takes yes/no, not '" + v.text() + "'";

@@ -29,6 +29,10 @@ struct CoreSettings {
   int tcpSendTimeout = 10;           // seconds a send queue may stay blocked
   size_t tcpMaxMessageSize = 65536;  // bytes of one framed message on a stream
   size_t tcpMaxSendQueue = 1 << 20;  // bytes queued per connection before it is closed
+  int tcpMsgReadTimeout = 20;        // seconds from a message's first byte to its last (Kamailio's name)
+  int tcpMaxConnectionsPerIp = 256;  // inbound TCP/TLS connections per source IP; 0 = no limit
+  int logFacility = -1;              // log_facility= (a LOG_* value); -1: LOG_DAEMON
+  std::string logPrefix;             // log_prefix=: put in front of every log line
 };
 
 // Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;
@@ -39,5 +43,9 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
 // Without a protocol, udp and tcp are both opened (as SER does); the port defaults to 5060
 // (5061 for tls). Appends to `out`; returns an error text.
 std::string parseListen(const std::string& text, const SourceLoc& loc, std::vector<ListenAddr>& out);
+
+// Why this machine cannot bind `addr`'s IP (e.g. "Cannot assign requested address": no
+// interface has it), or empty when it can. Checked by binding a UDP socket to port 0.
+std::string localAddressProblem(const SockAddr& addr);
 
 }  // namespace sipsd

@@ -63,6 +63,18 @@ class Connection {
   SteadyClock::time_point lastWriteProgress_{};  // while out_ is non-empty
   SteadyClock::time_point deadline_{};           // connect or handshake deadline
   std::chrono::milliseconds sendTimeout_{10000};
+  // Slow-peer defence (issue 9). msgStart_: when the first byte not yet part of a complete
+  // message arrived (zero: nothing pending), for tcp_msg_read_timeout. lastActivity_ above moves
+  // only on complete messages and write progress, so a trickle cannot keep a connection alive.
+  SteadyClock::time_point msgStart_{};
+  SteadyClock::time_point acceptedAt_{};
+  uint64_t messages_ = 0;        // complete messages and keep-alive pings received
+  bool countedPerIp_ = false;    // holds a slot in Server::ipLimiter()
+  // Inbound connections that have not completed a message, oldest first: eviction candidates
+  // when the connection table is full (intrusive, so no allocation per connection).
+  Connection* freshPrev_ = nullptr;
+  Connection* freshNext_ = nullptr;
+  bool inFreshList_ = false;
 };
 
 }  // namespace sipsd

@@ -2,8 +2,10 @@
 // the graceful stop (see server.h).
 #include "core/net/server.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -14,12 +16,43 @@
 #include "core/event/timer_thread.h"
 #include "core/log.h"
 #include "core/net/conn_index.h"
+#include "core/net/ip_limiter.h"
 #include "core/net/socket_util.h"
 #include "core/net/worker.h"
 
 namespace sipsd {
 namespace {
-constexpr int kInfo = 3;  // debug= level (core/module_api.h LogLevel)
+constexpr int kWarn = 1, kInfo = 3;  // debug= levels (core/module_api.h LogLevel)
+
+// tcp_max_connections must fit under the process's descriptor limit, with room for the
+// listeners, the event loops and what modules open. Raises the soft limit toward the hard one
+// when that is enough; otherwise warns at start, so the limit is not discovered as refused
+// connections under load.
+void checkFdLimit(size_t maxConnections, size_t listenFds, int workers) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  // Per worker: epoll, a wake-up pipe/eventfd pair and the spare descriptor; 64 for the rest
+  // (log, modules, certificate files, DNS, outbound connects beyond the table).
+  rlim_t need = rlim_t(maxConnections + listenFds + size_t(workers) * 4 + 64);
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? need : std::min(need, rl.rlim_max);
+    if (want > rl.rlim_cur) {
+      rlimit up{want, rl.rlim_max};
+      if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+        if (logging::enabled(kInfo))
+          logging::write(kInfo, "net", "raised the file descriptor limit from " + std::to_string(rl.rlim_cur) +
+                                           " to " + std::to_string(want) + " for tcp_max_connections");
+        rl.rlim_cur = want;
+      }
+    }
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need && logging::enabled(kWarn))
+    logging::write(kWarn, "net",
+                   "tcp_max_connections=" + std::to_string(maxConnections) + " needs about " + std::to_string(need) +
+                       " file descriptors but the limit (ulimit -n) is " + std::to_string(rl.rlim_cur) +
+                       ": connections beyond it are refused (counted as refused in core.stats); raise the limit or "
+                       "lower tcp_max_connections");
+}
 }  // namespace
 
 struct Server::StopState {
@@ -36,7 +69,8 @@ Server::Server(ServerOptions opts, MessageHandler handler)
       handler_(std::move(handler)),
       index_(std::make_unique<ConnIndex>()),
       timers_(std::make_unique<TimerThread>()),
-      stop_(std::make_unique<StopState>()) {
+      stop_(std::make_unique<StopState>()),
+      ipLimiter_(std::make_unique<IpLimiter>()) {
   if (opts_.workers <= 0) opts_.workers = int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
@@ -97,6 +131,7 @@ std::string Server::start() {
     }
     bound_.push_back(b);
   }
+  checkFdLimit(opts_.maxConnections, opts_.listens.size() * workers_.size(), opts_.workers);
   std::string err = timers_->start();
   if (!err.empty()) {
     workers_.clear();

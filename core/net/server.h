@@ -40,6 +40,11 @@ struct ServerOptions {
   size_t maxMessageSize = 65536;                     // headers + body, stream and datagram
   size_t maxSendQueue = 1 << 20;                     // bytes queued per connection before closing it
   std::map<Proto, std::shared_ptr<Transport>> transports;  // Proto::TLS -> the tls module
+  // Slow-peer defence (issue 9): a message must be complete this long after its first byte
+  // (tcp_msg_read_timeout), and one source IP may hold at most this many inbound connections
+  // (tcp_max_connections_per_ip, 0 = no limit).
+  std::chrono::milliseconds msgReadTimeout{20000};
+  size_t maxConnectionsPerIp = 256;
 };
 
 // Per-worker counters (monotonic except connectionsOpen), read from any thread for core.stats.
@@ -72,6 +77,7 @@ using SendDone = std::function<void(bool ok, const std::string& err)>;
 class Worker;
 class ConnIndex;
 class TimerThread;
+class IpLimiter;
 
 class Server {
  public:
@@ -136,6 +142,7 @@ class Server {
   Worker* worker(int i) { return workers_[size_t(i)].get(); }
   std::atomic<size_t>& openConnections() { return openConnections_; }
   std::shared_ptr<Transport> transportFor(Proto p) const;
+  IpLimiter& ipLimiter() { return *ipLimiter_; }  // inbound connections per source IP
 
  private:
   Worker* pickWorker();  // for calls from outside the workers
@@ -150,6 +157,7 @@ class Server {
   std::atomic<unsigned> rr_{0};
   struct StopState;
   std::unique_ptr<StopState> stop_;
+  std::unique_ptr<IpLimiter> ipLimiter_;
 };
 
 }  // namespace sipsd

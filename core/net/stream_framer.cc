@@ -4,47 +4,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/parser/header_section.h"
 #include "core/parser/parse_util.h"
 
 namespace sipsd {
 namespace {
 
 using parse::ieq;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-// Position of "\r\n\r\n" in v at or after `from`, or npos.
-size_t findHeaderEnd(std::string_view v, size_t from) {
-  if (v.size() < 4) return std::string_view::npos;
-  const char* p = v.data() + from;
-  const char* end = v.data() + v.size();
-  while (p + 4 <= end) {
-    const void* cr = std::memchr(p, '\r', size_t(end - p));
-    if (!cr) return std::string_view::npos;
-    p = static_cast<const char*>(cr);
-    if (p + 4 > end) return std::string_view::npos;
-    if (p[1] == '\n' && p[2] == '\r' && p[3] == '\n') return size_t(p - v.data());
-    ++p;
-  }
-  return std::string_view::npos;
-}
-
-bool hasChunkedEncoding(std::string_view headers) {
-  size_t pos = 0;
-  while (pos < headers.size()) {
-    size_t eol = headers.find('\n', pos);
-    std::string_view line = headers.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    pos = eol == std::string_view::npos ? headers.size() : eol + 1;
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    if (ieq(trim(line.substr(0, colon)), "transfer-encoding")) return true;
-  }
-  return false;
-}
 
 // Whether the first line of `d` is an HTTP/1.x request line ("METHOD TARGET HTTP/1.x").
 bool isHttpRequestLine(std::string_view d) {
@@ -57,30 +23,6 @@ bool isHttpRequestLine(std::string_view d) {
 }
 
 }  // namespace
-
-long long StreamFramer::contentLength(std::string_view headers) {
-  long long found = -1;
-  size_t pos = 0;
-  while (pos < headers.size()) {
-    size_t eol = headers.find('\n', pos);
-    std::string_view line = headers.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    pos = eol == std::string_view::npos ? headers.size() : eol + 1;
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view name = trim(line.substr(0, colon));
-    if (!ieq(name, "content-length") && !ieq(name, "l")) continue;
-    std::string_view val = trim(line.substr(colon + 1));
-    if (val.empty() || val.size() > 15) return -2;
-    long long n = 0;
-    for (char c : val) {
-      if (c < '0' || c > '9') return -2;
-      n = n * 10 + (c - '0');
-    }
-    if (found >= 0 && found != n) return -2;  // two different lengths: no sound framing
-    found = n;
-  }
-  return found;
-}
 
 size_t StreamFramer::parse(std::string_view v, FramerSink& sink, std::string& err) {
   size_t pos = 0;
@@ -103,29 +45,29 @@ size_t StreamFramer::parse(std::string_view v, FramerSink& sink, std::string& er
       }
       if (pos >= v.size()) return pos;
       std::string_view msg = v.substr(pos);
-      size_t hdrEnd = findHeaderEnd(msg, scanFrom_);
+      size_t hdrEnd = framing::headerSectionEnd(msg, scanFrom_);
       if (hdrEnd == std::string_view::npos) {
         if (msg.size() > maxMessage_) {
           err = "headers exceed " + std::to_string(maxMessage_) + " bytes without an end";
           return pos;
         }
-        scanFrom_ = msg.size() >= 3 ? msg.size() - 3 : 0;
+        scanFrom_ = framing::resumeFrom(msg.size());
         return pos;
       }
-      std::string_view headers = msg.substr(0, hdrEnd + 2);
-      long long cl = contentLength(headers);
+      std::string_view headers = msg.substr(0, hdrEnd);
+      long long cl = framing::contentLength(headers);
       if (cl == -2) {
         err = "malformed Content-Length";
         return pos;
       }
       if (cl < 0) {
-        if (hasChunkedEncoding(headers)) {
+        if (framing::hasHeader(headers, "transfer-encoding")) {
           err = "Transfer-Encoding is not supported (Content-Length required)";
           return pos;
         }
         cl = 0;
       }
-      unsigned long long total = hdrEnd + 4 + (unsigned long long)cl;
+      unsigned long long total = hdrEnd + (unsigned long long)cl;
       if (total > maxMessage_) {
         err = "message of " + std::to_string(total) + " bytes exceeds " + std::to_string(maxMessage_);
         return pos;
@@ -169,17 +111,17 @@ StreamFramer::Datagram StreamFramer::checkDatagram(std::string_view d, size_t ma
     out.error = "HTTP request over UDP (HTTP is answered on TCP/TLS only)";
     return out;
   }
-  size_t hdrEnd = findHeaderEnd(d, 0);
+  size_t hdrEnd = framing::headerSectionEnd(d, 0);
   if (hdrEnd == std::string_view::npos) {
     out.msg = d;  // no body separator: the parser judges the header block
     return out;
   }
-  long long cl = contentLength(d.substr(0, hdrEnd + 2));
+  long long cl = framing::contentLength(d.substr(0, hdrEnd));
   if (cl == -2) {
     out.error = "malformed Content-Length";
     return out;
   }
-  size_t bodyAvail = d.size() - (hdrEnd + 4);
+  size_t bodyAvail = d.size() - hdrEnd;
   if (cl < 0) {
     out.msg = d;
     return out;
@@ -189,7 +131,7 @@ StreamFramer::Datagram StreamFramer::checkDatagram(std::string_view d, size_t ma
                 " body bytes in the datagram";
     return out;
   }
-  out.msg = d.substr(0, hdrEnd + 4 + size_t(cl));
+  out.msg = d.substr(0, hdrEnd + size_t(cl));
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Message boundaries on byte streams (TCP/TLS) and sanity checks on datagrams (UDP).
 // SIP and HTTP/1.x share the framing: a start line, headers up to an empty line, then
-// Content-Length bytes of body. The framer never copies a message that arrives whole in one
+// Content-Length bytes of body — as core/parser/header_section.h defines it for the parser too. The framer never copies a message that arrives whole in one
 // read: it hands out views into the caller's buffer and keeps only an incomplete tail.
 #pragma once
 #include <cstddef>
@@ -39,10 +39,6 @@ class StreamFramer {
   // An HTTP request line is an error with `http` set: HTTP is served on streams only, since an
   // answer to a spoofable datagram source would make sipsd a reflection amplifier.
   static Datagram checkDatagram(std::string_view d, size_t maxMessage);
-
-  // The Content-Length of a header block (start line excluded or not, both work): -1 when
-  // absent, -2 when malformed or duplicated with different values.
-  static long long contentLength(std::string_view headers);
 
  private:
   // Frames as many messages as possible from `v`; returns bytes consumed or sets err.

@@ -2,6 +2,7 @@
 // event loop thread, all non-blocking (see worker.h).
 #include "core/net/worker.h"
 
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/net/conn_index.h"
+#include "core/net/ip_limiter.h"
 #include "core/net/socket_util.h"
 
 namespace sipsd {
@@ -53,11 +55,13 @@ Worker::~Worker() {
   reapEv_.reset();
   sweepEv_.reset();
   stopEv_.reset();
+  if (spareFd_ >= 0) ::close(spareFd_);
 }
 
 std::string Worker::init() {
   std::string err = loop_.init();
   if (!err.empty()) return err;
+  spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const ServerOptions& o = server_.options();
   scratch_.resize(std::max<size_t>(65536, o.maxMessageSize + 1));
   reapEv_.reset(event_new(loop_.base(), -1, 0,
@@ -65,7 +69,7 @@ std::string Worker::init() {
                           this));
   // Timeouts are checked by one sweep per worker instead of a timer per connection; its period
   // is a fraction of the shortest timeout so each is honoured within ~25%.
-  std::chrono::milliseconds shortest = std::min({o.connectTimeout, o.sendTimeout,
+  std::chrono::milliseconds shortest = std::min({o.connectTimeout, o.sendTimeout, o.msgReadTimeout,
                                                  std::chrono::milliseconds(o.connectionLifetime)});
   for (auto& [p, t] : o.transports)
     if (t) shortest = std::min({shortest, t->handshakeTimeout(), t->sendTimeout()});
@@ -164,6 +168,10 @@ void Worker::onAccept(Listener& l) {
     int fd = ::accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        onAcceptNoFd(l, errno);
+        return;
+      }
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         n_.errors.fetch_add(1, std::memory_order_relaxed);
         if (logAllowed(lastAcceptErrLog_)) logNet(kErr, "accept on " + l.addr.str() + ": " + sock::errnoText(errno));
@@ -171,12 +179,24 @@ void Worker::onAccept(Listener& l) {
       return;
     }
     SockAddr remote(reinterpret_cast<sockaddr*>(&ss), len);
-    if (server_.openConnections().load() >= o.maxConnections) {
-      n_.rejected.fetch_add(1, std::memory_order_relaxed);
+    if (!server_.ipLimiter().acquire(remote, o.maxConnectionsPerIp)) {
+      n_.refusedPerIp.fetch_add(1, std::memory_order_relaxed);
       ::close(fd);
-      if (logAllowed(lastRejectLog_))
-        logNet(kWarn, "tcp_max_connections (" + std::to_string(o.maxConnections) + ") reached: refusing " +
-                             std::string(protoName(l.proto)) + " " + remote.str());
+      if (perIpLog_.allow())
+        logNet(kWarn, "tcp_max_connections_per_ip (" + std::to_string(o.maxConnectionsPerIp) + ") reached: refused " +
+                          std::string(protoName(l.proto)) + " " + remote.str() + perIpLog_.note());
+      continue;
+    }
+    // Table full: make room by evicting the oldest connection that has not completed a
+    // message (a slow or stalled peer) rather than refusing a client that may be legitimate.
+    if (server_.openConnections().load() >= o.maxConnections && !evictOne(remote)) {
+      n_.rejected.fetch_add(1, std::memory_order_relaxed);
+      if (o.maxConnectionsPerIp) server_.ipLimiter().release(remote);
+      ::close(fd);
+      if (refuseLog_.allow())
+        logNet(kWarn, "tcp_max_connections (" + std::to_string(o.maxConnections) +
+                          ") reached and no connection without a complete message to evict: refused " +
+                          std::string(protoName(l.proto)) + " " + remote.str() + refuseLog_.note());
       continue;
     }
     int one = 1;
@@ -184,8 +204,9 @@ void Worker::onAccept(Listener& l) {
     auto c = std::make_unique<Connection>(ConnIndex::makeId(index_, nextSeq_++), fd, l.proto, false, o.maxMessageSize);
     c->remote_ = remote;
     c->local_ = sock::localAddress(fd);
-    c->lastActivity_ = SteadyClock::now();
+    c->lastActivity_ = c->acceptedAt_ = SteadyClock::now();
     c->sendTimeout_ = o.sendTimeout;
+    c->countedPerIp_ = o.maxConnectionsPerIp != 0;
     if (l.proto == Proto::TLS) {
       c->reuseKey_ = kInboundTlsKey;
       auto t = server_.transportFor(Proto::TLS);
@@ -193,18 +214,62 @@ void Worker::onAccept(Listener& l) {
       if (t) c->session_ = t->accept(ConnEndpoints{c->id_, index_, c->local_, c->remote_}, err);
       if (!c->session_) {
         n_.errors.fetch_add(1, std::memory_order_relaxed);
+        if (c->countedPerIp_) server_.ipLimiter().release(remote);
         logNet(kWarn, "TLS " + remote.str() + ": cannot start a session: " + err);
         continue;  // c's destructor closes the socket
       }
       c->state_ = Connection::State::Handshaking;
-      c->deadline_ = c->lastActivity_ + t->handshakeTimeout();
+      // Counted from accept: bytes trickled during the handshake do not extend it.
+      c->deadline_ = c->acceptedAt_ + t->handshakeTimeout();
       c->sendTimeout_ = t->sendTimeout();
     }
     n_.accepted.fetch_add(1, std::memory_order_relaxed);
     Connection* p = registerConn(std::move(c));
+    freshLink(*p);
     event_add(p->readEv_.get(), nullptr);
     logNet(kDebug, "accepted " + p->peer() + " on " + l.addr.str() + " (conn " + std::to_string(p->id_) + ")");
   }
+}
+
+void Worker::onAcceptNoFd(Listener& l, int err) {
+  // Level-triggered: a client left in the backlog would wake us again at once, for ever. Give
+  // the spare descriptor up to take it and close it (the client learns at once instead of
+  // hanging), as many times as there are waiting clients and the spare can be taken back.
+  int refused = 0;
+  bool drained = false;
+  while (spareFd_ >= 0 && refused < 64) {
+    ::close(spareFd_);
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      ++refused;
+    }
+    int e = errno;
+    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      drained = e == EAGAIN || e == EWOULDBLOCK;
+      break;
+    }
+  }
+  n_.refusedNoFd.fetch_add(uint64_t(std::max(refused, 1)), std::memory_order_relaxed);
+  if (noFdLog_.allow())
+    logNet(kWarn, "accept on " + l.addr.str() + ": " + sock::errnoText(err) + " (file descriptor limit reached, see " +
+                      "ulimit -n and tcp_max_connections): refusing new connections" + noFdLog_.note());
+  if (drained) return;
+  // No spare (another thread holds the last descriptor) or still clients waiting: stop
+  // watching this listener for a moment rather than spinning on it.
+  if (!l.resumeEv)
+    l.resumeEv.reset(event_new(
+        loop_.base(), -1, 0,
+        [](evutil_socket_t, short, void* arg) {
+          auto* lp = static_cast<Listener*>(arg);
+          if (lp->ev && lp->fd >= 0) event_add(lp->ev.get(), nullptr);
+        },
+        &l));
+  if (!l.resumeEv) return;
+  event_del(l.ev.get());
+  timeval tv{0, 100 * 1000};
+  event_add(l.resumeEv.get(), &tv);
 }
 
 void Worker::onUdp(Listener& l) {
@@ -251,7 +316,10 @@ void Worker::onReadable(Connection& c) {
     ssize_t r = ::recv(c.fd_, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
     if (r > 0) {
       n_.bytesIn.fetch_add(size_t(r), std::memory_order_relaxed);
-      c.lastActivity_ = SteadyClock::now();
+      // Bytes alone do not count as activity (a trickle must not keep a connection alive):
+      // they start the message clock, which a complete message stops (feedFramer).
+      readTime_ = SteadyClock::now();
+      if (c.msgStart_ == SteadyClock::time_point{}) c.msgStart_ = readTime_;
       if (!consume(c, std::string_view(scratch_.data(), size_t(r)))) return;  // closed
       if (size_t(r) < scratch_.size()) break;
       continue;
@@ -309,7 +377,10 @@ bool Worker::consume(Connection& c, std::string_view data) {
     if (!plain_.empty() && r.peerClosed) feedFramer(c, plain_);
     if (c.closed()) return false;
     if (!r.peerClosed) n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kWarn);
+    // A failed handshake is the peer's doing: one line a second, not one per attacker.
+    if (!r.peerClosed && inputLog_.allow())
+      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): TLS: " + r.error + inputLog_.note());
+    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kDebug);
     return false;
   }
   if (r.justEstablished) {
@@ -324,20 +395,30 @@ bool Worker::consume(Connection& c, std::string_view data) {
 bool Worker::feedFramer(Connection& c, std::string_view plain) {
   Connection* prev = feeding_;
   feeding_ = &c;
+  uint64_t before = c.messages_;
   std::string err = c.framer_.feed(plain, *this);
   feeding_ = prev;
   if (!err.empty()) {
     n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "framing error, closing: " + err, kWarn);
+    if (inputLog_.allow())
+      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): framing error, closing: " + err + inputLog_.note());
+    closeConn(c, "framing error, closing: " + err, kDebug);
     return false;
   }
-  return !c.closed();
+  if (c.closed()) return false;
+  // Nothing held: no message pending. A tail held after a message completed in this read
+  // began in this read.
+  if (c.framer_.buffered() == 0) c.msgStart_ = {};
+  else if (c.messages_ != before) c.msgStart_ = readTime_;
+  return true;
 }
 
 bool Worker::onMessage(std::string_view msg) {
   Connection& c = *feeding_;
   if (c.closed() || c.closeAfterFlush_) return false;
   n_.msgIn.fetch_add(1, std::memory_order_relaxed);
+  if (c.messages_++ == 0 && c.inFreshList_) freshUnlink(c);
+  c.lastActivity_ = readTime_;
   ReceiveInfo rcv;
   rcv.proto = c.proto_;
   rcv.src = c.remote_;
@@ -354,12 +435,17 @@ bool Worker::onMessage(std::string_view msg) {
 }
 
 void Worker::onPing() {
-  if (!feeding_->closed()) sendData(*feeding_, std::string("\r\n"));
+  Connection& c = *feeding_;
+  if (c.closed()) return;
+  if (c.messages_++ == 0 && c.inFreshList_) freshUnlink(c);
+  c.lastActivity_ = readTime_;
+  sendData(c, std::string("\r\n"));
 }
 
 void Worker::established(Connection& c) {
   c.state_ = Connection::State::Open;
-  c.lastWriteProgress_ = SteadyClock::now();
+  c.lastActivity_ = c.lastWriteProgress_ = SteadyClock::now();
+  c.msgStart_ = {};  // handshake bytes are not a message; the message clock starts afresh
   if (!c.outbound_) return;
   n_.connected.fetch_add(1, std::memory_order_relaxed);
   auto waiters = std::move(c.waiters_);
@@ -609,6 +695,11 @@ void Worker::closeConn(Connection& c, const std::string& reason, int level) {
   c.waiters_.clear();
   c.closeSocket();
   c.out_.clear();
+  if (c.inFreshList_) freshUnlink(c);
+  if (c.countedPerIp_) {
+    c.countedPerIp_ = false;
+    server_.ipLimiter().release(c.remote_);
+  }
   server_.index().remove(id, c.proto_, c.remote_);
   auto rk = byRemote_.find(RemoteKey{c.proto_, c.remote_, c.reuseKey_});
   if (rk != byRemote_.end() && rk->second == id) byRemote_.erase(rk);
@@ -632,6 +723,7 @@ void Worker::onSweep() {
     uint64_t id;
     const char* why;
     bool stalled;
+    bool timedOut = false;  // a message or handshake not completed in time: counted, logged in sum
   };
   std::vector<Doomed> doomed;
   for (auto& [id, cp] : conns_) {
@@ -641,10 +733,12 @@ void Worker::onSweep() {
         if (now >= c.deadline_) doomed.push_back({id, "connect timeout", false});
         break;
       case Connection::State::Handshaking:
-        if (now >= c.deadline_) doomed.push_back({id, "TLS handshake timeout", false});
+        if (now >= c.deadline_) doomed.push_back({id, "TLS handshake timeout (handshake_timeout from accept)", false, true});
         break;
       case Connection::State::Open:
-        if (!c.out_.empty() && now - c.lastWriteProgress_ > c.sendTimeout_)
+        if (c.msgStart_ != SteadyClock::time_point{} && now - c.msgStart_ > o.msgReadTimeout)
+          doomed.push_back({id, "message not complete within tcp_msg_read_timeout, closing", false, true});
+        else if (!c.out_.empty() && now - c.lastWriteProgress_ > c.sendTimeout_)
           doomed.push_back({id, "send timeout (peer not reading), closing", true});
         else if (c.out_.empty() && now - c.lastActivity_ > o.connectionLifetime)
           doomed.push_back({id, "idle for tcp_connection_lifetime, closing", false});
@@ -656,11 +750,66 @@ void Worker::onSweep() {
   for (auto& d : doomed) {
     auto it = conns_.find(d.id);
     if (it == conns_.end()) continue;
+    if (d.timedOut) {
+      // Thousands of slow peers must not mean thousands of log lines: one line per interval.
+      n_.timedOut.fetch_add(1, std::memory_order_relaxed);
+      if (timeoutLog_.allow(now))
+        logNet(kNotice, it->second->peer() + " (conn " + std::to_string(d.id) + "): " + d.why + timeoutLog_.note());
+      closeConn(*it->second, d.why, kDebug);
+      continue;
+    }
     if (d.stalled) n_.stalled.fetch_add(1, std::memory_order_relaxed);
     else if (it->second->state_ == Connection::State::Open) n_.idle.fetch_add(1, std::memory_order_relaxed);
     else n_.errors.fetch_add(1, std::memory_order_relaxed);
     closeConn(*it->second, d.why, it->second->state_ == Connection::State::Open && !d.stalled ? kInfo : kWarn);
   }
+  // The last burst of a flood is reported even when no further event comes to carry the count.
+  struct Pending {
+    LogThrottle& t;
+    int level;
+    const char* what;
+  };
+  for (const Pending& p : {Pending{timeoutLog_, kNotice, "connections cut at a message/handshake timeout"},
+                           Pending{refuseLog_, kWarn, "connections refused at tcp_max_connections"},
+                           Pending{perIpLog_, kWarn, "connections refused at tcp_max_connections_per_ip"},
+                           Pending{evictLog_, kWarn, "connections evicted at tcp_max_connections"},
+                           Pending{noFdLog_, kWarn, "connections refused for want of file descriptors"},
+                           Pending{dgramLog_, kWarn, "malformed datagrams dropped"},
+                           Pending{httpDgramLog_, kNotice, "HTTP datagrams dropped"},
+                           Pending{inputLog_, kWarn, "connections closed for framing or TLS errors"}})
+    if (uint64_t n = p.t.takeOverdue(now))
+      logNet(p.level, std::to_string(n) + " more " + p.what + " (not logged one by one)");
+}
+
+void Worker::freshLink(Connection& c) {
+  c.freshPrev_ = freshTail_;
+  c.freshNext_ = nullptr;
+  if (freshTail_) freshTail_->freshNext_ = &c;
+  else freshHead_ = &c;
+  freshTail_ = &c;
+  c.inFreshList_ = true;
+}
+
+void Worker::freshUnlink(Connection& c) {
+  if (c.freshPrev_) c.freshPrev_->freshNext_ = c.freshNext_;
+  else freshHead_ = c.freshNext_;
+  if (c.freshNext_) c.freshNext_->freshPrev_ = c.freshPrev_;
+  else freshTail_ = c.freshPrev_;
+  c.freshPrev_ = c.freshNext_ = nullptr;
+  c.inFreshList_ = false;
+}
+
+bool Worker::evictOne(const SockAddr& newcomer) {
+  Connection* victim = freshHead_;
+  if (!victim) return false;
+  auto age = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - victim->acceptedAt_);
+  n_.evicted.fetch_add(1, std::memory_order_relaxed);
+  if (evictLog_.allow())
+    logNet(kWarn, "tcp_max_connections (" + std::to_string(server_.options().maxConnections) + ") reached: evicted " +
+                      victim->peer() + " (no complete message in " + std::to_string(age.count()) + " ms) for " +
+                      newcomer.str() + evictLog_.note());
+  closeConn(*victim, "evicted to make room (no complete message yet)", kDebug);
+  return true;
 }
 
 void Worker::beginStop(SteadyClock::time_point deadline) {

@@ -55,6 +55,7 @@ class Worker : private FramerSink {
     SockAddr addr;
     int fd = -1;
     ev::EventPtr ev;
+    ev::EventPtr resumeEv;  // re-arms ev after an accept backoff (out of file descriptors)
   };
   struct Counters {
     std::atomic<uint64_t> open{0}, accepted{0}, connected{0}, msgIn{0}, msgOut{0}, bytesIn{0}, bytesOut{0},
@@ -106,6 +107,15 @@ class Worker : private FramerSink {
   void reply(int worker, const SendDone& done, bool ok, const std::string& err);
   void maybeFinishStop();
   bool logAllowed(SteadyClock::time_point& last);
+  // The list of inbound connections without a complete message yet (oldest first).
+  void freshLink(Connection& c);
+  void freshUnlink(Connection& c);
+  // Table full: closes this worker's oldest inbound connection that has not completed a
+  // message. False when there is none (the new one is refused).
+  bool evictOne(const SockAddr& newcomer);
+  // accept() failed with EMFILE/ENFILE: refuse the waiting client with the spare descriptor,
+  // or pause the listener briefly, so a full fd table never turns into a busy accept loop.
+  void onAcceptNoFd(Listener& l, int err);
 
   Server& server_;
   int index_;
@@ -127,6 +137,12 @@ class Worker : private FramerSink {
   SteadyClock::time_point lastRejectLog_{}, lastDgramLog_{}, lastAcceptErrLog_{};
   Counters n_;
   LogThrottle dgramLog_, httpDgramLog_;  // dropped datagrams, logged at most once a second
+  LogThrottle refuseLog_, perIpLog_, evictLog_, timeoutLog_, noFdLog_;  // likewise for connections
+  Connection* freshHead_ = nullptr;  // oldest inbound connection without a complete message
+  Connection* freshTail_ = nullptr;
+  SteadyClock::time_point readTime_{};  // when the read being processed began (one clock call per read)
+  int spareFd_ = -1;
+  LogThrottle inputLog_;  // framing and TLS errors of peers  // held in reserve: closed to accept-and-close a client when out of descriptors
 };
 
 }  // namespace sipsd

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/parser/header_section.h"
 #include "core/parser/parse_util.h"
 
 namespace sipsd {
@@ -194,17 +195,14 @@ bool parseMessage(std::string_view buf, SipMsg& out, std::string& err, const Par
   while (pos < size && (data[pos] == '\r' || data[pos] == '\n')) ++pos;
   if (pos == size) return fail(err, 1, "empty message");
 
-  auto lineEnd = [&](size_t from) -> size_t {
-    const void* p = std::memchr(data + from, '\n', size - from);
-    return p ? size_t(static_cast<const char*>(p) - data) : std::string_view::npos;
-  };
-
-  size_t nl = lineEnd(pos);
-  if (nl == std::string_view::npos) {
+  // Lines, folding and Content-Length as the framers see them (core/parser/header_section.h).
+  framing::Line line;
+  if (!framing::lineAt(buf, pos, line)) {
     if (size - pos > limits.maxLineLength) return fail(err, 1, "start line too long");
     return fail(err, 1, "start line not terminated by CRLF");
   }
-  size_t end = (nl > pos && data[nl - 1] == '\r') ? nl - 1 : nl;
+  size_t nl = line.next - 1;
+  size_t end = line.end;
   if (end - pos > limits.maxLineLength)
     return fail(err, 1, "start line too long (" + std::to_string(end - pos) + " bytes, limit " +
                             std::to_string(limits.maxLineLength) + ")");
@@ -218,12 +216,12 @@ bool parseMessage(std::string_view buf, SipMsg& out, std::string& err, const Par
   for (;;) {
     ++lineNo;
     if (pos >= size) return fail(err, lineNo, "headers not terminated by an empty line (missing CRLF)");
-    nl = lineEnd(pos);
-    if (nl == std::string_view::npos) {
+    if (!framing::lineAt(buf, pos, line)) {
       if (size - pos > limits.maxLineLength) return fail(err, lineNo, "header line too long");
       return fail(err, lineNo, "header line not terminated by CRLF");
     }
-    end = (nl > pos && data[nl - 1] == '\r') ? nl - 1 : nl;
+    nl = line.next - 1;
+    end = line.end;
     if (end == pos) {  // the empty line ending the header section
       pos = nl + 1;
       break;
@@ -231,8 +229,7 @@ bool parseMessage(std::string_view buf, SipMsg& out, std::string& err, const Par
     if (end - pos > limits.maxLineLength)
       return fail(err, lineNo, "header line too long (" + std::to_string(end - pos) + " bytes, limit " +
                                    std::to_string(limits.maxLineLength) + ")");
-    char c = data[pos];
-    if (c == ' ' || c == '\t') {
+    if (framing::isContinuation(buf, line)) {
       // Obsolete line folding (RFC 3261 §7.3.1): the value keeps spanning the buffer, and
       // every sub-parser treats the embedded CRLF as whitespace.
       if (out.headers.empty()) return fail(err, lineNo, "continuation line before any header");
@@ -271,7 +268,7 @@ bool parseMessage(std::string_view buf, SipMsg& out, std::string& err, const Par
   // Content-Length values are checked after folding is complete.
   for (const auto& h : out.headers) {
     if (h.type != HdrType::ContentLength) continue;
-    auto n = parseUint(trim(h.value), UINT32_MAX);
+    auto n = framing::parseContentLength(h.value);
     if (!n) return fail(err, 0, "bad Content-Length '" + excerpt(h.value) + "'");
     if (contentLength && *contentLength != *n)
       return fail(err, 0, "conflicting Content-Length headers (" + std::to_string(*contentLength) + " and " +

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/log.h"
+#include "core/log_throttle.h"
 #include "core/module_api.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/param_list.h"
@@ -30,6 +31,13 @@ uint16_t defaultPort(Proto p) { return p == Proto::TLS ? 5061 : 5060; }
 
 void logProxy(int level, const std::string& text) { logging::write(level, "proxy", text); }
 
+// For what bad network input causes, once per message: at most one line a second per worker
+// thread, with the count of those left out.
+void logInput(int level, const std::string& text) {
+  thread_local LogThrottle throttle;
+  if (logging::enabled(level) && throttle.allow()) logProxy(level, text + throttle.note());
+}
+
 bool isAck(const SipMsg& m) { return m.method == "ACK"; }
 
 std::shared_ptr<PendingForward> keepForErrors(const ScriptContext& ctx) {
@@ -47,7 +55,7 @@ void answerLater(Server* server, const PendingForward& p, int code, std::string_
   std::string err, out;
   if (!parseMessage(p.raw, msg, err)) return;
   if (!buildSipReply(msg, p.rcv, code, reason, SipReplyOptions{}, out, err)) {
-    logProxy(kLogWarn, "cannot answer " + std::to_string(code) + " to " + p.rcv.src.str() + ": " + err);
+    logInput(kLogWarn, "cannot answer " + std::to_string(code) + " to " + p.rcv.src.str() + ": " + logging::escaped(err, 160));
     return;
   }
   if (p.rcv.proto == Proto::UDP)
@@ -96,7 +104,7 @@ bool StatelessProxy::replyError(ScriptContext& ctx, int code, std::string_view r
   SipReplyOptions opt;
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
   if (!buildSipReply(ctx.msg, ctx.rcv, code, reason, opt, out, err)) {
-    logProxy(kLogWarn, "cannot answer " + std::to_string(code) + " to " + ctx.rcv.src.str() + ": " + err);
+    logInput(kLogWarn, "cannot answer " + std::to_string(code) + " to " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return false;
   }
   ctx.replied = ctx.core.sendReply(ctx, out);
@@ -118,7 +126,7 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
   std::string err;
   if (!buildForwardedRequest(ctx.msg, ctx.rcv, self, opt, out, err)) {
-    logProxy(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + err);
+    logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return false;
   }
   return true;
@@ -166,7 +174,7 @@ int StatelessProxy::forward(ScriptContext& ctx, std::optional<std::string_view> 
     t.port = port.value_or(0);
   } else {
     if (!targetFromRuri(msg, t, err)) {
-      logProxy(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + err);
+      logInput(kLogNotice, "cannot forward request from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
       replyError(ctx, 400, "Bad Request-URI");
       return -1;
     }
@@ -239,7 +247,7 @@ void StatelessProxy::relayReply(ScriptContext& ctx) {
   ViaBody top;
   std::string err;
   if (!nthVia(ctx.msg, 0, top, err)) {
-    logProxy(kLogNotice, "dropping reply without a usable Via from " + ctx.rcv.src.str());
+    logInput(kLogNotice, "dropping reply without a usable Via from " + ctx.rcv.src.str());
     return;
   }
   auto mine = SockAddr::fromIpPort(stripBrackets(top.host), top.port ? top.port : 5060);
@@ -253,16 +261,16 @@ void StatelessProxy::relayReply(ScriptContext& ctx) {
   }
   ReplyHop hop;
   if (!nextReplyHop(ctx.msg, hop, err)) {
-    logProxy(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + err);
+    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return;
   }
   if (hop.proto == Proto::None) {
-    logProxy(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": unsupported Via transport");
+    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": unsupported Via transport");
     return;
   }
   std::string out;
   if (!buildForwardedReply(ctx.msg, out, err)) {
-    logProxy(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + err);
+    logInput(kLogNotice, "dropping reply from " + ctx.rcv.src.str() + ": " + logging::escaped(err, 160));
     return;
   }
   auto dest = SockAddr::fromIpPort(hop.host, hop.port);

@@ -104,7 +104,13 @@ class Executor {
         case ActionNode::Kind::If: {
           bool c = eval(*a.cond);
           if (stop_) return Flow::Stop;
-          Flow f = runBlock(c ? a.then : a.otherwise);
+          const std::vector<ActionNode>* branch = c ? &a.then : &a.otherwise;
+          for (size_t i = 0; !c && i < a.elseIfs.size(); ++i) {
+            c = eval(*a.elseIfs[i].cond);
+            if (stop_) return Flow::Stop;
+            if (c) branch = &a.elseIfs[i].then;
+          }
+          Flow f = runBlock(*branch);
           if (f != Flow::Next) return f;
           break;
         }

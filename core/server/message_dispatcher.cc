@@ -2,6 +2,7 @@
 
 #include "core/config/loaded_config.h"
 #include "core/log.h"
+#include "core/log_throttle.h"
 #include "core/parser/cseq_parser.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/name_addr_parser.h"
@@ -62,8 +63,11 @@ std::string MessageDispatcher::checkRequest(const SipMsg& msg) {
 }
 
 void MessageDispatcher::answerUnparseable(std::string_view raw, const ReceiveInfo& rcv, const std::string& err) {
-  logMsg(kLogNotice, "malformed message from " + std::string(protoName(rcv.proto)) + ":" + rcv.src.str() + ": " +
-                         err + " [" + std::string(firstLineOf(raw)) + "]");
+  // Per worker thread: a flood of garbage costs one line a second, with the count.
+  thread_local LogThrottle throttle;
+  if (throttle.allow())
+    logMsg(kLogNotice, "malformed message from " + std::string(protoName(rcv.proto)) + ":" + rcv.src.str() + ": " +
+                           logging::escaped(err, 160) + " [" + std::string(firstLineOf(raw)) + "]" + throttle.note());
   // A datagram that cannot be parsed is dropped (SPEC §7). On a stream the framing is still
   // sound, so the peer gets a minimal 400 it can log, and the connection lives on.
   if (rcv.proto == Proto::UDP) return;
@@ -100,8 +104,10 @@ void MessageDispatcher::onRequest(ScriptContext& ctx) {
   if (!ctx.msg.isHttp()) {
     std::string bad = checkRequest(ctx.msg);
     if (!bad.empty()) {
-      logMsg(kLogNotice, "bad " + std::string(ctx.msg.method) + " from " + std::string(protoName(ctx.rcv.proto)) + ":" +
-                             ctx.rcv.src.str() + ": " + bad);
+      thread_local LogThrottle throttle;
+      if (throttle.allow())
+        logMsg(kLogNotice, "bad " + logging::escaped(ctx.msg.method, 32) + " from " + std::string(protoName(ctx.rcv.proto)) +
+                               ":" + ctx.rcv.src.str() + ": " + logging::escaped(bad, 160) + throttle.note());
       if (!proxy_.replyError(ctx, 400, reasonFor(bad))) answerOnStream(ctx, 400, reasonFor(bad));
       return;
     }

@@ -31,6 +31,8 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.sendTimeout = std::chrono::seconds(s.tcpSendTimeout);
   o.maxMessageSize = s.tcpMaxMessageSize;
   o.maxSendQueue = s.tcpMaxSendQueue;
+  o.msgReadTimeout = std::chrono::seconds(s.tcpMsgReadTimeout);
+  o.maxConnectionsPerIp = size_t(s.tcpMaxConnectionsPerIp);
   for (const ModuleExports* m : cfg.registry.modules())
     if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
   return o;

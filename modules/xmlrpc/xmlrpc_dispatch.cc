@@ -3,6 +3,7 @@
 
 #include <exception>
 
+#include "core/log_throttle.h"
 #include "core/rpc/core_rpcs.h"
 #include "modules/http/http_response.h"
 #include "modules/xmlrpc/xmlrpc_parser.h"
@@ -61,9 +62,14 @@ int dispatchRpc(ScriptContext& ctx) {
   CallOutcome outcome;
   std::string doc = handleCall(ctx.msg.body, ctx.core.rpcMethods(), outcome);
   if (outcome.faultCode != 0) {
-    ctx.core.log(kLogNotice, kModule,
-                 "fault " + std::to_string(outcome.faultCode) + " for " + peerOf(ctx) +
-                     (outcome.method.empty() ? std::string() : " calling " + outcome.method) + ": " + outcome.faultText);
+    // Faults echo the caller's input (method names, values): cut short (the core logger
+    // escapes control bytes), and at most one line a second per worker thread under a flood.
+    thread_local LogThrottle throttle;
+    if (throttle.allow())
+      ctx.core.log(kLogNotice, kModule,
+                   "fault " + std::to_string(outcome.faultCode) + " for " + peerOf(ctx) +
+                       (outcome.method.empty() ? std::string() : " calling " + outcome.method.substr(0, 64)) + ": " +
+                       outcome.faultText.substr(0, 160) + throttle.note());
   } else if (ctx.core.logLevel() >= kLogInfo) {  // an audit trail of management calls
     ctx.core.log(kLogInfo, kModule, peerOf(ctx) + " called " + outcome.method);
   }

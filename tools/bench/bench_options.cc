@@ -1,6 +1,8 @@
 // sipsd-bench option parsing (see bench_options.h).
 #include "bench_options.h"
 
+#include <openssl/tls1.h>
+
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,7 @@ Usage: sipsd-bench --target IP:PORT [options]
   --server-pid PID           report the server's CPU time per operation (/proc/PID/stat)
   --no-resume | --resume     handshake mode: full handshakes (default) or session resumption
   --request-per-conn         handshake mode: one OPTIONS->200 on every connection
+  --tls-version 1.2|1.3      offer only this TLS version (default: 1.2 and 1.3)
   --json                     print one JSON line instead of text
 )";
 
@@ -93,7 +96,7 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
     } else if (arg == "--target" || arg == "--proto" || arg == "--mode" || arg == "--connections" ||
                arg == "--pipeline" || arg == "--threads" || arg == "--duration" || arg == "--count" ||
                arg == "--timeout" || arg == "--cert" || arg == "--key" || arg == "--ca" || arg == "--sni" ||
-               arg == "--ruri" || arg == "--server-pid") {
+               arg == "--ruri" || arg == "--server-pid" || arg == "--tls-version") {
       if (!needValue()) return fail(arg + " needs a value");
       if (arg == "--target") {
         const auto a = parseHostPort(value);
@@ -132,6 +135,10 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
         o->sni = value;
       } else if (arg == "--ruri") {
         o->ruri = value;
+      } else if (arg == "--tls-version") {
+        if (value == "1.2") o->tlsVersion = TLS1_2_VERSION;
+        else if (value == "1.3") o->tlsVersion = TLS1_3_VERSION;
+        else return fail("--tls-version " + value + ": expected 1.2 or 1.3");
       }
     } else {
       return fail("unknown option " + std::string(argv[i]));

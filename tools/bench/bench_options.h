@@ -29,6 +29,7 @@ struct BenchOptions {
   pid_t serverPid = 0;
   bool resume = false;         // handshake mode: resume sessions (default: full handshakes)
   bool requestPerConn = false; // handshake mode: one OPTIONS->200 on each connection
+  int tlsVersion = 0;          // TLS1_2_VERSION / TLS1_3_VERSION: offer only that version; 0 = 1.2+
   bool json = false;
 };
 

@@ -4,7 +4,9 @@
 #   1. OPTIONS->200 over TCP:  sipsd-baseline, sipsd children=1, sipsd children=2 (same load)
 #   2. full TLS handshakes:    sipsd-baseline tls, sipsd tls  (server CPU per handshake)
 #   3. OPTIONS->200 over persistent TLS connections: sipsd-baseline tls, sipsd tls
-# or, with --soak N: N full handshakes from 64 concurrent clients against sipsd, RSS before/after.
+# or, with --soak N: N full handshakes from 64 concurrent clients against sipsd, RSS before/after;
+# or, with --resumption: clients reconnecting in a loop and offering their last session, TLS 1.3 and
+# 1.2, 1 and $HS_CONNS clients, baseline and sipsd: the share of handshakes that resumed.
 # Builds nothing: expects sipsd-bench, sipsd-baseline, sipsd and the modules in $BUILD_DIR
 # (default build/, made by tools/setup.sh).  Certificates are made with tools/sipsd-ca in a
 # temporary directory.  See tools/bench/README.md for what each figure means.
@@ -14,11 +16,13 @@ ROOT=$(pwd)
 
 usage() {
     cat <<'EOF_USAGE'
-Usage: tools/bench/run-bench.sh [--duration S] [--rounds R] [--soak N] [--keep]
+Usage: tools/bench/run-bench.sh [--duration S] [--rounds R] [--soak N | --resumption] [--keep]
   --duration S   seconds per measurement (default 5; env DURATION)
   --rounds R     repeat the whole comparison R times, report medians (default 1; env ROUNDS)
   --soak N       instead of the comparison: N full TLS handshakes (64 concurrent clients, one
                  OPTIONS each) against sipsd; reports RSS before/half-way/after and liveness
+  --resumption   instead of the comparison: session resumption rate (TLS 1.3 and 1.2, 1 and
+                 HS_CONNS clients reconnecting in a loop), baseline and sipsd side by side
   --keep         keep the temporary directory (configs, certificates, logs, JSON results)
 Environment: BUILD_DIR (default build), CONNS (32) and PIPELINE (4) for OPTIONS runs,
   HS_CONNS (64) concurrent handshake clients, THREADS (1) load threads,
@@ -29,12 +33,14 @@ EOF_USAGE
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-1}
 SOAK=0
+RESUMPTION=0
 KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) [ $# -ge 2 ] || { usage >&2; exit 2; }; DURATION=$2; shift 2 ;;
         --rounds) [ $# -ge 2 ] || { usage >&2; exit 2; }; ROUNDS=$2; shift 2 ;;
         --soak) [ $# -ge 2 ] || { usage >&2; exit 2; }; SOAK=$2; shift 2 ;;
+        --resumption) RESUMPTION=1; shift ;;
         --keep) KEEP=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) printf 'run-bench: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
@@ -242,6 +248,42 @@ print("  sipsd alive %s" % alive)
 ok = alive == "yes" and errors == 0 and all(r["errors"] == 0 for r in runs) and ops == int(n)
 print("soak: %s" % ("PASS" if ok else "FAIL"))
 sys.exit(0 if ok else 1)
+EOF_PY
+    exit $?
+fi
+
+# --- resumption ------------------------------------------------------------------------------
+# shellcheck disable=SC2086
+if [ "$RESUMPTION" = 1 ]; then
+    for v in 1.3 1.2; do
+        for n in 1 "$HS_CONNS"; do
+            RS_LOAD="--mode handshake --resume --tls-version $v --connections $n"
+            measure "resume-tls$v-${n}c" baseline baseline tls 1 -- $RS_LOAD $TLS_CLIENT
+            measure "resume-tls$v-${n}c" "sipsd-children=$TLS_CHILDREN" sipsd tls "$TLS_CHILDREN" -- $RS_LOAD $TLS_CLIENT
+        done
+    done
+    python3 - "$RESULTS" "$DURATION" <<'EOF_PY'
+import json, sys
+path, duration = sys.argv[1:3]
+print()
+print("session resumption: clients reconnect in a loop offering their last session, %s s per row" % duration)
+head = "%-20s %-18s %9s %9s %9s %13s %7s" % ("group", "server", "cycles", "resumed", "resumed%", "srv CPU us/op", "errors")
+print(head)
+print("-" * len(head))
+bad = False
+for line in open(path):
+    group, label, text = line.rstrip("\n").split("\t", 2)
+    r = json.loads(text)
+    if "failed" in r:
+        print("%-20s %-18s FAILED: %s" % (group, label, r["failed"]))
+        bad = True
+        continue
+    ops = r["ops"]
+    pct = 100.0 * r["resumed"] / ops if ops else 0.0
+    cpu = r.get("server_cpu_us_per_op")
+    print("%-20s %-18s %9d %9d %8.1f%% %13s %7d" % (group, label, ops, r["resumed"], pct,
+          "n/a" if cpu is None else "%.2f" % cpu, r["errors"]))
+sys.exit(1 if bad else 0)
 EOF_PY
     exit $?
 fi

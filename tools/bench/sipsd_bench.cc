@@ -130,6 +130,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "sipsd-bench: %s\n", error.c_str());
       return 2;
     }
+    if (opt.tlsVersion != 0) {
+      SSL_CTX_set_min_proto_version(ctx.get(), opt.tlsVersion);
+      SSL_CTX_set_max_proto_version(ctx.get(), opt.tlsVersion);
+    }
   }
   if (opt.serverPid > 0 && !processCpuSeconds(opt.serverPid)) {
     std::fprintf(stderr, "sipsd-bench: --server-pid %d: no such process (cannot read /proc/%d/stat)\n",

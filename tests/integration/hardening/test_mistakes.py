@@ -155,6 +155,38 @@ def bad_via_tcp(c, port):
         c.check(status_of(msg) == 200 and b"after-badvia" in msg, "the connection lives on: next OPTIONS 200")
 
 
+def framing(c, s, port):
+    lf = sip_options("127.0.0.1", port, "TCP", call_id="lf-only").replace(b"\r\n", b"\n")
+    folded = sip_options("127.0.0.1", port, "TCP", call_id="folded").replace(
+        b"Content-Length: 0\r\n", b"X-Note: a\r\n Content-Length: 40\r\nContent-Length: 0\r\n")
+    follow = sip_options("127.0.0.1", port, "TCP", call_id="follower")
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as t:
+        try:
+            t.sendall(lf)
+            msg, rest = read_sip_message(t)
+        except Exception as e:
+            msg, rest = repr(e).encode(), b""
+        c.check(status_of(msg) == 200 and b"lf-only" in msg, "an LF-only OPTIONS completes over TCP (as over UDP)",
+                msg[:200])
+        try:
+            t.sendall(folded + follow)
+            m1, rest = read_sip_message(t, rest)
+            m2, rest = read_sip_message(t, rest)
+        except Exception as e:
+            m1, m2 = repr(e).encode(), b""
+        c.check(b"folded" in m1 and b"follower" in m2 and status_of(m1) == 200 and status_of(m2) == 200,
+                "a folded ' Content-Length: 40' is folding, not a length: both pipelined requests answered",
+                (m1[:120], m2[:120]))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    before = s.output().count("malformed message from")
+    for i in range(100):
+        u.sendto(b"X\nNOTICE: forged %d\r\n\r\n" % i, ("127.0.0.1", port))
+    u.close()
+    wait_for(lambda: s.output().count("malformed message from") > before, 5, "malformed datagram log")
+    n = s.output().count("malformed message from") - before
+    c.check(1 <= n <= 3, f"100 malformed datagrams are logged in {n} line(s), not 100")
+
+
 def main():
     c = Checker()
     port = free_port()
@@ -166,6 +198,7 @@ def main():
         signals(c, s, port)
         unanswered_http(c, port)
         bad_via_tcp(c, port)
+        framing(c, s, port)
         c.check(s.alive(), "sipsd alive at the end", s.output()[-2000:])
         c.check(s.stop() == 0, "sipsd stops cleanly")
     c.finish()

@@ -98,11 +98,12 @@ class Sipsd:
         self.extra = list(extra_args)
         self.proc = None
 
-    def start(self, wait_tcp=None, wait_udp=None):
+    def start(self, wait_tcp=None, wait_udp=None, preexec_fn=None):
         self.log = open(self.log_path, "wb")
         args = [sipsd_binary(), "-f", self.cfg, "-E", "-L", os.path.join(build_dir(), "modules"),
                 "-L", build_dir()] + self.extra
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        # preexec_fn: e.g. lower a resource limit for the sipsd process only.
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         for host, port in (wait_tcp or []):
             wait_for(lambda: self.proc.poll() is not None or tcp_open(host, port), 10, f"sipsd on {host}:{port}")
             if self.proc.poll() is not None:
@@ -211,3 +212,17 @@ def status_of(msg):
     line = msg.split(b"\r\n", 1)[0].decode(errors="replace")
     parts = line.split(" ", 2)
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def client_hello(server_name="peer.example.org"):
+    """The bytes of a real TLS ClientHello (python ssl), for peers that send it slowly or in part."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=server_name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()

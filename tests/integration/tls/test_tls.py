@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, run, sip_options,
+from sipsd_harness import (Checker, Sipsd, build_dir, client_hello, free_port, read_sip_message, run, sip_options,
                            sipsd_binary, sipsd_ca, status_of, wait_for)
 
 HOST = "127.0.0.1"
@@ -427,16 +427,7 @@ route {{
 # 5. 200 concurrent handshakes while one peer stalls mid-handshake and one stops reading
 
 def partial_client_hello():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, out, server_hostname="stall.example.org")
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    hello = out.read()
+    hello = client_hello("stall.example.org")
     return hello[:len(hello) // 2]
 
 

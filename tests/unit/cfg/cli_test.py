@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 sipsd, here = sys.argv[1], os.path.dirname(os.path.abspath(__file__))
 failures = []
@@ -45,6 +46,41 @@ expect(rc == 2, f"-Z: rc={rc}")
 # -w changes the directory after -f and -L were resolved against the starting one.
 rc, _, err = run("-w", "/", "-c", "-f", os.path.relpath(ok))
 expect(rc == 0, f"-w /: rc={rc} {err!r}")
+
+# Inputs found by fuzzing `sipsd -c` (issue 9): each must end quickly with a diagnostic at its
+# position, never loop, abort or overflow the stack.
+tmp = tempfile.mkdtemp(prefix="sipsd-cli-")
+
+
+def check_text(name, data, rc_want, lines):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        p = subprocess.run([sipsd, "-c", "-f", path], capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        failures.append(f"{name}: still running after 30 s")
+        return
+    err = p.stderr.decode(errors="replace")
+    expect(p.returncode == rc_want, f"{name}: rc={p.returncode} (want {rc_want}) stderr={err[:600]!r}")
+    for line in lines:
+        expect(line.replace("FILE", path) in err, f"{name}: missing {line!r} in {err[:600]!r}")
+
+
+check_text("loop.cfg", b"route{\nroute", 1,
+           ["FILE:2:1: error: expected statement", "FILE:2:6: error: expected '}' before end of file"])
+check_text("smart.cfg", "route {\n  log(\u201chello\u201d);\n}\n".encode(), 1,
+           ["FILE:2:7: error: typographic quote \u201c (U+201C): strings take plain \" quotes"])
+check_text("byte.cfg", b"debug=3\n\xb6\nroute { exit; }\n", 1,
+           ["FILE:2:1: error: non-ASCII byte 0xB6 outside a string or comment"])
+n = 10000
+check_text("nested_ifs.cfg", ("route {\n" + "if (1) {\n" * n + "exit;\n" + "}\n" * n + "}\n").encode(), 1,
+           ["FILE:101:8: error: nesting deeper than 100", "sipsd: 1 error in"])
+check_text("nested_parens.cfg", ("route {\n if (" + "(" * 5000 + "1" + ")" * 5000 + ") { exit; }\n}\n").encode(), 1,
+           ["FILE:2:105: error: nesting deeper than 100", "sipsd: 1 error in"])
+check_text("else_if_chain.cfg", ("route {\n if (method == \"A\") { exit; }\n" +
+                                 " else if (method == \"B\") { exit; }\n" * n + " else { drop; }\n}\n").encode(), 0,
+           ["config OK"])
 
 for f in failures:
     print("FAIL:", f)

@@ -94,13 +94,14 @@ TEST_CASE("addresses and networks, msg:len, else-if chains") {
   REQUIRE_FALSE(p->diags.hasErrors());
   auto& ifs = boost::get<boost::spirit::x3::forward_ast<ast::IfStmt>>(firstStatement(*p)).get();
   CHECK(boost::get<ast::AddrLit>(ifs.cond.first.first.cmp.tail->rhs).text == "10.0.0.0/8");
-  REQUIRE(ifs.otherwise.size() == 1);
-  auto& elif = boost::get<boost::spirit::x3::forward_ast<ast::IfStmt>>(ifs.otherwise[0]).get();
+  REQUIRE(ifs.elseIfs.size() == 2);  // the chain is flat: one if with two else-ifs and an else
+  const auto& elif = ifs.elseIfs[0];
   CHECK(boost::get<ast::AddrLit>(elif.cond.first.first.cmp.tail->rhs).text == "[2001:db8::1]");
-  auto& elif2 = boost::get<boost::spirit::x3::forward_ast<ast::IfStmt>>(elif.otherwise[0]).get();
+  const auto& elif2 = ifs.elseIfs[1];
   CHECK(boost::get<ast::AddrLit>(elif2.cond.first.first.cmp.tail->rhs).text == "fe80::/10");
   CHECK(boost::get<ast::Ident>(elif2.cond.first.rest[0].cmp.lhs).name == "msg:len");
-  CHECK(boost::get<ast::ControlStmt>(elif2.otherwise[0]).kind == ast::Control::Break);
+  REQUIRE(ifs.otherwise.size() == 1);
+  CHECK(boost::get<ast::ControlStmt>(ifs.otherwise[0]).kind == ast::Control::Break);
 }
 
 TEST_CASE("comments of both kinds anywhere") {

@@ -2,6 +2,7 @@
 // pings, framing errors, IPv6, outbound sendTo with reuse, connect failures, connection limits,
 // idle lifetime, cross-thread sends, DNS, timers and graceful stop.
 #include "core/net/server.h"
+#include "core/net/ip_limiter.h"
 
 #include <doctest/doctest.h>
 
@@ -297,6 +298,9 @@ TEST_CASE("server: tcp_max_connections closes extra accepts; idle connections ar
     cs.push_back(std::make_unique<TestClient>(addr));
     // Wait until accepted so the count is exact.
     REQUIRE(waitUntil([&] { return e.srv->connectionCount() == size_t(i + 1); }));
+    // A complete message each: they are not eviction candidates, so the extra one is refused.
+    REQUIRE(cs.back()->sendAll("OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n"));
+    REQUIRE(cs.back()->readMessage());
   }
   TestClient extra(addr);
   CHECK(extra.waitClosed());
@@ -312,6 +316,79 @@ TEST_CASE("server: tcp_max_connections closes extra accepts; idle connections ar
   uint64_t idle = 0;
   for (auto& s : e.srv->stats()) idle += s.closedIdle;
   CHECK(idle == 3);
+  e.srv->stop(std::chrono::milliseconds(200));
+}
+
+TEST_CASE("server: a full table evicts the oldest connection without a complete message") {
+  ServerOptions o = opts(1, {{Proto::TCP, loopback()}});
+  o.maxConnections = 3;
+  EchoServer e(o);
+  REQUIRE(e.srv->start() == "");
+  auto addr = *e.srv->listenAddressFor(Proto::TCP, 0);
+  const std::string msg = "OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+  TestClient talker(addr);
+  REQUIRE(waitUntil([&] { return e.srv->connectionCount() == 1; }));
+  REQUIRE(talker.sendAll(msg));
+  REQUIRE(talker.readMessage());
+  TestClient silentOld(addr);
+  REQUIRE(waitUntil([&] { return e.srv->connectionCount() == 2; }));
+  TestClient trickler(addr);
+  REQUIRE(waitUntil([&] { return e.srv->connectionCount() == 3; }));
+  REQUIRE(trickler.sendAll("OPT"));  // bytes, but no complete message
+  TestClient newcomer(addr);
+  CHECK(silentOld.waitClosed());  // the oldest without a complete message goes
+  REQUIRE(newcomer.sendAll(msg));
+  CHECK(newcomer.readMessage());
+  REQUIRE(talker.sendAll(msg));
+  CHECK(talker.readMessage());  // a connection that completed a message is never evicted
+  uint64_t evicted = 0, rejected = 0;
+  for (auto& s : e.srv->stats()) evicted += s.evicted, rejected += s.rejected;
+  CHECK(evicted == 1);
+  CHECK(rejected == 0);
+  e.srv->stop(std::chrono::milliseconds(200));
+}
+
+TEST_CASE("server: tcp_msg_read_timeout cuts a trickle; the idle timer ignores bytes without a message") {
+  ServerOptions o = opts(1, {{Proto::TCP, loopback()}});
+  o.msgReadTimeout = std::chrono::milliseconds(600);
+  o.connectionLifetime = std::chrono::seconds(30);
+  EchoServer e(o);
+  REQUIRE(e.srv->start() == "");
+  auto addr = *e.srv->listenAddressFor(Proto::TCP, 0);
+  TestClient slow(addr);
+  REQUIRE(slow.connected());
+  auto t0 = std::chrono::steady_clock::now();
+  const std::string msg = "OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+  bool closed = false;
+  for (size_t i = 0; i < msg.size() && !closed; ++i) {
+    closed = !slow.sendAll(msg.substr(i, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the trickle itself is the test input
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(3)) break;
+  }
+  CHECK(slow.waitClosed());
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::milliseconds(2500));
+  uint64_t timedOut = 0;
+  for (auto& s : e.srv->stats()) timedOut += s.timedOut;
+  CHECK(timedOut == 1);
+  CHECK(e.messages == 0);
+  e.srv->stop(std::chrono::milliseconds(200));
+}
+
+TEST_CASE("server: tcp_max_connections_per_ip refuses the extra connections of one address") {
+  ServerOptions o = opts(2, {{Proto::TCP, loopback()}});
+  o.maxConnectionsPerIp = 2;
+  EchoServer e(o);
+  REQUIRE(e.srv->start() == "");
+  auto addr = *e.srv->listenAddressFor(Proto::TCP, 0);
+  TestClient a(addr), b(addr);
+  REQUIRE(waitUntil([&] { return e.srv->connectionCount() == 2; }));
+  TestClient c(addr);
+  CHECK(c.waitClosed());
+  uint64_t perIp = 0;
+  for (auto& s : e.srv->stats()) perIp += s.refusedPerIp;
+  CHECK(perIp == 1);
+  CHECK(e.srv->ipLimiter().count(addr) == 2);
   e.srv->stop(std::chrono::milliseconds(200));
 }
 

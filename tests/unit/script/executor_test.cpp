@@ -69,6 +69,19 @@ TEST_CASE("else if chains pick one branch") {
   Fixture f;
   f.run("route { if (method == \"BYE\") { t(1, \"1\"); } else if (method == \"INVITE\") { t(1, \"2\"); } else { t(1, \"3\"); } }");
   CHECK(f.calls == Calls{"t(1,2)"});
+  // Conditions are tried in order up to the first true one; the else runs when none is.
+  f.run("route { if (t(-1, \"a\")) { t(1, \"x\"); } else if (t(-1, \"b\")) { t(1, \"y\"); } "
+        "else if (t(1, \"c\")) { t(1, \"z\"); } else if (t(1, \"d\")) { t(1, \"w\"); } }");
+  CHECK(f.calls == Calls{"t(-1,a)", "t(-1,b)", "t(1,c)", "t(1,z)"});
+  f.run("route { if (t(-1, \"a\")) { t(1, \"x\"); } else if (t(-1, \"b\")) { t(1, \"y\"); } else { t(1, \"e\"); } }");
+  CHECK(f.calls == Calls{"t(-1,a)", "t(-1,b)", "t(1,e)"});
+  // A 10,000-long chain is a list, not 10,000 nested else blocks: it compiles and runs.
+  std::string chain = "route { if (t(-1, \"0\")) { exit; }";
+  for (int i = 1; i < 10000; ++i) chain += " else if (t(" + std::string(i == 9999 ? "1" : "-1") + ", \"" + std::to_string(i) + "\")) { exit; }";
+  chain += " t(1, \"after\"); }";
+  f.run(chain);
+  REQUIRE(f.calls.size() == 10000);
+  CHECK(f.calls.back() == "t(1,9999)");
 }
 
 TEST_CASE("break, exit and drop stop the script; return leaves the route") {
