@@ -115,21 +115,16 @@ ast::Config parseConfig(ErrorHandler& handler) {
       else
         handler.error(start, "expected a global parameter, loadmodule, modparam or route");
     } else {
-      const auto& d = diags.items().back();
-      // Resume after the line the failure was found on (it may be past `start`).
-      errorAt = std::max(start, src.begin());
-      size_t line = 1;
-      for (Iterator p = src.begin(); p != end && line < size_t(d.loc.line); ++p) {
-        if (*p == '\n') {
-          ++line;
-          errorAt = p + 1;
-        }
-      }
+      // Resume after the line the failure was found on (it may be past `start`). Positions
+      // are taken in the parsed text: diagnostics name the real file and line, which differ
+      // after the preprocessor merged includes.
+      const Iterator at = handler.lastErrorAt();
+      errorAt = at;
+      while (errorAt != src.begin() && *(errorAt - 1) != '\n') --errorAt;
       if (errorAt < start) errorAt = start;
       // The error was found at the start of the next construct (a block left open before it):
       // resume right there so that construct is still checked.
-      Iterator at = errorAt + (d.loc.col - 1);
-      if (d.loc.col >= 1 && at > start && at < end && d.loc.col == 1 && startsTopLevel(*at)) {
+      if (at > start && at < end && at == errorAt && startsTopLevel(*at)) {
         it = at;
         continue;
       }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cfg/diagnostics.h"
+#include "cfg/source_map.h"
 
 namespace sipsd::cfg {
 
@@ -15,7 +16,8 @@ using Iterator = std::string::const_iterator;
 
 class ErrorHandler {
  public:
-  ErrorHandler(const std::string& source, std::string file, Diagnostics& diags);
+  // `map` (may be null) maps positions in a preprocessed `source` back to the real files.
+  ErrorHandler(const std::string& source, std::string file, Diagnostics& diags, const SourceMap* map = nullptr);
 
   // Called by x3::annotate_on_success for every rule attribute.
   template <typename Ast>
@@ -26,6 +28,10 @@ class ErrorHandler {
   SourceLoc locate(Iterator where) const;
   SourceLoc locate(const x3::position_tagged& node) const;
   std::string lineText(int line) const;
+  // The text of the line `loc` names, in its own file.
+  std::string lineText(const SourceLoc& loc) const;
+  // Where in source() the last error reported at an iterator or node was (for resynchronising).
+  Iterator lastErrorAt() const { return lastErrorAt_; }
 
   void error(Iterator where, const std::string& message);
   void error(const x3::position_tagged& node, const std::string& message);
@@ -42,6 +48,8 @@ class ErrorHandler {
   Diagnostics& diags_;
   x3::position_cache<std::vector<Iterator>> positions_;
   std::vector<size_t> lineStarts_;  // offset of each line's first char
+  const SourceMap* map_ = nullptr;
+  Iterator lastErrorAt_;
 };
 
 }  // namespace sipsd::cfg

@@ -28,7 +28,7 @@ void usage(FILE* out) {
       "    sipsd - SIP proxy with first-class TLS (SER/Kamailio-style configuration)\n"
       "\n"
       "SYNOPSIS\n"
-      "    sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR]\n"
+      "    sipsd [-f FILE] [-c] [-E] [-D] [-L DIR]... [-w DIR] [-A NAME[=VALUE]]...\n"
       "    sipsd -V | -h\n"
       "\n"
       "DESCRIPTION\n"
@@ -46,6 +46,9 @@ void usage(FILE* out) {
       "    -L DIR   module directory, or a list DIR:DIR (like mpath=; may be repeated, searched\n"
       "             first)\n"
       "    -w DIR   working directory (-f and -L are resolved before changing to it)\n"
+      "    -A NAME[=VALUE]\n"
+      "             define NAME for the config preprocessor (#!ifdef NAME, #!define's value);\n"
+      "             may be repeated\n"
       "\n"
       "MODULES\n"
       "    loadmodule \"NAME\", \"NAME.so\" or \"./modules/NAME/NAME.so\" searches NAME.so and\n"
@@ -142,7 +145,7 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  while ((c = ::getopt(argc, argv, "f:cVhEDL:w:")) != -1) {
+  while ((c = ::getopt(argc, argv, "f:cVhEDL:w:A:")) != -1) {
     switch (c) {
       case 'f': file = optarg; fileGiven = true; break;
       case 'c': check = true; break;
@@ -154,6 +157,7 @@ int main(int argc, char** argv) {
         if (!addModuleDirs(optarg, options.moduleDirs)) return 2;
         break;
       case 'w': workDir = optarg; break;
+      case 'A': options.defines.push_back(optarg); break;
       default:
         std::fprintf(stderr, "sipsd: unknown option or missing argument: -%c\n", optopt);
         usage(stderr);

@@ -126,11 +126,28 @@ class CoreApi {
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;
+<<<<<<< HEAD
   // Metrics (GET /metrics, http_metrics()): `fn` writes the module's families at each scrape,
   // on the scraping worker's thread, so it only reads (atomics, snapshots). Ignored under -c.
   virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }
   // Every provider's families as Prometheus text ("" when the server is not running).
   virtual std::string renderMetrics() { return {}; }
+=======
+  // ---- added for usrloc/registrar (defaults keep other CoreApi implementations building) ----
+  // The worker index of the calling thread, -1 outside the workers.
+  virtual int currentWorker() const { return -1; }
+  // Runs fn on worker `worker`'s loop thread (message passing between workers; FIFO per sender).
+  virtual bool postToWorker(int worker, std::function<void()> fn) { (void)worker; (void)fn; return false; }
+  // Whether the TCP/TLS connection with this id is still open.
+  virtual bool connectionOpen(uint64_t connId) const { (void)connId; return false; }
+  // Resolves a select another module registered (e.g. {"tls","peer","fingerprint"}) for use
+  // outside the script; returns an error text when nobody provides it.
+  virtual std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
+    (void)parts; (void)out; return "no select registry";
+  }
+  // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
+  virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
+>>>>>>> main
 };
 
 // ---- what a module exports ------------------------------------------------------------------
@@ -156,6 +173,8 @@ struct ModuleExports {
   std::function<std::string(CoreApi&, int worker)> workerInit;
   std::function<void()> destroy;
   std::function<std::string()> reload;
+  // An interface this module offers other modules (CoreApi::moduleApi), e.g. usrloc's "location".
+  std::function<void*(const std::string& name)> api;
 };
 
 }  // namespace sipsd

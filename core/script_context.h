@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/net/sock_addr.h"
 #include "core/parser/sip_msg.h"
@@ -40,6 +41,13 @@ struct ScriptContext {
   // t_relay() honour both: the R-URI goes into the request line, $du decides where it is sent.
   std::string newRuri;
   std::string dstUri;
+  // Further targets after newRuri/dstUri, in order (lookup() with several contacts, best q
+  // first): t_relay() forks to every one (parallel branches); forward() uses newRuri/dstUri only.
+  struct Branch {
+    std::string ruri;
+    std::string dstUri;  // empty = where ruri points
+  };
+  std::vector<Branch> extraBranches;
 
   ScriptContext(SipMsg& m, const ReceiveInfo& r, CoreApi& c) : msg(m), rcv(r), core(c) {}
 };

@@ -63,6 +63,7 @@ struct GlobalConfig {
   bool disabled = false;         // disable_tls
   std::string configFile;        // modparam config (absolute)
   SourceLoc configFileLoc;
+  bool watchInotify = true;  // inotify wakes the watcher at once (polling stays on as fallback)
 };
 
 class TlsConfig {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "tls/cert_info.h"
 #include "tls/file_digest.h"
@@ -330,6 +331,18 @@ std::string TlsDomain::loadTrust() {
     SSL_CTX_set_client_CA_list(ctx_.get(), names.release());
   }
   if (std::string e = TrustStore::fill(store, m); !e.empty()) return e;
+  if (opt_.crlEnabled || !opt_.crl.empty()) {
+    for (const auto& crl : m.crls) {  // fill() kept the newest per issuer
+      const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+      if (!next) continue;
+      struct tm tmv{};
+      if (ASN1_TIME_to_tm(next, &tmv) != 1) continue;
+      auto f = m.crlFiles.find(crl.get());
+      crlDue_.push_back({f == m.crlFiles.end() ? std::string("?") : f->second,
+                         CertInfo::nameField(X509_CRL_get_issuer(crl.get()), NID_commonName),
+                         CertInfo::timeText(next), timegm(&tmv)});
+    }
+  }
   if (opt_.crlEnabled) {
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   } else if (!opt_.crl.empty()) {

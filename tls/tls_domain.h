@@ -4,6 +4,7 @@
 #pragma once
 #include <openssl/ssl.h>
 
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,14 @@
 namespace sipsd::tls {
 
 class TicketKeyRing;
+
+// When a CRL this domain checks against stops being valid (its nextUpdate).
+struct CrlDue {
+  std::string file;
+  std::string issuer;      // CN of the CA that signed it
+  std::string nextUpdate;  // as text, "Jun 17 15:03:20 2026 GMT"
+  time_t at = 0;
+};
 
 // The typed, effective settings of a domain (after inheritance from the side's default).
 struct DomainOptions {
@@ -64,6 +73,8 @@ class TlsDomain {
   // Effective settings for tls.options (paths, never key material).
   RpcStruct describe() const;
   TicketKeyRing* ticketKeys() const { return ring_.get(); }
+  // The CRLs verification uses (newest per issuer), when this domain checks CRLs at all.
+  const std::vector<CrlDue>& crlDue() const { return crlDue_; }
 
   // Client session cache (resumption): keyed by destination and server name; the newest
   // session per key is kept until a newer one arrives or it stops being resumable.
@@ -91,6 +102,7 @@ class TlsDomain {
   std::shared_ptr<TicketKeyRing> ring_;
   std::vector<std::string> inputs_;
   std::string digest_;
+  std::vector<CrlDue> crlDue_;
 
   std::mutex sessMu_;  // touched at connect and when a new session arrives, never per message
   std::unordered_map<std::string, SslSessionPtr> sessions_;

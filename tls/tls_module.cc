@@ -19,7 +19,7 @@ namespace {
 
 const char* const kGlobals[] = {"handshake_timeout", "send_timeout",        "tls_log",        "session_cache",
                                 "session_tickets",   "ticket_key_lifetime", "watch_interval", "config",
-                                "disable_tls"};
+                                "disable_tls",       "watch_inotify"};
 
 bool isGlobal(const std::string& n) {
   for (const char* g : kGlobals) {
@@ -47,10 +47,10 @@ std::string TlsModule::setGlobal(const std::string& name, const ParamValue& v) {
     g_.configFileLoc = v.loc;
     return {};
   }
-  if (name == "session_tickets" || name == "disable_tls") {
+  if (name == "session_tickets" || name == "disable_tls" || name == "watch_inotify") {
     auto b = parseBool(v);
     if (!b) return "TLS setting '" + name + "' must be 0 or 1, not '" + v.text() + "'";
-    (name == "disable_tls" ? g_.disabled : g_.sessionTickets) = *b;
+    (name == "disable_tls" ? g_.disabled : name == "watch_inotify" ? g_.watchInotify : g_.sessionTickets) = *b;
     return {};
   }
   auto n = parseInt(v);
@@ -170,8 +170,10 @@ std::string TlsModule::init(CoreApi* core) {
   std::string err;
   auto set = buildSet(err);
   if (!set) return err;
+  if (std::string e = checkCrlDates(*set, false); !e.empty()) return e;
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
+  notifier_.watch(watcher_.paths());
   if (!initialized_ && core_) core_->addTimer(std::chrono::seconds(1), [this] { tick(); });
   initialized_ = true;
   if (core_) ops_->start(*core_);
@@ -205,12 +207,16 @@ std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) 
                    "TLS reload (" + trigger + ") failed after " + took + " ms, keeping the running domains: " + err);
     return err;
   }
+  // An expired CRL does not block a reload (the running set has the same problem, and the
+  // reload may be the fix of something else); it is logged by checkCrlDates instead.
+  if (std::string e = checkCrlDates(*set, false); !e.empty()) logging::write(kLogErr, "tls", e);
   ReloadReport r;
   r.changes = set->diff(old.get());
   r.rebuilt = set->rebuilt();
   r.kept = set->all().size() - r.rebuilt.size();
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
+  notifier_.watch(watcher_.paths());
   lastReloadError_.clear();
   TlsMetrics::instance().reload(true);
   // Domains nobody uses any more are freed here (or when their last connection closes); hand
@@ -239,10 +245,57 @@ bool TlsModule::checkFiles() {
   return true;
 }
 
+std::string TlsModule::checkCrlDates(const TlsDomainSet& set, bool logExpired) {
+  const time_t now = std::time(nullptr);
+  struct Use {
+    const CrlDue* due;
+    std::string domains;
+  };
+  std::map<std::string, Use> byFile;
+  for (const auto& d : set.all()) {
+    for (const auto& c : d->crlDue()) {
+      auto [it, fresh] = byFile.emplace(c.file, Use{&c, d->name()});
+      if (!fresh) it->second.domains += ", " + d->name();
+    }
+  }
+  std::string expired;
+  std::lock_guard lk(crlMu_);
+  for (const auto& [file, u] : byFile) {
+    const std::string what = "CRL " + file + " of CA '" + u.due->issuer + "' (TLS domain" +
+                             (u.domains.find(',') != std::string::npos ? "s " : " ") + u.domains + ")";
+    int& warned = crlWarned_[file];
+    if (u.due->at <= now) {
+      expired += (expired.empty() ? "" : "\n") + what + " expired: its nextUpdate " + u.due->nextUpdate +
+                 " has passed, so every certificate of that CA is refused; publish a new CRL (tools/sipsd-ca crl)";
+      if (warned < 2 && logExpired) logging::write(kLogErr, "tls", what + " has expired (nextUpdate " + u.due->nextUpdate +
+                                                                 "): every certificate of that CA is now refused");
+      if (logExpired) warned = 2;
+    } else if (u.due->at - now <= 24 * 3600) {
+      if (warned < 1) {
+        logging::write(kLogWarn, "tls", what + " expires within a day (nextUpdate " + u.due->nextUpdate +
+                                            "); after that every certificate of that CA is refused: publish a new CRL");
+      }
+      warned = 1;
+    } else {
+      warned = 0;  // renewed: warn again next time it runs out
+    }
+  }
+  return expired;
+}
+
 void TlsModule::tick() {
   ++ticks_;
+  if (auto set = transport_->current()) checkCrlDates(*set, true);
   if (ring_ && ring_->rotateIfDue()) logging::write(kLogInfo, "tls", "rotated the session ticket key");
   if (g_.watchInterval > 0 && ticks_ % g_.watchInterval == 0) checkFiles();
+}
+
+void TlsModule::startNotifier() {
+  if (!initialized_ || g_.disabled || g_.watchInterval == 0 || !g_.watchInotify || notifier_.running()) return;
+  if (std::string e = notifier_.start(); !e.empty()) {
+    logging::write(kLogWarn, "tls", "no inotify (" + e + "): changed TLS files are found by polling every " +
+                                        std::to_string(g_.watchInterval) + " s");
+  }
 }
 
 void TlsModule::buildExports() {
@@ -268,6 +321,13 @@ void TlsModule::buildExports() {
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };
   x.reload = [this] { return reload("SIGHUP", nullptr); };
+  // Worker-init hooks run only in the running server (never under `sipsd -c`), on the main
+  // thread before traffic flows: the place to start the inotify thread.
+  x.workerInit = [this](CoreApi&, int worker) {
+    if (worker == 0) startNotifier();
+    return std::string();
+  };
+  x.destroy = [this] { notifier_.stop(); };
 }
 
 }  // namespace sipsd::tls

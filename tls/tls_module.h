@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/module_api.h"
+#include "tls/dir_notifier.h"
 #include "tls/file_watcher.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_config.h"
@@ -66,6 +67,13 @@ class TlsModule {
   std::shared_ptr<const TlsDomainSet> buildSet(std::string& err, const TlsDomainSet* previous = nullptr);
   std::vector<std::string> watchedPaths(const TlsDomainSet& set) const;
   void buildExports();
+  // Starts the inotify thread (running server only, not `sipsd -c`).
+  void startNotifier();
+  // CRLs whose nextUpdate has passed (returned as an error text naming file, CA and date) and,
+  // logged once each, those due within a day. With CRL checks on, an expired CRL refuses every
+  // certificate of its CA, management clients included.
+  // `logExpired`: also log the expired ones (once each), for the timer's check.
+  std::string checkCrlDates(const TlsDomainSet& set, bool logExpired);
 
   TlsConfig params_;  // from modparams, keywords and blocks; fixed after init
   GlobalConfig g_;
@@ -79,7 +87,14 @@ class TlsModule {
   bool initialized_ = false;
   CoreApi* core_ = nullptr;
   ModuleExports exports_;
+<<<<<<< HEAD
   std::unique_ptr<TlsOps> ops_;  // expiry warnings and metrics
+=======
+  std::mutex crlMu_;                      // crlWarned_ (timer thread, reloads)
+  std::map<std::string, int> crlWarned_;  // CRL file -> 1 due soon / 2 expired, logged once
+  // Last member: destroyed (thread joined) before anything its callback uses.
+  DirNotifier notifier_{[this] { checkFiles(); }};
+>>>>>>> main
 };
 
 }  // namespace sipsd::tls

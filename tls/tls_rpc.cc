@@ -56,6 +56,7 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                  g.emplace_back("session_tickets", c.sessionTickets);
                  g.emplace_back("ticket_key_lifetime", c.ticketKeyLifetime);
                  g.emplace_back("watch_interval", c.watchInterval);
+                 g.emplace_back("watch_inotify", c.watchInotify);
                  g.emplace_back("config", c.configFile);
                  RpcStruct st;
                  st.emplace_back("global", std::move(g));

@@ -19,18 +19,15 @@ const TlsSession* sessionOf(ScriptContext& ctx) {
   return s && s->established() ? s : nullptr;
 }
 
-enum class Kind { Str, Bool, Int };
-
 // A select body: computes the value from an established session; the wrapper turns a
-// missing session into "" / false / 0.
+// missing session (not TLS, or no handshake yet) into Null, so every ordering comparison with
+// it is false (`@tls.cipher.bits < 128` on UDP) and it equals only "" / Null.
 using Body = std::function<Value(const TlsSession&)>;
 
-SelectFn wrap(Kind k, Body body) {
-  return [k, body = std::move(body)](ScriptContext& ctx) -> Value {
+SelectFn wrap(Body body) {
+  return [body = std::move(body)](ScriptContext& ctx) -> Value {
     const TlsSession* s = sessionOf(ctx);
-    if (s) return body(*s);
-    if (k == Kind::Str) return Value::view("");
-    return Value::integer(0);
+    return s ? body(*s) : Value::null();
   };
 }
 
@@ -50,7 +47,7 @@ std::string resolveCert(bool peer, const std::vector<SelectPart>& p, size_t i, S
   auto cert = [peer](const TlsSession& s) { return peer ? s.peerCertificate() : s.localCertificate(); };
   // @tls.peer / @tls.me / @tls.my: subject common name.
   if (i == p.size()) {
-    out = wrap(Kind::Str, [cert](const TlsSession& s) {
+    out = wrap([cert](const TlsSession& s) {
       X509* x = cert(s);
       return str(x ? CertInfo::nameField(X509_get_subject_name(x), NID_commonName) : "");
     });
@@ -64,7 +61,7 @@ std::string resolveCert(bool peer, const std::vector<SelectPart>& p, size_t i, S
       nid = nidOf(p[i + 1].name);
       if (nid == NID_undef || i + 2 < p.size()) return "unknown field '" + p[i + 1].name + "'";
     }
-    out = wrap(Kind::Str, [cert, issuer, nid](const TlsSession& s) {
+    out = wrap([cert, issuer, nid](const TlsSession& s) {
       X509* x = cert(s);
       if (!x) return str("");
       return str(CertInfo::nameField(issuer ? X509_get_issuer_name(x) : X509_get_subject_name(x), nid));
@@ -74,23 +71,23 @@ std::string resolveCert(bool peer, const std::vector<SelectPart>& p, size_t i, S
   if (i + 1 != p.size()) return "unexpected '" + p[i + 1].name + "' after '" + f + "'";
   if (f == "verified") {
     if (!peer) return "'verified' exists for the peer only";
-    out = wrap(Kind::Bool, [](const TlsSession& s) { return Value::boolean(s.peerVerified()); });
+    out = wrap([](const TlsSession& s) { return Value::boolean(s.peerVerified()); });
   } else if (f == "revoked") {
     if (!peer) return "'revoked' exists for the peer only";
-    out = wrap(Kind::Bool, [](const TlsSession& s) { return Value::boolean(s.peerRevoked()); });
+    out = wrap([](const TlsSession& s) { return Value::boolean(s.peerRevoked()); });
   } else if (f == "expired") {
-    out = wrap(Kind::Bool, [cert](const TlsSession& s) { return Value::boolean(CertInfo::expired(cert(s))); });
+    out = wrap([cert](const TlsSession& s) { return Value::boolean(CertInfo::expired(cert(s))); });
   } else if (f == "selfsigned") {
-    out = wrap(Kind::Bool, [cert](const TlsSession& s) { return Value::boolean(CertInfo::selfSigned(cert(s))); });
+    out = wrap([cert](const TlsSession& s) { return Value::boolean(CertInfo::selfSigned(cert(s))); });
   } else if (f == "fingerprint") {
-    out = wrap(Kind::Str, [cert](const TlsSession& s) { return str(CertInfo::fingerprint(cert(s))); });
+    out = wrap([cert](const TlsSession& s) { return str(CertInfo::fingerprint(cert(s))); });
   } else if (f == "version") {
-    out = wrap(Kind::Int, [cert](const TlsSession& s) {
+    out = wrap([cert](const TlsSession& s) {
       X509* x = cert(s);
       return Value::integer(x ? X509_get_version(x) + 1 : 0);
     });
   } else if (f == "sn" || f == "serial") {
-    out = wrap(Kind::Str, [cert](const TlsSession& s) {
+    out = wrap([cert](const TlsSession& s) {
       std::string d = CertInfo::serial(cert(s));
       // Small serials compare as numbers in scripts; huge ones stay text.
       if (!d.empty() && d.size() < 18) return Value::integer(std::stoll(d));
@@ -98,16 +95,16 @@ std::string resolveCert(bool peer, const std::vector<SelectPart>& p, size_t i, S
     });
   } else if (f == "not_before" || f == "not_after") {
     bool before = f == "not_before";
-    out = wrap(Kind::Str, [cert, before](const TlsSession& s) {
+    out = wrap([cert, before](const TlsSession& s) {
       X509* x = cert(s);
       if (!x) return str("");
       return str(CertInfo::timeText(before ? X509_get0_notBefore(x) : X509_get0_notAfter(x)));
     });
   } else if (f == "email") {
-    out = wrap(Kind::Str, [cert](const TlsSession& s) { return str(CertInfo::email(cert(s))); });
+    out = wrap([cert](const TlsSession& s) { return str(CertInfo::email(cert(s))); });
   } else if (f == "host" || f == "uri" || f == "ip") {
     int type = f == "host" ? GEN_DNS : f == "uri" ? GEN_URI : GEN_IPADD;
-    out = wrap(Kind::Str, [cert, type](const TlsSession& s) { return str(CertInfo::altName(cert(s), type)); });
+    out = wrap([cert, type](const TlsSession& s) { return str(CertInfo::altName(cert(s), type)); });
   } else {
     return "unknown certificate field '" + f + "'";
   }
@@ -129,7 +126,7 @@ std::string resolve(const std::vector<SelectPart>& p, SelectFn& out) {
     return str(d);
   };
   if (p.size() == 1) {
-    out = wrap(Kind::Str, desc);
+    out = wrap(desc);
     return {};
   }
   const std::string& a = p[1].name;
@@ -138,15 +135,15 @@ std::string resolve(const std::vector<SelectPart>& p, SelectFn& out) {
     return e.empty() ? e : fail(e);
   }
   if (a == "cipher" && p.size() == 3 && p[2].name == "bits") {
-    out = wrap(Kind::Int, [](const TlsSession& s) { return Value::integer(SSL_get_cipher_bits(s.ssl(), nullptr)); });
+    out = wrap([](const TlsSession& s) { return Value::integer(SSL_get_cipher_bits(s.ssl(), nullptr)); });
     return {};
   }
   if (p.size() != 2) return fail("unknown select");
-  if (a == "desc") out = wrap(Kind::Str, desc);
-  else if (a == "version") out = wrap(Kind::Str, [](const TlsSession& s) { return Value::view(SSL_get_version(s.ssl())); });
-  else if (a == "cipher") out = wrap(Kind::Str, [](const TlsSession& s) { return Value::view(SSL_get_cipher_name(s.ssl())); });
-  else if (a == "sni") out = wrap(Kind::Str, [](const TlsSession& s) { return Value::view(s.sni()); });
-  else if (a == "domain") out = wrap(Kind::Str, [](const TlsSession& s) { return Value::view(s.domain().name()); });
+  if (a == "desc") out = wrap(desc);
+  else if (a == "version") out = wrap([](const TlsSession& s) { return Value::view(SSL_get_version(s.ssl())); });
+  else if (a == "cipher") out = wrap([](const TlsSession& s) { return Value::view(SSL_get_cipher_name(s.ssl())); });
+  else if (a == "sni") out = wrap([](const TlsSession& s) { return Value::view(s.sni()); });
+  else if (a == "domain") out = wrap([](const TlsSession& s) { return Value::view(s.domain().name()); });
   else return fail("unknown select");
   return {};
 }

@@ -48,6 +48,7 @@ std::string TrustStore::loadPemFile(const std::string& path, TrustMaterial& out,
     if (wantCrls && info->crl) {
       X509_CRL_up_ref(info->crl);
       out.crls.emplace_back(info->crl);
+      out.crlFiles[info->crl] = path;
       ++got;
     }
   }

@@ -3,6 +3,7 @@
 // time (not through X509_LOOKUP_hash_dir) so a replaced .r0 is seen, and only the newest CRL of
 // each issuer is kept (lastUpdate, then CRL number, then file order).
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ namespace sipsd::tls {
 struct TrustMaterial {
   std::vector<X509Ptr> certs;
   std::vector<X509CrlPtr> crls;
+  std::map<const X509_CRL*, std::string> crlFiles;  // the file each CRL was read from
 };
 
 class TrustStore {

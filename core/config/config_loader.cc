@@ -12,6 +12,7 @@
 
 #include "cfg/checker.h"
 #include "cfg/config_parser.h"
+#include "cfg/preprocessor.h"
 #include "core/config/check_core_api.h"
 #include "core/log.h"
 #include "core/script/core_functions.h"
@@ -267,7 +268,14 @@ std::unique_ptr<LoadedConfig> loadConfigText(const std::string& text, const std:
   auto cfg = std::make_unique<LoadedConfig>();
   cfg->path = path;
   cfg->configDir = dirOf(path);
-  cfg::ErrorHandler handler(text, path, cfg->diagnostics);
+  cfg::SourceMap map;
+  cfg::Preprocessor pre(cfg->diagnostics);
+  for (const auto& d : options.defines)
+    if (auto err = pre.defineFromCommandLine(d); !err.empty()) cfg->diagnostics.error(SourceLoc{path, 0, 0}, err);
+  const std::string merged = pre.run(text, path, map);
+  // Parsing a text whose conditional blocks or includes are broken only adds confusion.
+  if (cfg->diagnostics.hasErrors()) return cfg;
+  cfg::ErrorHandler handler(merged, path, cfg->diagnostics, &map);
   ast::Config config = cfg::parseConfig(handler);
   Pipeline(*cfg, options, handler).run(config);
   if (cfg->diagnostics.hasErrors()) cfg->script.reset();

@@ -21,9 +21,11 @@ struct LoadOptions {
   // Builds the CoreApi that modules' init() receives, once the core settings are known. Unset:
   // a CheckCoreApi (logs, no workers, no timers fire).
   std::function<std::unique_ptr<CoreApi>(LoadedConfig&)> makeCoreApi;
+  // Preprocessor defines from the command line (-A NAME or -A NAME=value), checked by main.
+  std::vector<std::string> defines;
 };
 
-// Loads the config file at `path`. Always returns an object; check ok() and print
+// Loads the config file at `path` (preprocessed first: #!define, #!ifdef, include_file ...). Always returns an object; check ok() and print
 // diagnostics.format() (FILE:LINE:COL: error: ... with the line and a caret) when it is not.
 std::unique_ptr<LoadedConfig> loadConfig(const std::string& path, const LoadOptions& options);
 

@@ -2,7 +2,9 @@
 
 #include "core/config/loaded_config.h"
 #include "core/log.h"
+#include "core/net/conn_index.h"
 #include "core/net/server.h"
+#include "core/net/worker.h"
 
 namespace sipsd {
 
@@ -62,6 +64,30 @@ const std::vector<RpcMethod>& CoreRuntime::rpcMethods() const { return cfg_.regi
 void CoreRuntime::requestShutdown() {
   // Asynchronous: an RPC that asks for it still gets its answer sent (queues are flushed).
   if (server_) server_->requestStop(std::chrono::milliseconds(2000));
+}
+
+int CoreRuntime::currentWorker() const { return server_ ? server_->currentWorker() : -1; }
+
+bool CoreRuntime::postToWorker(int worker, std::function<void()> fn) {
+  if (!server_ || worker < 0 || worker >= server_->workerCount()) return false;
+  server_->worker(worker)->loop().post(std::move(fn));
+  return true;
+}
+
+bool CoreRuntime::connectionOpen(uint64_t connId) const {
+  return server_ && connId && server_->index().contains(connId);
+}
+
+std::string CoreRuntime::resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
+  if (parts.empty()) return "empty select";
+  const SelectExport* s = cfg_.registry.select(parts[0].name);
+  if (!s) return "no module provides @" + parts[0].name;
+  return s->resolve(parts, out);
+}
+
+void* CoreRuntime::moduleApi(const std::string& module, const std::string& name) {
+  const ModuleExports* m = cfg_.registry.module(module);
+  return m && m->api ? m->api(name) : nullptr;
 }
 
 }  // namespace sipsd

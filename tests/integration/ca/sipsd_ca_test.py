@@ -180,6 +180,15 @@ def main():
     m = openssl('x509', '-in', os.path.join(certs, 'mueller.crt'), '-noout', '-subject',
                 '-nameopt', 'utf8,sep_comma_plus,dn_rev')[1].strip()
     check('subject values are taken literally', m == 'subject=CN=Bob Müller,O=A/B+C=D', m)
+    # A CA made with --org issues certificates of that organization unless --org says otherwise.
+    oca = os.path.join(work, 'org-ca')
+    must('init --org', tool('init', oca, '--cn', 'Org CA', '--org', 'Example Inc'))
+    must('server on the --org CA', tool('server', oca, 'proxy1', '--ip', '192.0.2.10'))
+    must('client on the --org CA', tool('client', oca, 'dana', '--email', 'dana@example.com'))
+    must('client on the --org CA with its own --org', tool('client', oca, 'erik', '--org', 'Partner Ltd'))
+    for n, want in (('proxy1', 'O=Example Inc'), ('dana', 'O=Example Inc'), ('erik', 'O=Partner Ltd')):
+        got = subject(os.path.join(oca, 'certs', n + '.crt'))
+        check(f'{n} on a CA made with --org "Example Inc" has {want}', got.endswith(',' + want), got)
     rc, out = tool('client', ca, 'ctl', '--cn', 'a\tb')
     check('control characters in --cn are refused', rc != 0 and 'control characters' in out, out)
     must('client carol', tool('client', ca, 'carol'))

@@ -5,22 +5,30 @@
                     nothing (tls.reload RPC, SIGHUP) keeps session-ID and ticket resumption;
   resumption_off    session_tickets=0 / session_cache=0 do what they say (no tickets at all when
                     both are off, TLS 1.3 included);
+  revocation_latency a new CRL linked into a hash dir refuses the next handshake within 300 ms
+                    (inotify; watch_interval=5), and polling still works with watch_inotify=0;
+  reload_memory     tls.reload / SIGHUP / certificate rotations under handshake load: RSS flat,
+                    one log line per reload (SIPSD_IT_RELOADS=2000 for the by-hand measurement);
+  crl_expiry        `sipsd -c` fails on an expired CRL, the server warns before and when it expires;
+  selects_null      @tls selects are Null on UDP (`@tls.cipher.bits < 128` is false);
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/tls/test_tls_hardening.py [section ...]"""
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, sip_options, sipsd_ca, status_of,
-                           wait_for)
+from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, sip_options, sipsd_binary,
+                           sipsd_ca, status_of, wait_for)
 
 HOST = "127.0.0.1"
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
@@ -236,7 +244,299 @@ def resumption_off(c, tmp, ca):
             c.check(d.alive(), f"resumption_off: {name}: sipsd alive")
 
 
-SECTIONS = {"resumption": resumption, "resumption_off": resumption_off}
+# ------------------------------------------------------------------------------------------------
+# 3. Revocation latency: a new CRL in a hash dir refuses the next handshake within ~50 ms
+
+def hash_dir_copy(ca, dest):
+    """A hash dir of our own (sipsd-ca publishes into the CA's dirs, not this one): CA + CRL."""
+    os.makedirs(dest, exist_ok=True)
+    src = os.path.join(ca, "lookup-hash-dir")
+    for name in os.listdir(src):
+        shutil.copy(os.path.join(src, name), os.path.join(dest, name))
+    return dest
+
+
+def publish_crl(ca, hashdir, tmp):
+    """Puts the CA's current CRL into hashdir as the next HASH.rN in one step (a hard link of a
+    finished file). Returns the time just before the link."""
+    crl = os.path.join(ca, "crl", "ca.crl")
+    h = subprocess.run(["openssl", "crl", "-in", crl, "-noout", "-hash"], capture_output=True, text=True,
+                       check=True).stdout.strip()
+    n = 0
+    while os.path.exists(os.path.join(hashdir, f"{h}.r{n}")):
+        n += 1
+    staged = os.path.join(tmp, f"staged-{h}.r{n}")
+    shutil.copy(crl, staged)
+    t0 = time.monotonic()
+    os.link(staged, os.path.join(hashdir, f"{h}.r{n}"))
+    os.remove(staged)
+    return t0
+
+
+def refused_after(port, ctx, t0, limit):
+    """Seconds from t0 until a handshake with ctx is refused as revoked (None if not within limit)."""
+    while time.monotonic() - t0 < limit:
+        try:
+            tls_options(port, ctx)
+        except (ssl.SSLError, OSError) as e:
+            if "revoked" in str(e).lower():
+                return time.monotonic() - t0
+    return None
+
+
+def revoke_cfg(ca, hashdir, watch):
+    """A server verifying clients against `hashdir` with crl_enabled; `watch`: watch_* modparams."""
+    tls_port, rpc_port = free_port(), free_port()
+    extra = f"""modparam("tls", "ca_path", "server:default={hashdir}")
+modparam("tls", "crl_enabled", "server:default=1")
+{watch}"""
+    cfg = base_cfg(ca, tls_port, rpc_port, extra).replace(f'modparam("tls", "ca_list", "{ca}/ca.crt")\n', "")
+    for what, path in (("certificate", crt(ca, "server")), ("private_key", key(ca, "server"))):
+        cfg = cfg.replace(f'modparam("tls", "{what}", "{path}")', f'modparam("tls", "{what}", "server:default={path}")')
+    return cfg, tls_port
+
+
+def revocation_latency(c, tmp, ca):
+    own = os.path.join(tmp, "revocation")
+    os.makedirs(own, exist_ok=True)
+    hashdir = hash_dir_copy(ca, os.path.join(own, "hashdir"))
+    # watch_interval=5: polling alone would take 0..5 s; inotify must not wait for it.
+    cfg, tls_port = revoke_cfg(ca, hashdir, 'modparam("tls", "watch_interval", 5)')
+    with Sipsd(cfg, workdir=own, name="revoke") as d:
+        d.start(wait_tcp=[(HOST, tls_port)])
+        latencies = []
+        for who in ("alice", "carol", "dave"):
+            ctx = client_ctx(ca, who)
+            code = tls_options(tls_port, ctx)[0]
+            sipsd_ca("revoke", ca, who)
+            t0 = publish_crl(ca, hashdir, own)
+            latencies.append(refused_after(tls_port, ctx, t0, 8))
+            c.check(code == 200 and latencies[-1] is not None,
+                    f"revocation_latency: {who} accepted, then refused as revoked after the new CRL appeared",
+                    f"{code} {latencies[-1]}\n{d.output()[-1500:]}")
+        shown = ", ".join("-" if x is None else "%.0f ms" % (x * 1000) for x in latencies)
+        print(f"revocation latency (new .rN linked -> first refused handshake): {shown}", flush=True)
+        c.check(all(x is not None and x < 0.3 for x in latencies),
+                f"revocation_latency: each revocation takes effect within 300 ms with watch_interval=5 "
+                f"(inotify; measured {shown})")
+        code, reason, _, _ = tls_options(tls_port, client_ctx(ca, "bob"))
+        c.check((code, reason) == (200, "Bob"), "revocation_latency: Bob still served")
+        c.check(d.alive(), "revocation_latency: sipsd alive")
+
+    # Polling stays as the fallback (bind mounts, NFS): with inotify off a revocation still lands.
+    sipsd_ca("client", ca, "erin", "--cn", "Erin")
+    hashdir2 = hash_dir_copy(ca, os.path.join(own, "hashdir2"))
+    cfg2, tls_port = revoke_cfg(ca, hashdir2, 'modparam("tls", "watch_interval", 1)\n'
+                                              'modparam("tls", "watch_inotify", 0)')
+    with Sipsd(cfg2, workdir=own, name="revoke-poll") as d:
+        d.start(wait_tcp=[(HOST, tls_port)])
+        ctx = client_ctx(ca, "erin")
+        code = tls_options(tls_port, ctx)[0]
+        sipsd_ca("revoke", ca, "erin")
+        t0 = publish_crl(ca, hashdir2, own)
+        took = refused_after(tls_port, ctx, t0, 8)
+        c.check(code == 200 and took is not None and took < 3,
+                f"revocation_latency: with watch_inotify=0, polling (watch_interval=1) still refuses the revoked "
+                f"client (after {took and round(took * 1000)} ms)", d.output()[-1500:])
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. Memory across reloads: tls.reload, SIGHUP and certificate rotations under handshake load
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def reload_memory(c, tmp, ca):
+    n = int(os.environ.get("SIPSD_IT_RELOADS", "300"))
+    own = os.path.join(tmp, "reload-memory")
+    for ident in ("server", "renewed"):
+        os.makedirs(os.path.join(own, ident), exist_ok=True)
+        shutil.copy(crt(ca, ident), os.path.join(own, ident, "s.crt"))
+        shutil.copy(key(ca, ident), os.path.join(own, ident, "s.key"))
+    current = os.path.join(own, "current")
+    os.symlink("server", current)
+    tls_port, rpc_port = free_port(), free_port()
+    cfg = base_cfg(ca, tls_port, rpc_port, debug=2)
+    cfg = cfg.replace(crt(ca, "server"), os.path.join(current, "s.crt")).replace(key(ca, "server"),
+                                                                               os.path.join(current, "s.key"))
+    with Sipsd(cfg, workdir=own, name="reload-memory") as d:
+        d.start(wait_tcp=[(HOST, tls_port), (HOST, rpc_port)])
+        state = {"stop": False, "ok": 0, "bad": 0}
+
+        def load():  # light handshake load: full and resumed handshakes, one OPTIONS each
+            ctx, sess = client_ctx(ca, "bob"), None
+            while not state["stop"] and os.environ.get("SIPSD_IT_RELOAD_BENCH"):
+                # By hand: heavier load from sipsd-bench (8 clients, full handshakes + OPTIONS).
+                r = bench(tls_port, ca, "--mode", "handshake", "--request-per-conn", "--connections", "8",
+                          "--count", "400")
+                state["ok"] += r["ops"]
+                state["bad"] += max(r["errors"], 0)
+            while not state["stop"]:
+                try:
+                    code, _, _, sess = tls_options(tls_port, ctx, sess if state["ok"] % 2 else None)
+                    state["ok" if code == 200 else "bad"] += 1
+                except (ssl.SSLError, OSError):
+                    state["bad"] += 1
+                time.sleep(0.01)
+        loader = threading.Thread(target=load)
+        loader.start()
+        proxy, marks, rotations, failures, t0 = rpc(rpc_port), {}, 0, [], time.monotonic()
+        try:
+            for i in range(1, n + 1):
+                if i % 50 == 0:  # certificate rotation: swap the directory the paths go through
+                    rotations += 1
+                    os.symlink("renewed" if rotations % 2 else "server", current + ".new")
+                    os.replace(current + ".new", current)
+                if i % 10 == 5:
+                    d.proc.send_signal(signal.SIGHUP)
+                else:
+                    r = proxy.tls.reload()
+                    if r.get("status") != "ok":
+                        failures.append(r)
+                if i in (100, n):
+                    marks[i] = rss_kib(d.proc.pid)
+        finally:
+            state["stop"] = True
+            loader.join()
+        took = time.monotonic() - t0
+        grew = marks.get(n, 0) - marks.get(100, 0)
+        print(f"reload memory: {n} reloads ({rotations} certificate rotations) in {took:.1f}s under load "
+              f"({state['ok']} handshakes ok, {state['bad']} failed); RSS after 100: {marks.get(100)} KiB, "
+              f"after {n}: {marks.get(n)} KiB ({grew:+d} KiB)", flush=True)
+        c.check(not failures and state["bad"] == 0 and state["ok"] > 0,
+                "reload_memory: every reload succeeds and every handshake under the reload loop is served",
+                (failures[:2], state))
+        c.check(abs(grew) < 1024, f"reload_memory: RSS after {n} reloads within 1 MiB of RSS after 100 ({grew:+d} KiB)")
+        code, _, _, _ = tls_options(tls_port, client_ctx(ca, "bob"))
+        want = "renewed.example.org" if rotations % 2 else "localhost"
+        with socket.create_connection((HOST, tls_port), timeout=10) as raw:
+            with client_ctx(ca, "bob").wrap_socket(raw, server_hostname=None) as s:
+                cn = dict(x[0] for x in s.getpeercert()["subject"]).get("commonName")
+        c.check(code == 200 and cn == want, f"reload_memory: the rotated certificate ({want}) is presented", cn)
+        log = d.output()
+        rpc_lines, hup_lines = log.count("TLS reload (tls.reload)"), log.count("TLS reload (SIGHUP)")
+        rpc_calls = n - n // 10
+        # Signals sent faster than they are taken merge into one, so SIGHUP lines may be fewer.
+        c.check(rpc_lines == rpc_calls and 0 < hup_lines <= n // 10,
+                f"reload_memory: one log line per reload ({rpc_lines} for {rpc_calls} tls.reload calls, "
+                f"{hup_lines} for {n // 10} SIGHUPs)")
+        c.check(d.alive(), "reload_memory: sipsd alive")
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. CRL expiry: `sipsd -c` fails on an expired CRL, the running server warns before and when it expires
+
+def make_crl(ca_dir, out, *timing):
+    """A CRL of the CA in ca_dir with the given openssl ca timing options; returns its nextUpdate text."""
+    r = subprocess.run(["openssl", "ca", "-config", "ca.conf", "-batch", "-gencrl", "-out", out] + list(timing),
+                       cwd=ca_dir, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("openssl ca -gencrl failed: " + r.stderr)
+    return subprocess.run(["openssl", "crl", "-in", out, "-noout", "-nextupdate"], capture_output=True, text=True,
+                          check=True).stdout.strip().split("=", 1)[1]
+
+
+def crl_hash_dir(ca, crl_file, dest):
+    os.makedirs(dest, exist_ok=True)
+    h = subprocess.run(["openssl", "x509", "-in", os.path.join(ca, "ca.crt"), "-noout", "-hash"],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copy(os.path.join(ca, "ca.crt"), os.path.join(dest, h + ".0"))
+    shutil.copy(crl_file, os.path.join(dest, h + ".r0"))
+    return os.path.join(dest, h + ".r0")
+
+
+def check_config(cfg_text, path):
+    with open(path, "w") as f:
+        f.write(cfg_text)
+    r = subprocess.run([sipsd_binary(), "-c", "-f", path, "-E", "-L", os.path.join(build_dir(), "modules"),
+                        "-L", build_dir()], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def crl_expiry(c, tmp, ca):
+    own = os.path.join(tmp, "crl-expiry")
+    os.makedirs(own, exist_ok=True)
+    stamp = lambda t: time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))  # noqa: E731
+    expired_next = make_crl(ca, os.path.join(own, "expired.crl"), "-crl_lastupdate", stamp(time.time() - 2 * 86400),
+                            "-crl_nextupdate", stamp(time.time() - 86400))
+    expired_r0 = crl_hash_dir(ca, os.path.join(own, "expired.crl"), os.path.join(own, "expired-hd"))
+    cfg, _ = revoke_cfg(ca, os.path.join(own, "expired-hd"), "")
+    rc, out = check_config(cfg, os.path.join(own, "expired.cfg"))
+    c.check(rc != 0 and expired_r0 in out and expired_next in out and "nextUpdate" in out,
+            f"crl_expiry: sipsd -c fails on an expired CRL naming the file and its nextUpdate ({expired_next})",
+            out[-1200:])
+
+    # Valid for a few more seconds: start passes with a warning, then the server says when it expires.
+    soon_next = make_crl(ca, os.path.join(own, "soon.crl"), "-crlsec", "8")
+    soon_r0 = crl_hash_dir(ca, os.path.join(own, "soon.crl"), os.path.join(own, "soon-hd"))
+    cfg, tls_port = revoke_cfg(ca, os.path.join(own, "soon-hd"), "")
+    rc, out = check_config(cfg, os.path.join(own, "soon-check.cfg"))
+    c.check(rc == 0, "crl_expiry: sipsd -c passes while the CRL is still valid", out[-800:])
+    with Sipsd(cfg, workdir=own, name="crl-soon") as d:
+        d.start(wait_tcp=[(HOST, tls_port)])
+        code = tls_options(tls_port, client_ctx(ca, "bob"))[0]
+        c.check(code == 200, "crl_expiry: Bob is served while the CRL is valid")
+        warned = [ln for ln in d.output().splitlines() if "expires within a day" in ln]
+        c.check(warned and soon_r0 in warned[0] and soon_next in warned[0],
+                "crl_expiry: the running server warns that the CRL expires within a day, naming file and nextUpdate",
+                d.output()[-1200:])
+        try:
+            wait_for(lambda: "has expired" in d.output(), 15, "the CRL expiry log line")
+            line = next(ln for ln in d.output().splitlines() if "has expired" in ln)
+        except AssertionError:
+            line = ""
+        c.check(soon_r0 in line and soon_next in line,
+                "crl_expiry: when nextUpdate passes the running server logs it, naming file and nextUpdate", line)
+        c.check(d.output().count("has expired") == 1, "crl_expiry: ... once, not every second")
+        c.check(d.alive(), "crl_expiry: sipsd alive")
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. @tls selects on a message that did not come over TLS are Null
+
+def selects_null(c, tmp, ca):
+    tls_port, udp_port = free_port(), free_port()
+    cfg = f"""
+debug=2
+children=1
+listen=tls:{HOST}:{tls_port}
+listen=udp:{HOST}:{udp_port}
+loadmodule "tls"
+loadmodule "sl"
+modparam("tls", "certificate", "{crt(ca, 'server')}")
+modparam("tls", "private_key", "{key(ca, 'server')}")
+route {{
+    if (@tls.cipher.bits < 128) {{ sl_reply(486, "bits below 128"); exit; }}
+    if (@tls.cipher.bits >= 128) {{ sl_reply(200, "bits at least 128"); exit; }}
+    if (@tls.version == "" && @tls.peer.verified == "") {{ sl_reply(200, "null"); exit; }}
+    sl_reply(500, "neither");
+}}
+"""
+    with Sipsd(cfg, workdir=tmp, name="selects-null") as d:
+        d.start(wait_tcp=[(HOST, tls_port)])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.settimeout(5)
+            u.bind((HOST, 0))
+            u.sendto(sip_options(HOST, udp_port, "UDP", local=u.getsockname()), (HOST, udp_port))
+            try:
+                msg = u.recv(65535)
+                got = msg.split(b"\r\n", 1)[0].decode()
+            except OSError as e:
+                got = str(e)
+        c.check(got == "SIP/2.0 200 null", "selects_null: over UDP `@tls.cipher.bits < 128` and `>= 128` are both "
+                                           "false, and @tls selects equal \"\" (Null)", got)
+        code, reason, _, _ = tls_options(tls_port, client_ctx(ca))
+        c.check((code, reason) == (200, "bits at least 128"), "selects_null: over TLS the same select is a number",
+                (code, reason))
+
+
+SECTIONS = {"resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
+            "reload_memory": reload_memory, "crl_expiry": crl_expiry, "selects_null": selects_null}
 
 
 def main():

@@ -36,6 +36,22 @@ for line in (f"{bad}:2:5: error: unknown function 'nosuch_function'",
 rc, _, err = run("-c", "-f", os.path.join(here, "cli", "does-not-exist.cfg"))
 expect(rc == 1 and "cannot read the config file" in err, f"missing file: rc={rc} {err!r}")
 
+# The preprocessor: -A defines, the live branch only, errors in included files name them.
+pre = os.path.join(here, "cli", "preproc.cfg")
+rc, _, err = run("-c", "-f", pre)
+expect(rc == 0, f"preproc.cfg: rc={rc} {err!r}")
+rc, _, err = run("-c", "-A", "WITH_BAD", "-f", pre)
+expect(rc == 1 and f"{pre}:5:9: error: unknown function 'nosuch_function'" in err, f"-A WITH_BAD: {rc} {err!r}")
+rc, _, err = run("-c", "-A", "PORT=70000", "-f", pre)
+expect(rc == 1 and f"{pre}:7:9: error: forward(): port 70000 is out of range" in err, f"-A PORT=70000: {rc} {err!r}")
+rc, _, err = run("-c", "-A", "WITH_INCLUDE", "-f", pre)
+inc = os.path.join(here, "cli", "inc", "loader_errors.cfg")
+for line in (f"{inc}:2:7: error: ", f"{inc}:3:8: error: listen=tls:127.0.0.1:5061 needs the TLS transport",
+             "listen=tls:127.0.0.1:5061\n       ^\n"):
+    expect(rc == 1 and line in err, f"-A WITH_INCLUDE: missing {line!r} in {err!r}")
+rc, _, err = run("-c", "-A", "no good", "-f", pre)
+expect(rc == 1 and "'no good' is not a valid name for -A" in err, f"-A 'no good': {rc} {err!r}")
+
 rc, out, _ = run("-V")
 expect(rc == 0 and out.startswith("sipsd ") and "OpenSSL" in out and "libevent" in out, f"-V: {rc} {out!r}")
 rc, out, _ = run("-h")

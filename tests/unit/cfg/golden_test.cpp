@@ -31,6 +31,10 @@ TEST_CASE("golden: scripts and their diagnostics") {
   std::sort(cfgs.begin(), cfgs.end());
   REQUIRE(cfgs.size() >= 10);
   const bool update = std::getenv("SIPSD_UPDATE_GOLDEN") != nullptr;
+  // Scripts are named relative to the data directory, so include_file finds its neighbours
+  // and diagnostics do not depend on where the tree is checked out.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(CFG_TEST_DATA);
   for (const auto& p : cfgs) {
     CAPTURE(p.filename().string());
     auto r = test::checkScript(slurp(p), *reg, p.filename().string());
@@ -47,4 +51,5 @@ TEST_CASE("golden: scripts and their diagnostics") {
     if (p.filename().string().rfind("ok_", 0) == 0) CHECK(r.script != nullptr);
     if (p.filename().string().rfind("err_", 0) == 0) CHECK(r.script == nullptr);
   }
+  fs::current_path(cwd);
 }

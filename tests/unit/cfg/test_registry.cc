@@ -3,6 +3,7 @@
 
 #include "cfg/checker.h"
 #include "cfg/config_parser.h"
+#include "cfg/preprocessor.h"
 #include "core/script/core_functions.h"
 
 namespace sipsd::test {
@@ -53,7 +54,10 @@ std::unique_ptr<Registry> makeTestRegistry() {
 
 CheckResult checkScript(const std::string& text, const Registry& registry, const std::string& file) {
   CheckResult r;
-  cfg::ErrorHandler handler(text, file, r.diags);
+  cfg::SourceMap map;
+  const std::string merged = cfg::Preprocessor(r.diags).run(text, file, map);
+  if (r.diags.hasErrors()) return r;
+  cfg::ErrorHandler handler(merged, file, r.diags, &map);
   auto config = cfg::parseConfig(handler);
   cfg::Checker checker(registry, handler);
   auto script = checker.compile(config);

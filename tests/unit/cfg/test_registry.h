@@ -20,6 +20,7 @@ struct CheckResult {
   std::unique_ptr<cfg::CompiledScript> script;  // null when there were errors
   cfg::Diagnostics diags;
 };
+// The text is preprocessed first (includes relative to `file`).
 CheckResult checkScript(const std::string& text, const Registry& registry, const std::string& file = "test.cfg");
 
 }  // namespace sipsd::test

@@ -1,0 +1,40 @@
+// One worker's replica of the location table. Touched only on its worker's thread (reads by
+// lookup()/registered()/RPCs, writes by posted updates), so it needs no lock. Records are
+// shared with the other replicas; the map keys view the record's own AoR string.
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+
+#include "modules/usrloc/binding.h"
+
+namespace sipsd::usrloc {
+
+class LocationTable {
+ public:
+  // Stores `rec` unless the replica already holds a newer (or the same) version of the AoR.
+  // An empty record is a tombstone: it keeps the version so a late older write cannot revive it.
+  void apply(const RecordPtr& rec);
+  // The live record for `aor` (null for none or a tombstone).
+  RecordPtr get(std::string_view aor) const;
+  // The record holding a binding with this contact URI registered on `node`; index set.
+  RecordPtr getByContact(std::string_view contact, const std::string& node, size_t& index) const;
+  // Drops records whose bindings all expired before `now` and tombstones older than `keep` s.
+  size_t sweep(int64_t now, int64_t keep);
+  // Calls fn for every live record (RPC dump).
+  template <class Fn>
+  void forEach(Fn&& fn) const {
+    for (const auto& [k, r] : byAor_)
+      if (!r->bindings.empty()) fn(r);
+  }
+  size_t size() const { return byAor_.size(); }
+
+ private:
+  void indexContacts(const AorRecord& r, bool add);
+
+  std::unordered_map<std::string_view, RecordPtr> byAor_;
+  // contact URI -> AoR, for requests routed here by another node with the contact as R-URI.
+  std::unordered_multimap<std::string_view, std::string_view> byContact_;
+};
+
+}  // namespace sipsd::usrloc

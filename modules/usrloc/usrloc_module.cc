@@ -1,0 +1,163 @@
+// The usrloc module: the location table (in memory, or shared by a cluster in Redis), its
+// RPCs ul.dump / ul.lookup / ul.rm, and the "location" interface the registrar uses.
+#include <string>
+
+#include "core/module_api.h"
+#include "modules/usrloc/location.h"
+
+namespace sipsd::usrloc {
+namespace {
+
+constexpr int kInvalidParams = -32602;
+
+Location& location() {
+  static Location loc;
+  return loc;
+}
+
+RpcValue bindingValue(const Binding& b, int64_t now) {
+  RpcStruct s;
+  s.emplace_back("contact", b.contact);
+  s.emplace_back("expires", int64_t(b.expires - now));
+  if (b.q >= 0) s.emplace_back("q", double(b.q) / 1000.0);
+  s.emplace_back("call_id", b.callId);
+  s.emplace_back("cseq", int64_t(b.cseq));
+  s.emplace_back("received", b.proto + ":" + b.source);
+  if (b.connId) s.emplace_back("conn_id", b.connId);
+  if (!b.node.empty()) s.emplace_back("node", b.node);
+  if (!b.certSubject.empty()) s.emplace_back("cert_subject", b.certSubject);
+  if (!b.certFingerprint.empty()) s.emplace_back("cert_fingerprint", b.certFingerprint);
+  if (!b.userAgent.empty()) s.emplace_back("user_agent", b.userAgent);
+  s.emplace_back("updated", b.updated);
+  return RpcValue(std::move(s));
+}
+
+RpcValue recordValue(const AorRecord& r, int64_t now) {
+  RpcArray contacts;
+  for (const Binding& b : r.bindings)
+    if (b.expires > now) contacts.push_back(bindingValue(b, now));
+  RpcStruct s;
+  s.emplace_back("aor", r.aor);
+  s.emplace_back("contacts", RpcValue(std::move(contacts)));
+  return RpcValue(std::move(s));
+}
+
+const LocationTable& tableOrFault() {
+  const LocationTable* t = location().currentTable();
+  if (!t) throw RpcFault(500, "the location table is read on a worker (call through dispatch_rpc)");
+  return *t;
+}
+
+std::string aorParam(const std::vector<RpcValue>& p) {
+  const std::string* s = p.size() == 1 ? std::get_if<std::string>(&p[0].v) : nullptr;
+  if (!s) throw RpcFault(kInvalidParams, "expected one parameter: the address of record (sip:user@domain)");
+  std::string aor = location().aorOf(*s);
+  if (aor.empty()) throw RpcFault(kInvalidParams, "'" + *s + "' is not a SIP URI with a user part");
+  return aor;
+}
+
+std::vector<RpcMethod> rpcs() {
+  std::vector<RpcMethod> r;
+  r.push_back({"ul.dump", "Every address of record with its bindings", [](const std::vector<RpcValue>&) {
+                 const LocationTable& t = tableOrFault();
+                 int64_t now = unixNow();
+                 RpcArray aors;
+                 int64_t contacts = 0;
+                 t.forEach([&](const RecordPtr& rec) {
+                   RpcValue v = recordValue(*rec, now);
+                   const auto& c = std::get<RpcArray>(std::get<RpcStruct>(v.v)[1].second.v);
+                   if (c.empty()) return;
+                   contacts += int64_t(c.size());
+                   aors.push_back(std::move(v));
+                 });
+                 RpcStruct s;
+                 s.emplace_back("table", "location");
+                 s.emplace_back("store", location().clustered() ? location().dbState() : std::string("memory"));
+                 if (!location().nodeAddress().empty()) s.emplace_back("node", location().nodeAddress());
+                 s.emplace_back("aors", int64_t(aors.size()));
+                 s.emplace_back("contacts", contacts);
+                 s.emplace_back("records", RpcValue(std::move(aors)));
+                 return RpcValue(std::move(s));
+               }});
+  r.push_back({"ul.lookup", "The bindings of one address of record: ul.lookup sip:alice@example.com",
+               [](const std::vector<RpcValue>& p) {
+                 std::string aor = aorParam(p);
+                 const LocationTable& t = tableOrFault();
+                 RecordPtr rec = t.get(aor);
+                 int64_t now = unixNow();
+                 if (!rec) throw RpcFault(404, "no bindings for " + aor);
+                 RpcValue v = recordValue(*rec, now);
+                 if (std::get<RpcArray>(std::get<RpcStruct>(v.v)[1].second.v).empty())
+                   throw RpcFault(404, "no bindings for " + aor);
+                 return v;
+               }});
+  r.push_back({"ul.rm", "Removes every binding of an address of record: ul.rm sip:alice@example.com",
+               [](const std::vector<RpcValue>& p) {
+                 std::string aor = aorParam(p);
+                 const LocationTable& t = tableOrFault();
+                 RecordPtr rec = t.get(aor);
+                 if (!rec) throw RpcFault(404, "no bindings for " + aor);
+                 int64_t n = int64_t(rec->bindings.size());
+                 location().update(aor, [](const AorRecord* cur) {
+                   UpdateResult u;
+                   u.write = cur != nullptr;
+                   return u;
+                 }, [aor](const UpdateOutcome& o) {
+                   if (o.code >= 300)
+                     location().core()->log(kLogErr, "usrloc", "ul.rm " + aor + ": " + std::to_string(o.code) + " " +
+                                                                   o.reason);
+                 });
+                 RpcStruct s;
+                 s.emplace_back("aor", aor);
+                 s.emplace_back("removed", n);
+                 return RpcValue(std::move(s));
+               }});
+  return r;
+}
+
+std::string boolParam(bool& out, const ParamValue& v) {
+  if (!v.isInt || (v.num != 0 && v.num != 1)) return "expects 0 or 1";
+  out = v.num != 0;
+  return {};
+}
+
+ModuleExports makeExports() {
+  ModuleExports e;
+  e.name = "usrloc";
+  LocationOptions& o = location().options();
+  e.params.push_back({"db_url", ParamType::Str, [&o](const ParamValue& v) -> std::string {
+                        o.dbUrl = v.str;
+                        return {};
+                      }});
+  e.params.push_back({"node_address", ParamType::Str, [&o](const ParamValue& v) -> std::string {
+                        if (v.str.rfind("sip:", 0) != 0 && v.str.rfind("sips:", 0) != 0)
+                          return "expects a SIP URI such as sip:10.0.0.1:5060";
+                        o.nodeAddress = v.str;
+                        return {};
+                      }});
+  e.params.push_back({"use_domain", ParamType::Int, [&o](const ParamValue& v) { return boolParam(o.useDomain, v); }});
+  e.params.push_back({"max_pending", ParamType::Int, [&o](const ParamValue& v) -> std::string {
+                        if (!v.isInt || v.num < 1) return "expects a positive number";
+                        o.maxPending = size_t(v.num);
+                        return {};
+                      }});
+  e.rpcs = rpcs();
+  e.init = [](CoreApi& core) { return location().init(core); };
+  e.workerInit = [](CoreApi&, int worker) {
+    location().addWorker(worker);
+    return std::string();
+  };
+  e.destroy = [] { location().destroy(); };
+  e.api = [](const std::string& name) -> void* {
+    return name == "location" ? static_cast<LocationApi*>(&location()) : nullptr;
+  };
+  return e;
+}
+
+}  // namespace
+}  // namespace sipsd::usrloc
+
+extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
+  static const sipsd::ModuleExports exports = sipsd::usrloc::makeExports();
+  return &exports;
+}

