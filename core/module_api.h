@@ -126,13 +126,6 @@ class CoreApi {
   // Registered RPC methods (core and modules).
   virtual const std::vector<RpcMethod>& rpcMethods() const = 0;
   virtual void requestShutdown() = 0;
-<<<<<<< HEAD
-  // Metrics (GET /metrics, http_metrics()): `fn` writes the module's families at each scrape,
-  // on the scraping worker's thread, so it only reads (atomics, snapshots). Ignored under -c.
-  virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }
-  // Every provider's families as Prometheus text ("" when the server is not running).
-  virtual std::string renderMetrics() { return {}; }
-=======
   // ---- added for usrloc/registrar (defaults keep other CoreApi implementations building) ----
   // The worker index of the calling thread, -1 outside the workers.
   virtual int currentWorker() const { return -1; }
@@ -147,7 +140,11 @@ class CoreApi {
   }
   // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
   virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
->>>>>>> main
+  // Metrics (GET /metrics, http_metrics()): `fn` writes the module's families at each scrape,
+  // on the scraping worker's thread, so it only reads (atomics, snapshots). Ignored under -c.
+  virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }
+  // Every provider's families as Prometheus text ("" when the server is not running).
+  virtual std::string renderMetrics() { return {}; }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

@@ -87,14 +87,11 @@ class TlsModule {
   bool initialized_ = false;
   CoreApi* core_ = nullptr;
   ModuleExports exports_;
-<<<<<<< HEAD
   std::unique_ptr<TlsOps> ops_;  // expiry warnings and metrics
-=======
   std::mutex crlMu_;                      // crlWarned_ (timer thread, reloads)
   std::map<std::string, int> crlWarned_;  // CRL file -> 1 due soon / 2 expired, logged once
   // Last member: destroyed (thread joined) before anything its callback uses.
   DirNotifier notifier_{[this] { checkFiles(); }};
->>>>>>> main
 };
 
 }  // namespace sipsd::tls

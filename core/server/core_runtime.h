@@ -34,17 +34,14 @@ class CoreRuntime : public CoreApi {
   bool closeConnectionById(uint64_t connId) override;
   const std::vector<RpcMethod>& rpcMethods() const override;
   void requestShutdown() override;
-<<<<<<< HEAD
-  void addMetricsProvider(std::string owner, MetricsProvider fn) override;
-  std::string renderMetrics() override;
-  CoreMetrics& metrics() { return metrics_; }
-=======
   int currentWorker() const override;
   bool postToWorker(int worker, std::function<void()> fn) override;
   bool connectionOpen(uint64_t connId) const override;
   std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
   void* moduleApi(const std::string& module, const std::string& name) override;
->>>>>>> main
+  void addMetricsProvider(std::string owner, MetricsProvider fn) override;
+  std::string renderMetrics() override;
+  CoreMetrics& metrics() { return metrics_; }
 
  private:
   LoadedConfig& cfg_;
