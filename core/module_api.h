@@ -140,6 +140,8 @@ class CoreApi {
   }
   // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
   virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
+  // The listen= addresses of one protocol, canonical "ip:port" (tls checks its domains against them).
+  virtual std::vector<std::string> listenAddresses(Proto proto) const { (void)proto; return {}; }
   // Metrics (GET /metrics, http_metrics()): `fn` writes the module's families at each scrape,
   // on the scraping worker's thread, so it only reads (atomics, snapshots). Ignored under -c.
   virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }

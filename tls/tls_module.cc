@@ -148,6 +148,7 @@ std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err, const 
       return nullptr;
     }
   }
+  for (const auto& [id, dc] : cfg.domains()) declaredAt_[id.str()] = dc.declaredAt;
   return TlsDomainSet::build(cfg, g_, ring_, err, previous);
 }
 
@@ -171,6 +172,7 @@ std::string TlsModule::init(CoreApi* core) {
   auto set = buildSet(err);
   if (!set) return err;
   if (std::string e = checkCrlDates(*set, false); !e.empty()) return e;
+  warnUnusedDomains(*set);
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
   notifier_.watch(watcher_.paths());
@@ -281,6 +283,32 @@ std::string TlsModule::checkCrlDates(const TlsDomainSet& set, bool logExpired) {
     }
   }
   return expired;
+}
+
+void TlsModule::warnUnusedDomains(const TlsDomainSet& set) {
+  if (!core_) return;
+  const std::vector<std::string> listens = core_->listenAddresses(Proto::TLS);
+  std::string all;
+  for (const auto& l : listens) all += (all.empty() ? "" : ", ") + l;
+  for (const auto& d : set.all()) {
+    const std::string& addr = d->id().addr;
+    if (d->side() != Side::Server || addr == "default" || addr == "any") continue;
+    const std::string port = addr.substr(addr.rfind(':') + 1);
+    const bool v6 = addr[0] == '[';
+    bool used = false;
+    for (const auto& l : listens) {
+      // A wildcard listener accepts on every address of the port; its connections carry the
+      // real local address, which the domain lookup uses.
+      used = used || l == addr || l == (v6 ? "[::]:" : "0.0.0.0:") + port;
+    }
+    if (used) continue;
+    auto at = declaredAt_.find(d->name());
+    std::string where = at != declaredAt_.end() && !at->second.file.empty() ? at->second.str() + ": " : "";
+    logging::write(kLogWarn, "tls",
+                   where + "TLS domain " + d->name() + " is for " + addr + ", but no listen=tls: uses that address (" +
+                       (all.empty() ? std::string("no TLS listener") : "TLS listeners: " + all) +
+                       "); it will never serve a connection");
+  }
 }
 
 void TlsModule::tick() {

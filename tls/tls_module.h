@@ -74,6 +74,8 @@ class TlsModule {
   // certificate of its CA, management clients included.
   // `logExpired`: also log the expired ones (once each), for the timer's check.
   std::string checkCrlDates(const TlsDomainSet& set, bool logExpired);
+  // Warns about server domains for an address no listen=tls: uses (they would never serve).
+  void warnUnusedDomains(const TlsDomainSet& set);
 
   TlsConfig params_;  // from modparams, keywords and blocks; fixed after init
   GlobalConfig g_;
@@ -88,6 +90,7 @@ class TlsModule {
   CoreApi* core_ = nullptr;
   ModuleExports exports_;
   std::unique_ptr<TlsOps> ops_;  // expiry warnings and metrics
+  std::map<std::string, SourceLoc> declaredAt_;  // domain name -> where it was configured
   std::mutex crlMu_;                      // crlWarned_ (timer thread, reloads)
   std::map<std::string, int> crlWarned_;  // CRL file -> 1 due soon / 2 expired, logged once
   // Last member: destroyed (thread joined) before anything its callback uses.

@@ -6,14 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "core/config/core_settings.h"
 #include "core/module_api.h"
 
 namespace sipsd {
 
 class CheckCoreApi : public CoreApi {
  public:
-  CheckCoreApi(std::string configDir, int logLevel, const std::vector<RpcMethod>& rpcs)
-      : configDir_(std::move(configDir)), logLevel_(logLevel), rpcs_(rpcs) {}
+  CheckCoreApi(std::string configDir, int logLevel, const std::vector<RpcMethod>& rpcs,
+               const std::vector<ListenAddr>* listens = nullptr)
+      : configDir_(std::move(configDir)), logLevel_(logLevel), rpcs_(rpcs), listens_(listens) {}
 
   void log(int level, std::string_view module, std::string_view text) override;
   int logLevel() const override { return logLevel_; }
@@ -24,6 +26,9 @@ class CheckCoreApi : public CoreApi {
   void closeConnection(ScriptContext& ctx) override;
   const std::vector<RpcMethod>& rpcMethods() const override { return rpcs_; }
   void requestShutdown() override { shutdownRequested_ = true; }
+  std::vector<std::string> listenAddresses(Proto proto) const override {
+    return listens_ ? listenAddressesOf(*listens_, proto) : std::vector<std::string>();
+  }
 
   size_t timerCount() const { return timers_; }
   bool shutdownRequested() const { return shutdownRequested_; }
@@ -32,6 +37,7 @@ class CheckCoreApi : public CoreApi {
   std::string configDir_;
   int logLevel_;
   const std::vector<RpcMethod>& rpcs_;
+  const std::vector<ListenAddr>* listens_;
   size_t timers_ = 0;
   std::atomic<bool> shutdownRequested_{false};
 };

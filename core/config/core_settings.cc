@@ -97,6 +97,13 @@ std::string localAddressProblem(const SockAddr& addr) {
   return err;
 }
 
+std::vector<std::string> listenAddressesOf(const std::vector<ListenAddr>& listens, Proto proto) {
+  std::vector<std::string> r;
+  for (const auto& l : listens)
+    if (l.proto == proto) r.push_back(l.addr.str());
+  return r;
+}
+
 std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const ParamValue& v, bool& known) {
   known = true;
   if (name == "debug" || name == "log_level") return setInt(name, v, kLogErr, kLogDebug, s.logLevel);

@@ -35,6 +35,9 @@ struct CoreSettings {
   std::string logPrefix;             // log_prefix=: put in front of every log line
 };
 
+// The canonical "ip:port" of every listen= of `proto` (CoreApi::listenAddresses).
+std::vector<std::string> listenAddressesOf(const std::vector<ListenAddr>& listens, Proto proto);
+
 // Applies `name=value` when it is a core setting. Sets `known` when the name is the core's;
 // returns an error text for a bad value. Unknown names are left for the modules to claim.
 std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const ParamValue& v, bool& known);

@@ -36,6 +36,10 @@ int CoreRuntime::workerCount() const { return server_ ? server_->workerCount() :
 
 const std::string& CoreRuntime::configDir() const { return cfg_.configDir; }
 
+std::vector<std::string> CoreRuntime::listenAddresses(Proto proto) const {
+  return listenAddressesOf(cfg_.settings.listens, proto);
+}
+
 void CoreRuntime::addTimer(std::chrono::milliseconds every, std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (server_)

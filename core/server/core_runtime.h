@@ -39,6 +39,7 @@ class CoreRuntime : public CoreApi {
   bool connectionOpen(uint64_t connId) const override;
   std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
   void* moduleApi(const std::string& module, const std::string& name) override;
+  std::vector<std::string> listenAddresses(Proto proto) const override;
   void addMetricsProvider(std::string owner, MetricsProvider fn) override;
   std::string renderMetrics() override;
   CoreMetrics& metrics() { return metrics_; }

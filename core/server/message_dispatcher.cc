@@ -73,12 +73,16 @@ void MessageDispatcher::answerUnparseable(std::string_view raw, const ReceiveInf
   if (rcv.proto == Proto::UDP) return;
   std::string_view first = firstLineOf(raw);
   std::string out;
-  if (first.find("HTTP/") != std::string_view::npos)
-    out = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
-  else if (first.find("SIP/2.0") != std::string_view::npos && first.substr(0, 7) != "SIP/2.0")
+  if (first.find("HTTP/") != std::string_view::npos) {
+    HttpResponse r;
+    r.code = 400;
+    r.reason = "Bad Request";
+    out = buildHttpResponse(r);
+  } else if (first.find("SIP/2.0") != std::string_view::npos && first.substr(0, 7) != "SIP/2.0") {
     out = "SIP/2.0 400 " + reasonFor(err) + "\r\nContent-Length: 0\r\n\r\n";
-  else
+  } else {
     return;
+  }
   SipMsg dummy;
   ScriptContext ctx(dummy, rcv, *cfg_.coreApi);
   cfg_.coreApi->sendReply(ctx, out);

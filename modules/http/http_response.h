@@ -1,11 +1,12 @@
 // HTTP/1.1 responses for requests that arrived through the core's parser (SipMsg of kind
-// HttpRequest): status line, Date/Server/Content-Type/Content-Length, and the keep-alive
-// decision of RFC 9112 §9.3. Shared by the http and xmlrpc modules (a pic static library).
+// HttpRequest): what the script supplied is checked here, the bytes are written by the core's
+// one HTTP writer (core/proxy/http_reply_builder.h). Shared by the http and xmlrpc modules.
 #pragma once
 #include <string>
 #include <string_view>
 
 #include "core/parser/sip_msg.h"
+#include "core/proxy/http_reply_builder.h"
 
 namespace sipsd {
 
@@ -13,19 +14,11 @@ struct ScriptContext;
 
 namespace http {
 
-// Whether the connection stays open after answering `req`: HTTP/1.1 unless it says
-// "Connection: close"; HTTP/1.0 only when it says "Connection: keep-alive".
+// Whether the connection stays open after answering `req` (the core's rule, httpKeepAlive).
 bool keepAlive(const SipMsg& req);
 
-struct Response {
-  int code = 200;
-  std::string_view reason = "OK";
-  std::string_view contentType;  // empty: no Content-Type header
-  std::string_view body;
-  bool keepAlive = true;
-  bool http10Peer = false;  // a 1.0 client that asked for keep-alive is told so explicitly
-  bool headOnly = false;    // answer to HEAD: headers (with the body's length), no body
-};
+// The response fields; the bytes come from the core's one HTTP writer (buildHttpResponse).
+using Response = HttpResponse;
 
 // Checks what the script supplied: code 100..599, reason and content type without control
 // characters (they would let a select value inject headers). Empty on success.

@@ -145,8 +145,7 @@ void RedisStore::start() {
 }
 
 void RedisStore::stop() {
-  if (stopping_) return;
-  stopping_ = true;
+  if (stopping_.exchange(true)) return;
   loop_.post([this] {
     for (Conn* c : {cmd_.get(), sub_.get()})
       if (c->ac) {
@@ -242,7 +241,6 @@ void RedisStore::onConnected(Conn& c, bool, const std::string&) {
 void RedisStore::onDisconnected(Conn& c, const std::string& err) {
   c.up = false;
   if (stopping_) return;
-  lastError_ = err;
   if (state_.exchange(State::Down) == State::Up)
     loc_.core()->log(kLogErr, kModule, "lost Redis at " + host_ + ":" + std::to_string(port_) + " (" + c.name() +
                                            "): " + err +
@@ -358,7 +356,7 @@ void RedisStore::onChange(std::string_view payload) {
 
 void RedisStore::submit(std::string aor, LocationApi::Compute compute, LocationApi::Done done) {
   if (state_.load() != State::Up) {
-    logDown(lastError_.empty() ? "not connected yet" : lastError_);
+    logDown("not connected");  // the reason was logged when the connection went down
     done(UpdateOutcome{503, "Service Unavailable", "Retry-After: 5\r\n", nullptr});
     return;
   }

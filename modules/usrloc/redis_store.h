@@ -72,8 +72,7 @@ class RedisStore {
   std::atomic<State> state_{State::Down};
   std::atomic<size_t> pending_{0};
   std::atomic<int64_t> lastDownLog_{0};
-  std::string lastError_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace sipsd::usrloc

@@ -35,7 +35,7 @@ route {{
         dispatch_rpc();
         exit;
     }}
-    if (method == "OPTIONS") {{
+    if (method == "OPTIONS" || @http.path == "/sl") {{
         sl_reply(200, "OK");
         exit;
     }}
@@ -155,6 +155,27 @@ def bad_via_tcp(c, port):
         c.check(status_of(msg) == 200 and b"after-badvia" in msg, "the connection lives on: next OPTIONS 200")
 
 
+def one_http_writer(c, port):
+    """Core, sl, http and xmlrpc answers come from one writer: the same header set."""
+    shapes = {}
+    for who, method, path, body in (("core 404", "DELETE", "/x", None), ("sl_reply", "GET", "/sl", None),
+                                    ("http_reply", "GET", "/health", None),
+                                    ("dispatch_rpc", "POST", "/RPC2", xmlrpc.client.dumps((), "core.version"))):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        conn.request(method, path, body=body, headers={"Content-Type": "text/xml"} if body else {})
+        r = conn.getresponse()
+        data = r.read()
+        names = sorted(h.lower() for h, _ in r.getheaders() if h.lower() != "content-type")
+        shapes[who] = (names, r.getheader("Server", ""), r.getheader("Content-Length") == str(len(data)))
+        conn.close()
+    ref = shapes["core 404"]
+    c.check(ref[0] == ["content-length", "date", "server"] and ref[1].startswith("sipsd/") and ref[2],
+            "core 404: Date, Server sipsd/VERSION, exact Content-Length, no Connection header on HTTP/1.1",
+            repr(shapes))
+    c.check(all(v == ref for v in shapes.values()), "sl_reply, http_reply and dispatch_rpc send the same header set",
+            repr(shapes))
+
+
 def framing(c, s, port):
     lf = sip_options("127.0.0.1", port, "TCP", call_id="lf-only").replace(b"\r\n", b"\n")
     folded = sip_options("127.0.0.1", port, "TCP", call_id="folded").replace(
@@ -199,6 +220,7 @@ def main():
         unanswered_http(c, port)
         bad_via_tcp(c, port)
         framing(c, s, port)
+        one_http_writer(c, port)
         c.check(s.alive(), "sipsd alive at the end", s.output()[-2000:])
         c.check(s.stop() == 0, "sipsd stops cleanly")
     c.finish()

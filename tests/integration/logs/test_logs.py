@@ -79,4 +79,69 @@ c.check(r.returncode == 0 and "no directory /nonexistent-sipsd" in r.stderr,
 r = run([sipsd_binary(), "-c", "-f", s.cfg, "-L", "a::b"])
 c.check(r.returncode == 2 and "empty directory" in r.stderr, "-L a::b is a usage error", (r.returncode, r.stderr))
 
+# 6. log_stderror=no: syslog with log_facility= gets one datagram per event. sipsd runs in a
+# private mount namespace whose /dev/log is a socket of this test (syslog_sink.py).
+HERE = os.path.dirname(os.path.abspath(__file__))
+SANDBOX = """set -e
+mkdir -p "$D/olddev"
+mount --rbind /dev "$D/olddev"
+mount -t tmpfs tmpfs /dev
+for n in null zero random urandom; do touch /dev/$n; mount --bind "$D/olddev/$n" /dev/$n; done
+python3 "$SINK" /dev/log "$D/syslog.jsonl" &
+i=0; while [ ! -S /dev/log ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+exec "$@"
+"""
+
+
+def in_sandbox(workdir, args):
+    env = dict(os.environ, D=workdir, SINK=os.path.join(HERE, "syslog_sink.py"))
+    return ["unshare", "-rm", "sh", "-c", SANDBOX, "sh"] + args, env
+
+
+def syslog_lines(workdir):
+    import json
+    try:
+        with open(os.path.join(workdir, "syslog.jsonl")) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except OSError:
+        return []
+
+import subprocess  # noqa: E402
+s = Sipsd('log_stderror=no\nlog_facility=LOG_LOCAL0\nroute {\n    nosuch();\n    if (method == ) { exit; }\n}\n',
+          name="sysbad")
+cmd, env = in_sandbox(s.dir, [sipsd_binary(), "-f", s.cfg])
+r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+wait_for(lambda: len(syslog_lines(s.dir)) >= 2 or r.returncode != 1, 5, "the config errors in syslog")
+got = syslog_lines(s.dir)
+c.check(r.returncode == 1 and f"{s.cfg}:4:5: error: unknown function 'nosuch'\n    nosuch();\n    ^\n" in r.stderr,
+        "stderr keeps the readable form (line and caret)", (r.returncode, r.stderr))
+errs = [g for g in got if ": error: " in g]
+c.check(len(errs) == 2 and all(g.startswith("<131>") and "\n" not in g for g in errs),
+        "syslog: one LOCAL0.err datagram per config error, no newline", got)
+c.check(any(f"core: {s.cfg}:4:5: error: unknown function 'nosuch'" in g for g in errs), "... naming FILE:LINE:COL", got)
+
+port = free_port()
+s = Sipsd(f'log_stderror=no\nlog_facility=LOG_LOCAL0\nlog_prefix="[edge-1] "\nlisten=udp:127.0.0.1:{port}\n'
+          'route { exit; }\n', name="sysrun")
+cmd, env = in_sandbox(s.dir, [sipsd_binary(), "-f", s.cfg, "-L", os.path.join(build_dir(), "modules")])
+log = open(os.path.join(s.dir, "stderr.txt"), "wb")
+p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+try:
+    wait_for(lambda: any("running with" in g for g in syslog_lines(s.dir)) or p.poll() is not None, 15, "sipsd up")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"X\nNOTICE: core: forged line\x1b[31m", ("127.0.0.1", port))
+    u.close()
+    wait_for(lambda: any("forged" in g for g in syslog_lines(s.dir)) or p.poll() is not None, 10, "the datagram in syslog")
+finally:
+    if p.poll() is None:
+        p.terminate()
+        p.wait(10)
+    log.close()
+got = syslog_lines(s.dir)
+forged = [g for g in got if "forged" in g]
+c.check(len(forged) == 1 and forged[0].startswith("<133>") and "[edge-1] core: malformed message" in forged[0]
+        and "X\\nNOTICE: core: forged line\\x1b[31m" in forged[0] and "\n" not in forged[0] and "\x1b" not in forged[0],
+        "syslog: the malformed datagram is one LOCAL0.notice line, escaped, with log_prefix", got)
+c.check(all(g.startswith("<13") and "\n" not in g for g in got), "every syslog datagram: LOCAL0, one line", got)
+
 c.finish()

@@ -411,7 +411,12 @@ def reload_memory(c, tmp, ca):
         c.check(not failures and state["bad"] == 0 and state["ok"] > 0,
                 "reload_memory: every reload succeeds and every handshake under the reload loop is served",
                 (failures[:2], state))
-        c.check(abs(grew) < 1024, f"reload_memory: RSS after {n} reloads within 1 MiB of RSS after 100 ({grew:+d} KiB)")
+        if os.environ.get("SIPSD_SANITIZED"):
+            # Under ASan freed memory sits in the allocator's quarantine: RSS measures that, not sipsd.
+            print("reload memory: RSS bound not checked in the sanitized build (tools/test.sh checks it in build/)",
+                  flush=True)
+        else:
+            c.check(abs(grew) < 1024, f"reload_memory: RSS after {n} reloads within 1 MiB of RSS after 100 ({grew:+d} KiB)")
         code, _, _, _ = tls_options(tls_port, client_ctx(ca, "bob"))
         want = "renewed.example.org" if rotations % 2 else "localhost"
         with socket.create_connection((HOST, tls_port), timeout=10) as raw:
@@ -535,7 +540,111 @@ route {{
                 (code, reason))
 
 
-SECTIONS = {"resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
+# ------------------------------------------------------------------------------------------------
+# 7. Issue 10 item 4: a reload rebuilds only the domain whose file changed
+
+def many_domains(c, tmp, ca):
+    n = int(os.environ.get("SIPSD_IT_DOMAINS", "200"))
+    own = os.path.join(tmp, "many-domains")
+    os.makedirs(own, exist_ok=True)
+    for f, src in (("shared.crt", crt(ca, "server")), ("shared.key", key(ca, "server")),
+                   ("own.crt", crt(ca, "server")), ("own.key", key(ca, "server"))):
+        shutil.copy(src, os.path.join(own, f))
+    tls_port, rpc_port = free_port(), free_port()
+    lines = ["server:", "  default:", "    identity: { certificate: shared.crt, key: shared.key }"]
+    for i in range(n):
+        files = ("own.crt", "own.key") if i == 0 else ("shared.crt", "shared.key")
+        lines += [f'  "{HOST}:{tls_port}/t{i}.example.org":',
+                  f"    identity: {{ certificate: {files[0]}, key: {files[1]} }}"]
+    with open(os.path.join(own, "tls.yml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    cfg = f"""
+debug=2
+children=2
+listen=tls:{HOST}:{tls_port}
+listen=tcp:{HOST}:{rpc_port}
+loadmodule "tls"
+loadmodule "sl"
+loadmodule "xmlrpc"
+modparam("tls", "config", "{own}/tls.yml")
+route {{
+    if (proto == TCP && method == "POST") {{ dispatch_rpc(); exit; }}
+    sl_reply(200, @tls.domain);
+}}
+"""
+    with Sipsd(cfg, workdir=own, name="many-domains") as d:
+        d.start(wait_tcp=[(HOST, tls_port), (HOST, rpc_port)])
+        proxy = rpc(rpc_port)
+        ctx = client_ctx(ca, version=TLS12)  # TLS 1.2: resumption through the domain's session-ID cache
+
+        def sni_request(name, session=None):
+            with socket.create_connection((HOST, tls_port), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname=name, session=session) as s:
+                    s.sendall(sip_options(HOST, tls_port, "TLS", local=s.getsockname()))
+                    msg, _ = read_sip_message(s)
+                    cn = dict(x[0] for x in s.getpeercert()["subject"]).get("commonName")
+                    return msg.split(b"\r\n", 1)[0].decode(), s.session_reused, s.session, cn
+        first, _, sess, _ = sni_request("t7.example.org")
+        c.check(first.endswith(f"/t7.example.org"), "many_domains: SNI t7 is served by its domain", first)
+        shutil.copy(crt(ca, "renewed"), os.path.join(own, "own.crt.new"))
+        shutil.copy(key(ca, "renewed"), os.path.join(own, "own.key.new"))
+        os.replace(os.path.join(own, "own.key.new"), os.path.join(own, "own.key"))
+        os.replace(os.path.join(own, "own.crt.new"), os.path.join(own, "own.crt"))
+        t0 = time.monotonic()
+        r = proxy.tls.reload()
+        took = time.monotonic() - t0
+        want = f"server:{HOST}:{tls_port}/t0.example.org"
+        # The watcher may have rebuilt it first (inotify); then this reload finds nothing left to do.
+        rebuilt = r.get("rebuilt")
+        log = d.output()
+        by_watcher = f"changed {want}; 1 of {n + 2} domains rebuilt" in log
+        c.check(r.get("status") == "ok" and (rebuilt == [want] or (rebuilt == [] and by_watcher))
+                and r.get("kept") == n + 2 - len(rebuilt),
+                f"many_domains: {n} domains, one certificate file changed: the reload rebuilds exactly that "
+                f"domain and keeps the others ({took * 1000:.0f} ms)", (r, log[-600:]))
+        _, _, _, cn0 = sni_request("t0.example.org")
+        c.check(cn0 == "renewed.example.org", "many_domains: the changed domain presents its new certificate", cn0)
+        line, reused, _, _ = sni_request("t7.example.org", sess)
+        c.check(line.endswith("/t7.example.org") and reused,
+                "many_domains: a TLS 1.2 session of an unchanged domain still resumes after the reload", (line, reused))
+        c.check(d.alive(), "many_domains: sipsd alive")
+
+
+# ------------------------------------------------------------------------------------------------
+# 8. `sipsd -c` warns about server domains for addresses no TLS listener uses
+
+def unused_domain(c, tmp, ca):
+    port, other = free_port(), free_port()
+    text = f"""debug=2
+listen=tls:{HOST}:{port}
+loadmodule "tls"
+loadmodule "sl"
+modparam("tls", "certificate", "{crt(ca, 'server')}")
+modparam("tls", "private_key", "{key(ca, 'server')}")
+tls_domain[{HOST}:{other}] {{
+    tls_certificate="{crt(ca, 'renewed')}"
+    tls_private_key="{key(ca, 'renewed')}"
+}}
+tls_domain[{HOST}:{port}] {{
+    tls_certificate="{crt(ca, 'renewed')}"
+    tls_private_key="{key(ca, 'renewed')}"
+}}
+route {{ sl_reply(200, "OK"); }}
+"""
+    path = os.path.join(tmp, "unused-domain.cfg")
+    line = text.splitlines().index(f"tls_domain[{HOST}:{other}] {{") + 1
+    rc, out = check_config(text, path)
+    warn = [ln for ln in out.splitlines() if f"server:{HOST}:{other}" in ln and "no listen=tls:" in ln]
+    # The block's line or its first setting's (where the domain was first mentioned).
+    named = warn and any(f"{os.path.basename(path)}:{n}:" in warn[0] for n in (line, line + 1))
+    c.check(rc == 0 and named and f"{HOST}:{port}" in warn[0],
+            f"unused_domain: sipsd -c warns that tls_domain[{HOST}:{other}] (line {line}) has no TLS listener, "
+            f"naming the line and the listeners", out[-1200:])
+    c.check(not any(f"server:{HOST}:{port} is for" in ln for ln in out.splitlines()),
+            "unused_domain: no warning for the domain of the real listener", out[-1200:])
+
+
+SECTIONS = {"many_domains": many_domains, "unused_domain": unused_domain, "resumption": resumption, "resumption_off": resumption_off, "revocation_latency": revocation_latency,
             "reload_memory": reload_memory, "crl_expiry": crl_expiry, "selects_null": selects_null}
 
 
