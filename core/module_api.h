@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/net/local_addresses.h"
+#include "core/metrics/metrics_registry.h"
 #include "core/net/transport.h"
 #include "core/rpc_value.h"
 #include "core/script_context.h"
@@ -225,6 +226,11 @@ class CoreApi {
     (void)proto;
     return {local.ip(), local.port()};
   }
+  // Metrics (GET /metrics, http_metrics()): `fn` writes the module's families at each scrape,
+  // on the scraping worker's thread, so it only reads (atomics, snapshots). Ignored under -c.
+  virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }
+  // Every provider's families as Prometheus text ("" when the server is not running).
+  virtual std::string renderMetrics() { return {}; }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "tls/domain_file.h"
 #include "tls/kamailio_params.h"
 #include "tls/tls_domain_set.h"
+#include "tls/tls_metrics.h"
 #include "tls/tls_rpc.h"
 #include "tls/tls_script.h"
 
@@ -177,6 +178,7 @@ std::string TlsModule::init(CoreApi* core) {
   notifier_.watch(watcher_.paths());
   if (!initialized_ && core_) core_->addTimer(std::chrono::seconds(1), [this] { tick(); });
   initialized_ = true;
+  if (core_) ops_->start(*core_);
   logging::write(kLogInfo, "tls", "TLS ready: " + std::to_string(set->all().size()) + " domains");
   return {};
 }
@@ -200,6 +202,7 @@ std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) 
   auto set = buildSet(err, old.get());
   if (!set) {
     lastReloadError_ = err;
+    TlsMetrics::instance().reload(false);
     char took[32];
     std::snprintf(took, sizeof took, "%.1f", elapsedMs());
     logging::write(kLogErr, "tls",
@@ -217,6 +220,7 @@ std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) 
   watcher_.arm(watchedPaths(*set));
   notifier_.watch(watcher_.paths());
   lastReloadError_.clear();
+  TlsMetrics::instance().reload(true);
   // Domains nobody uses any more are freed here (or when their last connection closes); hand
   // the freed pages back instead of keeping a high-water mark after every rotation.
   old.reset();
@@ -334,6 +338,8 @@ void TlsModule::buildExports() {
     x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
   }
   for (auto& p : kamailioParams(*this)) x.params.push_back(std::move(p));  // accepted for Kamailio configs
+  ops_ = std::make_unique<TlsOps>(*this);
+  for (auto& p : ops_->params()) x.params.push_back(std::move(p));
   x.functions = tlsFunctions(*this);
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);

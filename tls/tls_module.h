@@ -13,6 +13,7 @@
 #include "tls/file_watcher.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_config.h"
+#include "tls/tls_ops.h"
 #include "tls/tls_transport.h"
 
 namespace sipsd::tls {
@@ -88,6 +89,7 @@ class TlsModule {
   bool initialized_ = false;
   CoreApi* core_ = nullptr;
   ModuleExports exports_;
+  std::unique_ptr<TlsOps> ops_;  // expiry warnings and metrics
   std::map<std::string, SourceLoc> declaredAt_;  // domain name -> where it was configured
   std::mutex crlMu_;                      // crlWarned_ (timer thread, reloads)
   std::map<std::string, int> crlWarned_;  // CRL file -> 1 due soon / 2 expired, logged once

@@ -12,6 +12,7 @@
 #include "tls/session_registry.h"
 #include "tls/tls_domain.h"
 #include "tls/tls_domain_set.h"
+#include "tls/tls_metrics.h"
 
 namespace sipsd::tls {
 namespace {
@@ -150,6 +151,8 @@ IoResult TlsSession::handshake(std::string& plain, std::string& wire) {
   ERR_clear_error();
   int rc = SSL_do_handshake(ssl_.get());
   if (rc == 1) {
+    if (!outcomeCounted_) TlsMetrics::instance().handshake(side_, HandshakeOutcome::Ok);
+    outcomeCounted_ = true;
     onEstablished();
     r.justEstablished = true;
     if (!pending_.empty()) {
@@ -165,6 +168,10 @@ IoResult TlsSession::handshake(std::string& plain, std::string& wire) {
     int e = SSL_get_error(ssl_.get(), rc);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
       r.ok = false;
+      if (!outcomeCounted_) {
+        TlsMetrics::instance().handshake(side_, TlsMetrics::classify(verifyErrCode_, ERR_GET_REASON(ERR_peek_error())));
+        outcomeCounted_ = true;
+      }
       r.error = failure(e, "TLS handshake");
       logging::write(tlsLog_, "tls", r.error);
     }
@@ -265,6 +272,11 @@ void TlsSession::shutdown(std::string& wire) {
 }
 
 void TlsSession::onClosed(std::string_view reason) {
+  if (!established_ && !outcomeCounted_) {
+    outcomeCounted_ = true;
+    TlsMetrics::instance().handshake(side_, reason.find("timeout") != std::string_view::npos ? HandshakeOutcome::Timeout
+                                                                                            : HandshakeOutcome::Aborted);
+  }
   if (logging::enabled(tlsLog_ + 1)) {
     logging::write(tlsLog_ + 1, "tls",
                    "connection " + std::to_string(ep_.connId) + " with " + ep_.remote.str() + " closed: " +
@@ -378,6 +390,7 @@ int TlsSession::verifyCallback(int ok, X509_STORE_CTX* xs) {
     int depth = X509_STORE_CTX_get_error_depth(xs);
     X509* cert = X509_STORE_CTX_get_current_cert(xs);
     if (err == X509_V_ERR_CERT_REVOKED) s->revoked_ = true;
+    if (s->verifyErrCode_ == 0) s->verifyErrCode_ = err;
     std::string subject = cert ? CertInfo::nameField(X509_get_subject_name(cert), NID_commonName) : "";
     if (s->verifyError_.empty()) {
       s->verifyError_ = std::string(X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth) +

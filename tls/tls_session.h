@@ -93,6 +93,8 @@ class TlsSession : public TransportSession {
   std::string cacheKey_;   // client: resumption cache key (destination | name)
   std::string verifyError_;
   bool revoked_ = false;
+  int verifyErrCode_ = 0;      // first X509_V_ERR_* of the peer's chain (metrics)
+  bool outcomeCounted_ = false;  // the handshake's outcome went into TlsMetrics
 
   // Published once at establishment for other threads (tls.list); immutable afterwards.
   std::atomic<bool> published_{false};

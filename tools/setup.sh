@@ -5,7 +5,10 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="g++ meson ninja-build pkg-config libssl-dev openssl libevent-dev libyaml-cpp-dev libboost-dev
-doctest-dev sip-tester curl python3 libclang-rt-14-dev libhiredis-dev redis-server kamailio kamailio-tls-modules"
+doctest-dev sip-tester curl python3 libclang-rt-14-dev libhiredis-dev redis-server"
+# ops tests: the ACME end-to-end test (pebble, lego), systemd-analyze for the unit, and the
+# patches/ interop kit run against Debian's kamailio.
+PKGS="$PKGS pebble lego systemd kamailio kamailio-tls-modules patch"
 
 missing=""
 for p in $PKGS; do

@@ -69,6 +69,7 @@ struct WorkerStats {
   uint64_t refusedNoFd = 0;      // accepts refused for want of a file descriptor (EMFILE/ENFILE)
   uint64_t evicted = 0;          // connections closed to make room at maxConnections
   uint64_t timedOut = 0;         // cut at msgReadTimeout or the TLS handshake timeout
+  uint64_t connectionsTls = 0;   // the TLS connections among connectionsOpen (metrics)
 };
 
 // Called on the owning worker thread for every complete message (datagram or framed stream

@@ -142,6 +142,7 @@ WorkerStats Worker::stats() const {
   s.refusedNoFd = n_.refusedNoFd.load(std::memory_order_relaxed);
   s.evicted = n_.evicted.load(std::memory_order_relaxed);
   s.timedOut = n_.timedOut.load(std::memory_order_relaxed);
+  s.connectionsTls = n_.openTls.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -543,6 +544,7 @@ Connection* Worker::registerConn(std::unique_ptr<Connection> conn) {
   server_.index().add(c->id_, c->proto_, c->remote_, c->reuseKey_);
   server_.openConnections().fetch_add(1);
   n_.open.fetch_add(1, std::memory_order_relaxed);
+  if (c->proto_ == Proto::TLS) n_.openTls.fetch_add(1, std::memory_order_relaxed);
   return c;
 }
 
@@ -710,6 +712,7 @@ void Worker::closeConn(Connection& c, const std::string& reason, int level) {
   if (rk != byRemote_.end() && rk->second == id) byRemote_.erase(rk);
   server_.openConnections().fetch_sub(1);
   n_.open.fetch_sub(1, std::memory_order_relaxed);
+  if (c.proto_ == Proto::TLS) n_.openTls.fetch_sub(1, std::memory_order_relaxed);
   auto it = conns_.find(id);
   if (it != conns_.end()) {
     graveyard_.push_back(std::move(it->second));  // freed by reapEv_, outside any callback of c

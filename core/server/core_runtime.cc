@@ -41,7 +41,11 @@ class LoopTimer : public WorkerTimer {
   ev::EventPtr ev_;
 };
 
-CoreRuntime::CoreRuntime(LoadedConfig& cfg) : cfg_(cfg) {}
+CoreRuntime::CoreRuntime(LoadedConfig& cfg) : cfg_(cfg) {
+  metricsRegistry_.add("core", [this](MetricsWriter& w) {
+    if (Server* s = server_) metrics_.write(w, *s);
+  });
+}
 
 void CoreRuntime::attach(Server* server) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -81,6 +85,7 @@ void CoreRuntime::addTimer(std::chrono::milliseconds every, std::function<void()
 
 bool CoreRuntime::sendReply(ScriptContext& ctx, std::string_view data) {
   if (!server_) return false;
+  if (int status = CoreMetrics::statusOf(data)) metrics_.replySent(status);
   if (ctx.rcv.proto == Proto::UDP) return server_->sendUdp(ctx.rcv.dst, ctx.rcv.src, data);
   return server_->sendOnConnection(ctx.rcv.connId, std::string(data));
 }
@@ -191,5 +196,11 @@ SocketName CoreRuntime::socketName(Proto proto, const SockAddr& local) const {
   if (server_) return server_->localAddresses().nameOf(proto, local);
   return CoreApi::socketName(proto, local);
 }
+
+void CoreRuntime::addMetricsProvider(std::string owner, MetricsProvider fn) {
+  metricsRegistry_.add(std::move(owner), std::move(fn));
+}
+
+std::string CoreRuntime::renderMetrics() { return metricsRegistry_.render(); }
 
 }  // namespace sipsd

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/module_api.h"
+#include "core/server/core_metrics.h"
 
 namespace sipsd {
 
@@ -57,6 +58,9 @@ class CoreRuntime : public CoreApi {
   bool isMyself(std::string_view host, uint16_t port, Proto proto) const override;
   bool uriIsMyself(std::string_view uriOrHost) const override;
   SocketName socketName(Proto proto, const SockAddr& local) const override;
+  void addMetricsProvider(std::string owner, MetricsProvider fn) override;
+  std::string renderMetrics() override;
+  CoreMetrics& metrics() { return metrics_; }
 
  private:
   LoadedConfig& cfg_;
@@ -65,6 +69,8 @@ class CoreRuntime : public CoreApi {
   std::set<LoopTimer*> loopTimers_;  // made by makeWorkerTimer, freed at detach (guarded by mu_)
   std::mutex mu_;  // guards pending timers (module init runs before the engine exists)
   std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pendingTimers_;
+  CoreMetrics metrics_;
+  MetricsRegistry metricsRegistry_;  // the core's provider first, then the modules'
 };
 
 }  // namespace sipsd

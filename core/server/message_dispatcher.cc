@@ -10,6 +10,7 @@
 #include "core/proxy/http_reply_builder.h"
 #include "core/proxy/reply_builder.h"
 #include "core/proxy/stateless_proxy.h"
+#include "core/server/core_metrics.h"
 #include "core/script/executor.h"
 
 namespace sipsd {
@@ -160,6 +161,7 @@ void MessageDispatcher::answerOnStream(ScriptContext& ctx, int code, const std::
 }
 
 void MessageDispatcher::onReply(ScriptContext& ctx) {
+  if (metrics_) metrics_->replyReceived(ctx.msg.status);
   ctx.route = RouteKind::OnReply;
   int r = script::onReplyRoute(*cfg_.script);
   if (r >= 0) script::runRoute(*cfg_.script, r, ctx);

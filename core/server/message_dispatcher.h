@@ -11,11 +11,14 @@ namespace sipsd {
 class LoadedConfig;
 class StatelessProxy;
 struct ModuleExports;
+class CoreMetrics;
 
 class MessageDispatcher {
  public:
   MessageDispatcher(LoadedConfig& cfg, StatelessProxy& proxy);
   void onMessage(std::string_view raw, const ReceiveInfo& rcv);
+  // Replies that arrive are counted by class here (metrics); null: not counted.
+  void setMetrics(CoreMetrics* m) { metrics_ = m; }
 
  private:
   void onRequest(ScriptContext& ctx);
@@ -33,6 +36,7 @@ class MessageDispatcher {
   StatelessProxy& proxy_;
   // Modules' message hooks (ModuleExports::onRequestIn/onReplyIn), in load order.
   std::vector<const ModuleExports*> requestHooks_, replyHooks_;
+  CoreMetrics* metrics_ = nullptr;
 };
 
 }  // namespace sipsd

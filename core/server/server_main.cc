@@ -121,6 +121,7 @@ int ServerRunner::run(LoadedConfig& cfg) {
   signal(SIGPIPE, SIG_IGN);
 
   MessageDispatcher dispatcher(cfg, *proxy_);
+  dispatcher.setMetrics(&runtime.metrics());
   Server server(serverOptions(cfg),
                 [&dispatcher](std::string_view raw, const ReceiveInfo& rcv) { dispatcher.onMessage(raw, rcv); });
 

@@ -1,9 +1,11 @@
-// The http module's exports: http_reply(code, reason, content_type, body).
+// The http module's exports: http_reply(code, reason, content_type, body), http_metrics()
+// (GET /metrics, Prometheus text) and http_acme([webroot]) with the acme_dir parameter.
 // @http.path and @http.query are core selects (core/parser/core_selects.cc), not registered here.
 #include <charconv>
 #include <memory>
 
 #include "core/module_api.h"
+#include "modules/http/acme_challenge.h"
 #include "modules/http/http_response.h"
 
 namespace sipsd::http {
@@ -63,10 +65,61 @@ int handleReply(ScriptContext& ctx, const std::vector<FuncArg>& args, const void
   return 1;
 }
 
+// Prometheus text format 0.0.4, the Content-Type Prometheus asks for.
+int handleMetrics(ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+  if (!ctx.msg.isHttp()) {
+    ctx.core.log(kLogErr, kModule, "http_metrics: the message from " + ctx.rcv.src.str() + " is not an HTTP request");
+    return -1;
+  }
+  std::string text = ctx.core.renderMetrics();
+  std::string err = reply(ctx, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text);
+  if (!err.empty()) {
+    ctx.core.log(kLogErr, kModule, "http_metrics to " + ctx.rcv.src.str() + ": " + err);
+    return -1;
+  }
+  return 1;
+}
+
+// modparam("http", "acme_dir", DIR): the webroot http_acme() serves when given no argument.
+std::string& acmeDir() {
+  static std::string dir;
+  return dir;
+}
+
+std::string setAcmeDir(const ParamValue& v) {
+  std::string d = v.text();
+  if (d.empty()) return "acme_dir is empty";
+  if (d.front() != '/' && !v.loc.file.empty()) {
+    auto slash = v.loc.file.rfind('/');
+    if (slash != std::string::npos) d = v.loc.file.substr(0, slash) + "/" + d;
+  }
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  acmeDir() = d;
+  return {};
+}
+
+std::string fixupAcme(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  if (args.empty() && acmeDir().empty()) return "http_acme() needs a directory: http_acme(\"DIR\") or modparam(\"http\", \"acme_dir\", DIR)";
+  if (!args.empty() && args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return "http_acme: empty directory";
+  return {};
+}
+
+int handleAcme(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+  std::string dir = args.empty() ? acmeDir() : args[0].eval(ctx).text();
+  if (!dir.empty() && dir.front() != '/') dir = ctx.core.configDir() + "/" + dir;
+  std::string err;
+  bool answered = AcmeChallenge::serve(ctx, dir, err);
+  if (!err.empty()) ctx.core.log(kLogNotice, kModule, "http_acme from " + ctx.rcv.src.str() + ": " + err);
+  return answered ? 1 : -1;
+}
+
 ModuleExports makeExports() {
   ModuleExports e;
   e.name = "http";
   e.functions.push_back({"http_reply", 4, 4, fixupReply, handleReply, kRequestRoute});
+  e.functions.push_back({"http_metrics", 0, 0, nullptr, handleMetrics, kRequestRoute});
+  e.functions.push_back({"http_acme", 0, 1, fixupAcme, handleAcme, kRequestRoute});
+  e.params.push_back({"acme_dir", ParamType::Str, setAcmeDir});
   return e;
 }
 

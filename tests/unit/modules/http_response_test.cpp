@@ -23,7 +23,7 @@ FuncArg str(std::string s) {
 
 const FunctionExport& httpReply() {
   const auto& fs = sipsd_module_exports()->functions;
-  REQUIRE(fs.size() == 1);
+  REQUIRE(fs.size() == 3);  // http_reply, http_metrics, http_acme
   REQUIRE(fs[0].name == "http_reply");
   return fs[0];
 }
