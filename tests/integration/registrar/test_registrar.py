@@ -26,9 +26,6 @@ from sipsd_harness import ROOT, Checker, Sipsd, free_port, make_pki, run, status
 from sip_ua import HOST, TlsUa, UdpUa, first_line, header, headers, reply_to  # noqa: E402
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
-# Delivery over the phone's own connection needs forward() to honour $du and the core to send
-# to an open inbound connection (issue 11, module rr); switched on when that is on main.
-ROUTING_READY = False
 
 
 def config(ca, udp, tls, tcp, extra_params="", usrloc_params=""):
@@ -96,8 +93,6 @@ def fingerprint(path):
 def deliver_message(c, sender, alice, port, what, expect_reach=True):
     """A UDP MESSAGE to sip:alice@example.com: alice answers 200 on her connection, the
     sender must get it. Returns the request alice saw (or None)."""
-    if expect_reach and not ROUTING_READY:
-        return None
     sender.message(port, "sip:alice@example.com", text=what)
     if not expect_reach:
         reply = sender.recv()
