@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/parser/parse_util.h"
 #include "core/parser/sip_msg.h"
 
 namespace sipsd {
@@ -25,5 +26,26 @@ bool parseNameAddr(std::string_view s, NameAddr& out, std::string_view& rest, bo
 // The contact with 0-based index `n` counted across all Contact headers.
 // Returns false with `err` empty when there are fewer contacts, with `err` set on bad syntax.
 bool nthContact(const SipMsg& msg, size_t n, NameAddr& out, std::string& err);
+
+// Calls fn(header, element) for every name-addr of every header of `type`, in message order
+// (Route, Record-Route, Contact lists). Stops with false and "HEADERNAME: why" in `err` on bad syntax.
+template <typename Fn>
+bool forEachNameAddr(const SipMsg& msg, HdrType type, std::string_view headerName, Fn&& fn, std::string& err) {
+  for (const Header& h : msg.headers) {
+    if (h.type != type) continue;
+    std::string_view rest = parse::trim(h.value);
+    while (!rest.empty()) {
+      NameAddr na;
+      std::string_view after;
+      if (!parseNameAddr(rest, na, after, true, err)) {
+        err = std::string(headerName) + ": " + err;
+        return false;
+      }
+      fn(h, na);
+      rest = parse::trim(after);
+    }
+  }
+  return true;
+}
 
 }  // namespace sipsd

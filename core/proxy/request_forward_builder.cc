@@ -68,20 +68,9 @@ bool stripRouteEntries(const SipMsg& req, size_t n, bool last, std::vector<Edit>
   };
   thread_local std::vector<Entry> entries;
   entries.clear();
-  for (const Header& h : req.headers) {
-    if (h.type != HdrType::Route) continue;
-    std::string_view rest = parse::trim(h.value);
-    while (!rest.empty()) {
-      NameAddr na;
-      std::string_view after;
-      if (!parseNameAddr(rest, na, after, true, err)) {
-        err = "Route: " + err;
-        return false;
-      }
-      entries.push_back({&h, parse::trim(na.raw)});
-      rest = parse::trim(after);
-    }
-  }
+  if (!forEachNameAddr(req, HdrType::Route, "Route",
+                       [](const Header& h, const NameAddr& na) { entries.push_back({&h, parse::trim(na.raw)}); }, err))
+    return false;
   auto removed = [&](size_t i) { return i < n || (last && i + 1 == entries.size()); };
   const std::string_view buf = req.buf;
   for (size_t i = 0; i < entries.size();) {

@@ -16,21 +16,8 @@ namespace {
 // The Route URIs of the request, top first (views into the message).
 bool routeUris(const SipMsg& msg, std::vector<std::string_view>& out, std::string& err) {
   out.clear();
-  for (const Header& h : msg.headers) {
-    if (h.type != HdrType::Route) continue;
-    std::string_view rest = parse::trim(h.value);
-    while (!rest.empty()) {
-      NameAddr na;
-      std::string_view after;
-      if (!parseNameAddr(rest, na, after, true, err)) {
-        err = "bad Route header: " + err;
-        return false;
-      }
-      out.push_back(na.uri);
-      rest = parse::trim(after);
-    }
-  }
-  return true;
+  return forEachNameAddr(msg, HdrType::Route, "bad Route header",
+                         [&](const Header&, const NameAddr& na) { out.push_back(na.uri); }, err);
 }
 
 bool hasLr(std::string_view uriText) {
