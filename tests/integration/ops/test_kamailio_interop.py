@@ -155,6 +155,9 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Length: 0
 
 ]]></send>
+  <!-- a phone rings before it answers: without the pause Kamailio's two UDP children may relay
+       the 200 before the 180 (UDP keeps no order) and sipp's UAC aborts on the late 180 -->
+  <pause milliseconds="30"/>
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
