@@ -138,6 +138,7 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   w.byId.emplace(tx.id, std::move(owned));
   w.count.fetch_add(1, std::memory_order_relaxed);
   w.created.fetch_add(1, std::memory_order_relaxed);
+  metrics_.created(tx.invite);
   run.tx = &tx;
   run.worker = w.index;
   if (tx.invite) {
@@ -167,6 +168,7 @@ void TransactionLayer::deleteTx(WorkerTables& w, Transaction& tx) {
   }
   if (run.tx == &tx) run.tx = nullptr;
   w.count.fetch_sub(1, std::memory_order_relaxed);
+  metrics_.freed(tx.invite);
   w.bytes.fetch_sub(tx.accounted, std::memory_order_relaxed);
   w.byId.erase(tx.id);
 }
@@ -192,7 +194,10 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
     tx.lastReply = std::move(*data);
     tx.lastCode = code;
   }
-  if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) sendUpstream(tx, tx.lastReply);
+  if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) {
+    sendUpstream(tx, tx.lastReply);
+    if (ev == ServerEvent::TimerG) metrics_.retransmission(TmMetrics::kReplySent);
+  }
   if ((step.actions & kSaStartG) && tx.rcv.proto == Proto::UDP) {
     tx.gIval = ev == ServerEvent::TimerG ? std::min(tx.gIval * 2, cfg_.t2) : cfg_.t1;
     tx.gAt = now + tx.gIval;
@@ -224,6 +229,7 @@ void TransactionLayer::forwardReply(WorkerTables& w, Transaction& tx, const SipM
     return;
   }
   int code = reply.status;
+  metrics_.relayed(code);
   ServerEvent ev = code < 200 ? ServerEvent::Send1xx : code < 300 ? ServerEvent::Send2xx : ServerEvent::SendFinal;
   serverEvent(w, tx, int(ev), code, &out);
 }
@@ -301,6 +307,7 @@ void TransactionLayer::clientEvent(WorkerTables& w, Transaction& tx, size_t idx,
   if (step.actions & kCaStopRetransmit) b.retransAt = 0;
   if ((step.actions & kCaRetransmit) && b.proto == Proto::UDP && !b.request.empty()) {
     core_.sendUdp(b.dest, b.request);
+    metrics_.retransmission(TmMetrics::kRequestSent);
     b.retransIval = tx.invite ? b.retransIval * 2 : std::min(b.retransIval * 2, cfg_.t2);
     b.retransAt = now + b.retransIval;
   }
@@ -513,6 +520,7 @@ bool TransactionLayer::onRequest(ScriptContext& ctx) {
     reschedule(*w, tx);
     return true;
   }
+  metrics_.retransmission(TmMetrics::kRequestAbsorbed);
   serverEvent(*w, tx, int(ServerEvent::Retransmission), 0, nullptr);
   reschedule(*w, tx);
   return true;
@@ -789,6 +797,7 @@ void TransactionLayer::runTimers(WorkerTables& w, Transaction& tx, int64_t now) 
       b->timeoutAt = 0;
       log(kLogInfo, "branch " + std::to_string(i) + " to " + std::string(protoName(b->proto)) + ":" +
                         b->dest.str() + " timed out");
+      if (!tx.canceled && !b->cancelSent) metrics_.timeout(tx.invite && b->gotProvisional);
       clientEvent(w, tx, i, int(ClientEvent::Timeout), nullptr);
     }
   }

@@ -13,6 +13,7 @@
 
 #include "core/module_api.h"
 #include "modules/tm/tm_config.h"
+#include "modules/tm/tm_metrics.h"
 #include "modules/tm/timer_queue.h"
 #include "modules/tm/transaction.h"
 
@@ -51,6 +52,7 @@ class TransactionLayer {
   void setFr(ScriptContext& ctx, int64_t frInv, int64_t fr);
 
   TmStats stats() const;
+  const TmMetrics& metrics() const { return metrics_; }
   // Tests drive time themselves.
   void setClock(int64_t (*clock)()) { clock_ = clock; }
 
@@ -108,6 +110,7 @@ class TransactionLayer {
   TmConfig cfg_;
   std::vector<std::unique_ptr<WorkerTables>> workers_;
   int64_t (*clock_)() = nowMs;
+  TmMetrics metrics_;
 };
 
 // Reason phrase tm uses for the replies it makes itself.
