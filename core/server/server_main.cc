@@ -37,6 +37,8 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.maxSendQueue = s.tcpMaxSendQueue;
   o.msgReadTimeout = std::chrono::seconds(s.tcpMsgReadTimeout);
   o.maxConnectionsPerIp = size_t(s.tcpMaxConnectionsPerIp);
+  o.connectBackoff = std::chrono::seconds(s.tcpConnectBackoff);
+  o.connectBackoffMax = std::chrono::seconds(s.tcpConnectBackoffMax);
   for (const ModuleExports* m : cfg.registry.modules())
     if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
   return o;
