@@ -33,6 +33,12 @@ class CheckCoreApi : public CoreApi {
   // Modules that use another module's interface (registrar -> usrloc) must pass `sipsd -c` too.
   void* moduleApi(const std::string& module, const std::string& name) override;
 
+  // Modules find each other under `sipsd -c` too (registrar needs usrloc's "location").
+  void* moduleApi(const std::string& module, const std::string& name) override {
+    const ModuleExports* m = registry_ ? registry_->module(module) : nullptr;
+    return m && m->api ? m->api(name) : nullptr;
+  }
+
   size_t timerCount() const { return timers_; }
   bool shutdownRequested() const { return shutdownRequested_; }
 
