@@ -21,9 +21,4 @@ bool CheckCoreApi::sendReply(ScriptContext&, std::string_view) {
 
 void CheckCoreApi::closeConnection(ScriptContext&) {}
 
-void* CheckCoreApi::moduleApi(const std::string& module, const std::string& name) {
-  const ModuleExports* m = registry_ ? registry_->module(module) : nullptr;
-  return m && m->api ? m->api(name) : nullptr;
-}
-
 }  // namespace sipsd

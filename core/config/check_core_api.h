@@ -30,8 +30,6 @@ class CheckCoreApi : public CoreApi {
   std::vector<std::string> listenAddresses(Proto proto) const override {
     return listens_ ? listenAddressesOf(*listens_, proto) : std::vector<std::string>();
   }
-  // Modules that use another module's interface (registrar -> usrloc) must pass `sipsd -c` too.
-  void* moduleApi(const std::string& module, const std::string& name) override;
 
   // Modules find each other under `sipsd -c` too (registrar needs usrloc's "location").
   void* moduleApi(const std::string& module, const std::string& name) override {
