@@ -59,10 +59,18 @@ void ConnectBackoff::prune(Clock::time_point now) {
   entries_.erase(soonest);
 }
 
-std::string ConnectBackoff::failureText(const SockAddr& to, bool handshake) {
+std::string ConnectBackoff::failureText(const SockAddr& to, bool handshake, std::string_view why) {
   std::string t(handshake ? kHandshakePrefix : kConnectPrefix);
   t += to.str();
   t += " failed";
+  // "connect failed: Connection refused", "...: error:0A00045C:SSL routines::tlsv13 alert
+  // certificate required": the words after the last colon say what happened.
+  if (auto colon = why.rfind(':'); colon != std::string_view::npos) why.remove_prefix(colon + 1);
+  while (!why.empty() && why.front() == ' ') why.remove_prefix(1);
+  if (why.empty()) return t;
+  t += " (";
+  for (char ch : why.substr(0, 80)) t += (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+  t += ')';
   return t;
 }
 

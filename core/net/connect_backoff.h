@@ -35,9 +35,10 @@ class ConnectBackoff {
   size_t size() const { return entries_.size(); }
 
   // The reply-worthy text for a connection that failed at its TCP connect or TLS handshake,
-  // e.g. "TLS handshake to 127.0.0.1:5071 failed": a 503's reason phrase names it (no OpenSSL
-  // detail, which goes to the log).
-  static std::string failureText(const SockAddr& to, bool handshake);
+  // e.g. "TLS handshake to 127.0.0.1:5071 failed (tlsv13 alert certificate required)": a 503's
+  // reason phrase. Only the last part of `why` (the close reason) is kept, bounded and printable;
+  // the whole of it goes to the log.
+  static std::string failureText(const SockAddr& to, bool handshake, std::string_view why);
   // Whether `err` (a SendDone error) is such a text, so a proxy may use it as a reason phrase.
   static bool isFailureText(const std::string& err);
 

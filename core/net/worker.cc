@@ -733,7 +733,7 @@ void Worker::closeConn(Connection& c, const std::string& reason, int level) {
   // waited on it gets a short reason a 503 can carry (the detail is in the line above).
   std::string failure;
   if (c.outbound_ && (c.state_ != Connection::State::Open || c.verdictPending_) && !stopping_) {
-    failure = ConnectBackoff::failureText(c.remote_, c.state_ != Connection::State::Connecting);
+    failure = ConnectBackoff::failureText(c.remote_, c.state_ != Connection::State::Connecting, reason);
     auto period = backoff_.failed(c.proto_, c.remote_, c.reuseKey_, failure, SteadyClock::now());
     if (period.count() > 0)
       logNet(kInfo, c.peer() + ": no new connection for " + std::to_string(period.count()) + " ms (tcp_connect_backoff)");
