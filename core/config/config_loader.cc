@@ -55,7 +55,8 @@ class Pipeline {
 
     cfg_.coreApi = opt_.makeCoreApi ? opt_.makeCoreApi(cfg_)
                                     : std::make_unique<CheckCoreApi>(cfg_.configDir, cfg_.settings.logLevel,
-                                                                     cfg_.registry.rpcs(), &cfg_.settings.listens);
+                                                                     cfg_.registry.rpcs(), &cfg_.settings.listens,
+                                                                     &cfg_.registry);
     // A module initialised from a config that already has errors would report confusing
     // follow-up problems; the script itself is still checked below.
     if (!h_.diagnostics().hasErrors()) initModules();

@@ -185,7 +185,9 @@ class Executor {
     const ReceiveInfo& r = ctx_.rcv;
     switch (k) {
       case Keyword::Method: return Value::view(m.isRequest() ? m.method : cseqMethod(m));
-      case Keyword::Uri: return m.isRequest() ? Value::view(m.ruri) : Value();
+      case Keyword::Uri:  // as @ruri and $ru: the rewritten request URI when the script set one
+        if (!m.isRequest()) return Value();
+        return Value::view(ctx_.newRuri.empty() ? m.ruri : std::string_view(ctx_.newRuri));
       case Keyword::Proto: return Value::view(protoName(r.proto));
       case Keyword::SrcIp: return r.src.valid() ? Value::owned(r.src.ip()) : Value();
       case Keyword::SrcPort: return r.src.valid() ? Value::integer(r.src.port()) : Value();
