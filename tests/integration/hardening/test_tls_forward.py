@@ -176,6 +176,7 @@ route {{ forward_tls("{HOST}", {peer.port}); }}
 """
     with Sipsd(cfg, name="tls-via") as s:
         s.start(wait_tcp=[(HOST, tport)])
+        wait_for(lambda: "running with" in s.output(), 10, "sipsd running")
         u = udp_client()
         u.sendto(options(port, u.getsockname(), 1), (HOST, port))
         wait_for(lambda: peer.received, 10, "the forwarded OPTIONS at the TLS peer")
@@ -217,6 +218,8 @@ modparam("tls", "ca_list", "{ca}/ca.crt")
 """
     with Sipsd(cfg, name="refused-" + label.replace(" ", "-")) as s:
         s.start(wait_tcp=[(HOST, tport)])
+        # Modules finish their per-worker set-up after the listeners open; sipsd says when it is done.
+        wait_for(lambda: "running with" in s.output(), 10, "sipsd running")
         u = udp_client()
         local = u.getsockname()
         want = "TLS upstream refused us" if stateful else f"TLS handshake to {HOST}:{peer.port} failed ("
