@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -16,6 +15,7 @@
 #include "core/config/check_core_api.h"
 #include "core/log.h"
 #include "core/script/core_functions.h"
+#include "core/util/strings.h"
 
 namespace sipsd {
 
@@ -28,19 +28,18 @@ bool isDir(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string dirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 class Pipeline {
  public:
   Pipeline(LoadedConfig& cfg, const LoadOptions& opt, cfg::ErrorHandler& h) : cfg_(cfg), opt_(opt), h_(h) {}
 
   void run(const ast::Config& config) {
-    if (auto err = script::registerCoreNames(cfg_.registry, opt_.proxy); !err.empty())
+    // The listen= list is complete when the script's fixups run (after every core global).
+    auto listensOn = [listens = &cfg_.settings.listens](Proto p) {
+      for (const auto& l : *listens)
+        if (l.proto == p) return true;
+      return false;
+    };
+    if (auto err = script::registerCoreNames(cfg_.registry, opt_.proxy, listensOn); !err.empty())
       h_.error(SourceLoc{cfg_.path, 0, 0}, "registering the core's names: " + err);
 
     // Core globals first: mpath= must be known before any loadmodule, wherever it is written.
@@ -160,8 +159,7 @@ class Pipeline {
     if (p->type == ParamType::Int && !v.isInt) {
       // SER scripts often quote numbers: modparam("tls", "verify_certificate", "1").
       int64_t n = 0;
-      auto [e, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
-      if (v.str.empty() || ec != std::errc() || e != v.str.data() + v.str.size()) {
+      if (!str::toNumber(v.str, n)) {
         h_.error(v.loc, "parameter '" + name + "' of module '" + modName + "' takes an integer, not '" + v.str + "'");
         return;
       }
@@ -268,7 +266,7 @@ std::unique_ptr<LoadedConfig> loadConfigText(const std::string& text, const std:
                                              const LoadOptions& options) {
   auto cfg = std::make_unique<LoadedConfig>();
   cfg->path = path;
-  cfg->configDir = dirOf(path);
+  cfg->configDir = str::dirOf(path);
   cfg::SourceMap map;
   cfg::Preprocessor pre(cfg->diagnostics);
   for (const auto& d : options.defines)
@@ -288,7 +286,7 @@ std::unique_ptr<LoadedConfig> loadConfig(const std::string& path, const LoadOpti
   if (!in) {
     auto cfg = std::make_unique<LoadedConfig>();
     cfg->path = path;
-    cfg->configDir = dirOf(path);
+    cfg->configDir = str::dirOf(path);
     cfg->diagnostics.error(SourceLoc{path, 0, 0}, std::string("cannot read the config file: ") + std::strerror(errno));
     return cfg;
   }

@@ -1,21 +1,21 @@
 // Core function exports: argument fixups at load, handlers delegating to ProxyActions.
 #include "core/script/core_functions.h"
 
-#include <charconv>
 
+#include "core/net/listen_requirement.h"
 #include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
 #include "core/script/msg_functions.h"
+#include "core/util/strings.h"
 
 namespace sipsd::script {
 
 namespace {
 
 std::optional<uint16_t> parsePort(std::string_view s) {
-  int n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || n < 1 || n > 65535) return std::nullopt;
-  return uint16_t(n);
+  auto n = str::toNumber<int>(s);
+  if (!n || *n < 1 || *n > 65535) return std::nullopt;
+  return uint16_t(*n);
 }
 
 // forward*(host, port): literal hosts must be non-empty and literal ports valid at load.
@@ -58,6 +58,11 @@ FunctionHandler forwardHandler(ProxyActions* proxy, Proto proto) {
   };
 }
 
+std::string needsListener(const ListensOn& listensOn, Proto proto) {
+  if (!listensOn || listensOn(proto)) return {};
+  return missingListenerText(proto);
+}
+
 bool tlsTransportLoaded(const Registry* registry) {
   if (!registry) return true;  // nothing to check against
   for (const auto* m : registry->modules())
@@ -67,18 +72,25 @@ bool tlsTransportLoaded(const Registry* registry) {
 
 }  // namespace
 
-std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry) {
+std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry, ListensOn listensOn) {
   std::vector<FunctionExport> out;
   auto hostPortFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixupHostPort(args); };
+  auto transportFixup = [listensOn](Proto proto) {
+    return [listensOn, proto](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+      if (auto err = needsListener(listensOn, proto); !err.empty()) return err;
+      return fixupHostPort(args);
+    };
+  };
 
   out.push_back({"forward", 0, 0, nullptr, forwardHandler(proxy, Proto::None), kRequestRoute});
   out.push_back({"forward", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::None), kRequestRoute});
-  out.push_back({"forward_udp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::UDP), kRequestRoute});
-  out.push_back({"forward_tcp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::TCP), kRequestRoute});
+  out.push_back({"forward_udp", 2, 2, transportFixup(Proto::UDP), forwardHandler(proxy, Proto::UDP), kRequestRoute});
+  out.push_back({"forward_tcp", 2, 2, transportFixup(Proto::TCP), forwardHandler(proxy, Proto::TCP), kRequestRoute});
   out.push_back({"forward_tls", 2, 2,
-                 [registry](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                 [registry, listensOn](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
                    if (!tlsTransportLoaded(registry))
                      return "no loaded module provides the TLS transport (loadmodule \"tls\")";
+                   if (auto err = needsListener(listensOn, Proto::TLS); !err.empty()) return err;
                    return fixupHostPort(args);
                  },
                  forwardHandler(proxy, Proto::TLS), kRequestRoute});
@@ -102,11 +114,8 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
                      const FuncArg& a = args[0];
                      int64_t n = a.num;
                      if (a.kind == FuncArg::Kind::Select) return "the level must be a number 0..4";
-                     if (a.kind == FuncArg::Kind::Str) {
-                       auto [p, ec] = std::from_chars(a.str.data(), a.str.data() + a.str.size(), n);
-                       if (a.str.empty() || ec != std::errc() || p != a.str.data() + a.str.size())
-                         return "the level '" + a.str + "' is not a number 0..4";
-                     }
+                     if (a.kind == FuncArg::Kind::Str && !str::toNumber(a.str, n))
+                       return "the level '" + a.str + "' is not a number 0..4";
                      if (n < kLogErr || n > kLogDebug) return "the level " + std::to_string(n) + " is not in 0..4";
                      level = int(n);
                    }
@@ -163,8 +172,8 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   return out;
 }
 
-std::string registerCoreNames(Registry& registry, ProxyActions* proxy) {
-  for (const auto& f : coreFunctionExports(proxy, &registry)) {
+std::string registerCoreNames(Registry& registry, ProxyActions* proxy, ListensOn listensOn) {
+  for (const auto& f : coreFunctionExports(proxy, &registry, std::move(listensOn))) {
     std::string err = registry.addFunction(f, "core");
     if (!err.empty()) return err;
   }
