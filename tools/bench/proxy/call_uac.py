@@ -196,6 +196,10 @@ def run_calls(proto, host, port, uas_port, calls, window, cafile):
                 for cid in [k for k, v in active.items() if now - v[1] > 8]:
                     del active[cid]
                     failed += 1
+    except (ConnectionError, OSError) as e:
+        # The server gave up on us (e.g. out of memory): the calls not done count as failed.
+        print(f"call_uac: {proto} connection to {host}:{port} lost: {e}")
+        failed = calls - completed
     finally:
         conn.close()
     return {"completed": completed, "failed": failed, "elapsed": time.monotonic() - t0}
