@@ -93,8 +93,8 @@ bool StatelessProxy::targetFromUri(std::string_view text, Target& out, std::stri
 std::optional<SockAddr> StatelessProxy::localFor(Proto proto, int family) const {
   if (auto a = server_->listenAddressFor(proto, family)) return a;
   // No listener of that transport: name one of the same family so replies still find us.
-  for (Proto p : {Proto::UDP, Proto::TCP, Proto::TLS})
-    if (auto a = server_->listenAddressFor(p, family)) return a;
+  for (size_t i = 1; i < kProtoCount; ++i)
+    if (auto a = server_->listenAddressFor(Proto(i), family)) return a;
   return server_->listenAddressFor(proto, 0);
 }
 
@@ -125,7 +125,7 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   ForwardOptions opt;
   // Over TCP/TLS the sender's Via always gets received/rport: the reply then finds the very
   // connection the request came on (RFC 3261 §18.2.2) even when the client did not ask.
-  opt.forceRport = ctx.forceRport || ctx.rcv.proto == Proto::TCP || ctx.rcv.proto == Proto::TLS;
+  opt.forceRport = ctx.forceRport || isStreamProto(ctx.rcv.proto);
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
   opt.branch = branch;
   opt.ruri = ctx.newRuri;
@@ -171,13 +171,14 @@ bool StatelessProxy::prepare(ScriptContext& ctx, const RelayRequest& rq, Prepare
     if (rq.proto != Proto::None) t.proto = rq.proto;
   }
   if (t.port == 0) t.port = defaultPort(t.proto);
-  if (t.proto == Proto::TLS && !server_->transportFor(Proto::TLS)) {
-    logProxy(kLogErr, "forward over TLS to " + t.host + " needs the tls module");
+  if (!server_->transports().available(t.proto)) {
+    logProxy(kLogErr, "forward over " + std::string(protoName(t.proto)) + " to " + t.host + " needs the " +
+                          std::string(protoToken(t.proto)) + " module");
     code = 503;
     reason = "Service Unavailable";
     return false;
   }
-  p.copt.serverId = ctx.connectServerId;
+  p.copt.profile = ctx.connect.profile;
   p.literal = SockAddr::fromIpPort(t.host, t.port);
   if (!p.literal) p.copt.serverName = t.host;  // SNI and certificate name check for TLS
   if (!buildForward(ctx, t.proto, p.literal ? p.literal->family() : AF_INET, rq.branch, p.data)) {

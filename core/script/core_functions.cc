@@ -58,11 +58,9 @@ FunctionHandler forwardHandler(ProxyActions* proxy, Proto proto) {
   };
 }
 
-bool tlsTransportLoaded(const Registry* registry) {
-  if (!registry) return true;  // nothing to check against
-  for (const auto* m : registry->modules())
-    if (m->transportProto == Proto::TLS) return true;
-  return false;
+// Whether proto can be used here: the core's own, or one a loaded module registered.
+bool transportLoaded(const Registry* registry, Proto proto) {
+  return !registry || registry->transports().available(proto);  // no registry: nothing to check against
 }
 
 }  // namespace
@@ -73,15 +71,19 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
 
   out.push_back({"forward", 0, 0, nullptr, forwardHandler(proxy, Proto::None), kRequestRoute});
   out.push_back({"forward", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::None), kRequestRoute});
-  out.push_back({"forward_udp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::UDP), kRequestRoute});
-  out.push_back({"forward_tcp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::TCP), kRequestRoute});
-  out.push_back({"forward_tls", 2, 2,
-                 [registry](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-                   if (!tlsTransportLoaded(registry))
-                     return "no loaded module provides the TLS transport (loadmodule \"tls\")";
-                   return fixupHostPort(args);
-                 },
-                 forwardHandler(proxy, Proto::TLS), kRequestRoute});
+  // forward_udp, forward_tcp, forward_tls: one per protocol; one served by a module (tls) is
+  // refused at load when no loaded module registered its transport.
+  for (size_t i = 1; i < kProtoCount; ++i) {
+    Proto p = Proto(i);
+    out.push_back({"forward_" + std::string(protoToken(p)), 2, 2,
+                   [registry, p](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                     if (!transportLoaded(registry, p))
+                       return "no loaded module provides the " + std::string(protoName(p)) + " transport (loadmodule \"" +
+                              std::string(protoToken(p)) + "\")";
+                     return fixupHostPort(args);
+                   },
+                   forwardHandler(proxy, p), kRequestRoute});
+  }
 
   out.push_back({"create_via", 0, 0, nullptr,
                  [proxy](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {

@@ -37,8 +37,7 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.maxSendQueue = s.tcpMaxSendQueue;
   o.msgReadTimeout = std::chrono::seconds(s.tcpMsgReadTimeout);
   o.maxConnectionsPerIp = size_t(s.tcpMaxConnectionsPerIp);
-  for (const ModuleExports* m : cfg.registry.modules())
-    if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
+  o.transports = cfg.registry.transports();
   return o;
 }
 
