@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/util/strings.h"
+
 namespace sipsd::cfg {
 
 namespace {
@@ -21,18 +23,8 @@ bool validName(const std::string& s) {
   return true;
 }
 
-std::string dirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return {};
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && blank(s[b])) ++b;
-  while (e > b && blank(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
+// Spaces, tabs and the CR of a CRLF line.
+std::string trim(std::string_view s) { return std::string(str::trim(s, " \t\r")); }
 
 // Copies the string literal starting at line[i] (a '"') to `out`; returns the index after it.
 size_t copyString(const std::string& line, size_t i, std::string& out) {
@@ -312,8 +304,7 @@ void Preprocessor::include(const std::string& path, bool required, const SourceL
   }
   std::string resolved = path;
   if (path.front() != '/') {
-    std::string dir = dirOf(file);
-    if (!dir.empty()) resolved = dir + "/" + path;
+    resolved = str::resolvePath(path, str::dirOf(file));
   }
   std::ifstream in(resolved, std::ios::binary);
   if (!in) {

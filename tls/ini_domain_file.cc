@@ -34,17 +34,7 @@ struct Section {
   std::vector<Setting> items;
 };
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+std::string_view trim(std::string_view s) { return str::trim(s, str::kSpace); }
 
 bool exists(const std::string& p) {
   struct stat st {};
@@ -98,7 +88,7 @@ class Reader {
       if (eq == std::string_view::npos) return at.str() + ": expected 'name = value' or a [section] header";
       if (!cur) return at.str() + ": setting before the first [server:...] or [client:...] section";
       Setting s;
-      s.name = lower(trim(line.substr(0, eq)));
+      s.name = str::toLower(trim(line.substr(0, eq)));
       s.nameLoc = at;
       std::string_view v = trim(line.substr(eq + 1));
       // Column of the value (of the '=' when the value is empty), for diagnostics.
@@ -143,12 +133,12 @@ class Reader {
     std::string inner(trim(line.substr(1, line.size() - 2)));
     auto colon = inner.find(':');
     if (colon == std::string::npos) return "section '[" + inner + "]' must be [server:...] or [client:...]";
-    std::string type = lower(trim(std::string_view(inner).substr(0, colon)));
+    std::string type = str::toLower(trim(std::string_view(inner).substr(0, colon)));
     std::string rest(trim(std::string_view(inner).substr(colon + 1)));
     if (type == "server" || type == "srv" || type == "s") s.side = Side::Server;
     else if (type == "client" || type == "cli" || type == "c") s.side = Side::Client;
     else return "unknown TLS domain type '" + type + "' (server or client)";
-    std::string r = lower(rest);
+    std::string r = str::toLower(rest);
     if (r == "default" || r == "def" || r == "*") {
       s.addr = "default";
       return {};
@@ -212,7 +202,7 @@ class Reader {
     };
 
     // The name that tells domains on one address apart, and server_name_mode.
-    std::string name = get("server_name") ? lower(get("server_name")->value) : "";
+    std::string name = get("server_name") ? str::toLower(get("server_name")->value) : "";
     int mode = 0;
     if (const Setting* m = get("server_name_mode")) {
       ParamValue pv;
@@ -267,7 +257,7 @@ class Reader {
           return s.loc.str() + ": a second " + where + " (first at " + it->second.str() +
                  ") needs a server_id or server_name to tell them apart";
         }
-        id.label = lower(label);
+        id.label = str::toLower(label);
       }
     }
     out_.declare(id, s.loc);
@@ -279,7 +269,7 @@ class Reader {
       values[canon] = {it->value, it->loc};
     }
     if (const Setting* vc = get("verify_client")) {
-      std::string v = lower(vc->value);
+      std::string v = str::toLower(vc->value);
       std::string verify, require;
       if (v == "off") verify = "0", require = "0";
       else if (v == "on") verify = "1", require = "1";
@@ -302,7 +292,7 @@ class Reader {
       }
     }
     if (auto it = values.find("method"); it != values.end()) {
-      std::string m = lower(it->second.first);
+      std::string m = str::toLower(it->second.first);
       if (m == "sslv2" || m == "sslv3") {
         return it->second.second.str() + ": method " + it->second.first +
                " is not available (OpenSSL 3 has no SSLv2/SSLv3); use TLSv1.2+";
@@ -365,7 +355,7 @@ bool IniDomainFile::looksLikeIni(std::string_view text) {
     if (line.front() != '[' || line.back() != ']') return false;
     auto colon = line.find(':');
     if (colon == std::string_view::npos) return false;
-    std::string type = lower(trim(line.substr(1, colon - 1)));
+    std::string type = str::toLower(trim(line.substr(1, colon - 1)));
     return type == "server" || type == "client" || type == "srv" || type == "cli" || type == "s" || type == "c";
   }
   return false;

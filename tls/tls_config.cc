@@ -2,7 +2,6 @@
 #include "tls/tls_config.h"
 
 #include <algorithm>
-#include <cctype>
 #include <tuple>
 
 #include "core/net/sock_addr.h"
@@ -26,12 +25,6 @@ bool DomainId::operator<(const DomainId& o) const {
   return std::tie(side, addr, label) < std::tie(o.side, o.addr, o.label);
 }
 
-static std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
-
 std::optional<DomainId> DomainId::parse(std::string_view text, Side defSide, std::string& err) {
   DomainId id;
   id.side = defSide;
@@ -47,7 +40,7 @@ std::optional<DomainId> DomainId::parse(std::string_view text, Side defSide, std
   auto slash = t.find('/');
   std::string_view addr = t.substr(0, slash);
   if (slash != std::string_view::npos) {
-    id.label = lower(t.substr(slash + 1));
+    id.label = str::toLower(t.substr(slash + 1));
     if (id.label.empty()) {
       err = "empty label after '/' in domain selector '" + std::string(text) + "'";
       return std::nullopt;
@@ -182,23 +175,9 @@ void TlsConfig::markPeers(const DomainId& id, const SourceLoc& loc) {
   it->second.peersGiven = true;
 }
 
-std::string dirOf(const std::string& file) {
-  auto slash = file.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return file.substr(0, slash);
-}
-
-std::string resolvePath(const std::string& path, const std::string& baseDir) {
-  if (path.empty() || path[0] == '/' || baseDir.empty()) return path;
-  std::string p = path;
-  while (p.substr(0, 2) == "./") p.erase(0, 2);
-  return baseDir == "." ? p : baseDir + "/" + p;
-}
-
 std::optional<bool> parseBool(const ParamValue& v) {
   if (v.isInt) return v.num != 0;
-  std::string s = lower(v.str);
+  std::string s = str::toLower(v.str);
   if (s == "1" || s == "yes" || s == "true" || s == "on" || s == "enable" || s == "enabled") return true;
   if (s == "0" || s == "no" || s == "false" || s == "off" || s == "disable" || s == "disabled") return false;
   return std::nullopt;

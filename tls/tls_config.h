@@ -12,6 +12,7 @@
 
 #include "core/module_api.h"
 #include "core/source_loc.h"
+#include "core/util/strings.h"
 
 namespace sipsd::tls {
 
@@ -90,8 +91,8 @@ class TlsConfig {
 std::string canonicalSetting(std::string_view name);
 
 // Directory of a file path ("" -> "."), and path resolution against a base directory.
-std::string dirOf(const std::string& file);
-std::string resolvePath(const std::string& path, const std::string& baseDir);
+using str::dirOf;
+using str::resolvePath;
 
 // Boolean/int parsing for settings given as text ("1", "yes", "true", "on" ...).
 std::optional<bool> parseBool(const ParamValue& v);

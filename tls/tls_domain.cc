@@ -27,11 +27,6 @@ int ctxIndex() {
   return idx;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string at(const std::map<std::string, SourceLoc>& locs, const std::string& name) {
   auto it = locs.find(name);
   if (it == locs.end() || it->second.file.empty()) return "";
@@ -47,7 +42,7 @@ TlsDomain* TlsDomain::fromCtx(SSL_CTX* ctx) {
 TlsDomain::~TlsDomain() = default;
 
 bool TlsDomain::parseMethod(const std::string& text, int& minV, int& maxV) {
-  std::string m = lower(text);
+  std::string m = str::toLower(text);
   struct Entry {
     const char* name;
     int v;
@@ -112,7 +107,7 @@ std::shared_ptr<TlsDomain> TlsDomain::parse(const DomainConfig& cfg, const Domai
     else if (name == "crl") o.crl = v.text();
     else if (name == "cipher_list") o.cipherList = v.text();
     else if (name == "cipher_suites") o.cipherSuites = v.text();
-    else if (name == "server_name") o.serverName = lower(v.text());
+    else if (name == "server_name") o.serverName = str::toLower(v.text());
     else if (name == "server_id") o.serverId = v.text();
     else if (name == "verify_depth") {
       auto n = parseInt(v);

@@ -2,20 +2,9 @@
 #include "tls/tls_domain_set.h"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 namespace sipsd::tls {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
-
-}  // namespace
-
 const TlsDomain* TlsDomainSet::Names::find(std::string_view name) const {
   auto it = exact.find(std::string(name));
   return it == exact.end() ? nullptr : it->second;
@@ -138,7 +127,7 @@ const TlsDomain& TlsDomainSet::serverFor(const SockAddr& local) const {
 
 const TlsDomain& TlsDomainSet::serverForSni(const SockAddr& local, std::string_view sniRaw) const {
   if (sniRaw.empty()) return serverFor(local);
-  std::string sni = lower(sniRaw);
+  std::string sni = str::toLower(sniRaw);
   auto it = listeners_.find(local.str());
   const Listener* l = it == listeners_.end() ? nullptr : &it->second;
   if (l) {

@@ -9,6 +9,9 @@ doctest-dev sip-tester curl python3 libclang-rt-14-dev libhiredis-dev redis-serv
 # ops tests: the ACME end-to-end test (pebble, lego), systemd-analyze for the unit, and the
 # patches/ interop kit run against Debian's kamailio.
 PKGS="$PKGS pebble lego systemd kamailio kamailio-tls-modules patch"
+# registrar test with real phones: baresip-core has the binary and every module it uses headless
+# (ausine, opus, ctrl_tcp, menu); the "baresip" metapackage would add GTK/X11/GStreamer front-ends.
+PKGS="$PKGS baresip-core"
 
 missing=""
 for p in $PKGS; do

@@ -8,14 +8,15 @@
 
 #include "core/config/core_settings.h"
 #include "core/module_api.h"
+#include "core/registry.h"
 
 namespace sipsd {
 
 class CheckCoreApi : public CoreApi {
  public:
   CheckCoreApi(std::string configDir, int logLevel, const std::vector<RpcMethod>& rpcs,
-               const std::vector<ListenAddr>* listens = nullptr)
-      : configDir_(std::move(configDir)), logLevel_(logLevel), rpcs_(rpcs), listens_(listens) {}
+               const std::vector<ListenAddr>* listens = nullptr, const Registry* registry = nullptr)
+      : configDir_(std::move(configDir)), logLevel_(logLevel), rpcs_(rpcs), listens_(listens), registry_(registry) {}
 
   void log(int level, std::string_view module, std::string_view text) override;
   int logLevel() const override { return logLevel_; }
@@ -30,6 +31,12 @@ class CheckCoreApi : public CoreApi {
     return listens_ ? listenAddressesOf(*listens_, proto) : std::vector<std::string>();
   }
 
+  // Modules find each other under `sipsd -c` too (registrar needs usrloc's "location").
+  void* moduleApi(const std::string& module, const std::string& name) override {
+    const ModuleExports* m = registry_ ? registry_->module(module) : nullptr;
+    return m && m->api ? m->api(name) : nullptr;
+  }
+
   size_t timerCount() const { return timers_; }
   bool shutdownRequested() const { return shutdownRequested_; }
 
@@ -38,6 +45,7 @@ class CheckCoreApi : public CoreApi {
   int logLevel_;
   const std::vector<RpcMethod>& rpcs_;
   const std::vector<ListenAddr>* listens_;
+  const Registry* registry_;
   size_t timers_ = 0;
   std::atomic<bool> shutdownRequested_{false};
 };

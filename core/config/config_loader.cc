@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -16,6 +15,7 @@
 #include "core/config/check_core_api.h"
 #include "core/log.h"
 #include "core/script/core_functions.h"
+#include "core/util/strings.h"
 
 namespace sipsd {
 
@@ -26,13 +26,6 @@ namespace ast = cfg::ast;
 bool isDir(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string dirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 class Pipeline {
@@ -62,7 +55,8 @@ class Pipeline {
 
     cfg_.coreApi = opt_.makeCoreApi ? opt_.makeCoreApi(cfg_)
                                     : std::make_unique<CheckCoreApi>(cfg_.configDir, cfg_.settings.logLevel,
-                                                                     cfg_.registry.rpcs(), &cfg_.settings.listens);
+                                                                     cfg_.registry.rpcs(), &cfg_.settings.listens,
+                                                                     &cfg_.registry);
     // A module initialised from a config that already has errors would report confusing
     // follow-up problems; the script itself is still checked below.
     if (!h_.diagnostics().hasErrors()) initModules();
@@ -161,8 +155,7 @@ class Pipeline {
     if (p->type == ParamType::Int && !v.isInt) {
       // SER scripts often quote numbers: modparam("tls", "verify_certificate", "1").
       int64_t n = 0;
-      auto [e, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
-      if (v.str.empty() || ec != std::errc() || e != v.str.data() + v.str.size()) {
+      if (!str::toNumber(v.str, n)) {
         h_.error(v.loc, "parameter '" + name + "' of module '" + modName + "' takes an integer, not '" + v.str + "'");
         return;
       }
@@ -267,7 +260,7 @@ std::unique_ptr<LoadedConfig> loadConfigText(const std::string& text, const std:
                                              const LoadOptions& options) {
   auto cfg = std::make_unique<LoadedConfig>();
   cfg->path = path;
-  cfg->configDir = dirOf(path);
+  cfg->configDir = str::dirOf(path);
   cfg::SourceMap map;
   cfg::Preprocessor pre(cfg->diagnostics);
   for (const auto& d : options.defines)
@@ -287,7 +280,7 @@ std::unique_ptr<LoadedConfig> loadConfig(const std::string& path, const LoadOpti
   if (!in) {
     auto cfg = std::make_unique<LoadedConfig>();
     cfg->path = path;
-    cfg->configDir = dirOf(path);
+    cfg->configDir = str::dirOf(path);
     cfg->diagnostics.error(SourceLoc{path, 0, 0}, std::string("cannot read the config file: ") + std::strerror(errno));
     return cfg;
   }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/util/strings.h"
 
 namespace sipsd {
 
@@ -19,10 +19,7 @@ namespace {
 
 std::optional<int64_t> intValue(const ParamValue& v) {
   if (v.isInt) return v.num;
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
-  if (v.str.empty() || ec != std::errc() || p != v.str.data() + v.str.size()) return std::nullopt;
-  return n;
+  return str::toNumber<int64_t>(v.str);
 }
 
 std::optional<bool> boolValue(const ParamValue& v) {
@@ -75,11 +72,10 @@ std::string parseHostPort(std::string_view t, Proto& proto, std::string& host, u
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_' || ch == ':'))
       return "'" + host + "' is not a host name or address";
   if (!portText.empty()) {
-    int n = 0;
-    auto [e, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), n);
-    if (ec != std::errc() || e != portText.data() + portText.size() || n < 1 || n > 65535)
+    auto n = str::toNumber<int>(portText);
+    if (!n || *n < 1 || *n > 65535)
       return "bad port '" + std::string(portText) + "' in '" + text + "'";
-    port = uint16_t(n);
+    port = uint16_t(*n);
   }
   return {};
 }
@@ -132,8 +128,7 @@ std::string parseListen(const std::string& whole, const SourceLoc& loc, std::vec
   for (Proto p : protos) {
     int port = p == Proto::TLS ? 5061 : 5060;
     if (!portText.empty()) {
-      auto [e, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
-      if (ec != std::errc() || e != portText.data() + portText.size() || port < 1 || port > 65535)
+      if (!str::toNumber(portText, port) || port < 1 || port > 65535)
         return "listen: bad port '" + std::string(portText) + "' in '" + text + "'";
     }
     auto addr = SockAddr::fromIpPort(ip, uint16_t(port));

@@ -11,9 +11,6 @@ bool isFile(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 ModuleLibrary::~ModuleLibrary() {
@@ -35,7 +32,7 @@ std::string ModuleLibrary::find(const std::string& spec, const std::vector<std::
     return std::string();
   };
   const bool hasSlash = spec.find('/') != std::string::npos;
-  if (hasSlash || endsWith(spec, ".so")) {
+  if (hasSlash || spec.ends_with(".so")) {
     if (hasSlash && attempt(spec)) return spec;
     if (hasSlash && spec.front() != '/' && !configDir.empty() && attempt(configDir + "/" + spec))
       return configDir + "/" + spec;
@@ -43,7 +40,7 @@ std::string ModuleLibrary::find(const std::string& spec, const std::vector<std::
     // source-tree path such as "./modules/tls/tls.so" that does not exist here falls back to
     // the module of that name in the module path.
     std::string base = spec.substr(spec.rfind('/') + 1);
-    if (endsWith(base, ".so") && base.size() > 3) {
+    if (base.ends_with(".so") && base.size() > 3) {
       if (auto p = searchDirs(base.substr(0, base.size() - 3)); !p.empty()) return p;
     }
     if (!hasSlash && attempt(spec)) return spec;

@@ -182,8 +182,11 @@ std::string resolveContact(const Parts& p, SelectFn& out) {
 
 std::string resolveRuri(const Parts& p, SelectFn& out) {
   if (auto e = checkIndexes(p, 0); !e.empty()) return e;
+  // The request URI as it will be relayed: what $ru, lookup() or loose_route() set, else the
+  // message's own (the same answer as $ru, so the two never disagree in one script).
   TextFn text = [](ScriptContext& ctx) -> std::optional<std::string_view> {
     if (ctx.msg.kind != SipMsg::Kind::Request) return std::nullopt;
+    if (!ctx.newRuri.empty()) return std::string_view(ctx.newRuri);
     return ctx.msg.ruri;
   };
   return resolveUri(p, 1, std::move(text), out);

@@ -1,28 +1,24 @@
-// Small inline character and text helpers shared by the SIP/HTTP parsers and the builders.
-// Kept header-only so the hot path inlines them.
+// Small inline character helpers of the SIP/HTTP parsers and the builders (token characters,
+// LWS, digits); the general text helpers are core/util/strings.h. Header-only for the hot path.
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
+#include "core/util/strings.h"
+
 namespace sipsd::parse {
 
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c; }
+// The shared toolkit's comparisons and trimming (core/util/strings.h), under the names the
+// parsers and builders use.
+inline char lower(char c) { return str::lowerChar(c); }
+inline bool ieq(std::string_view a, std::string_view b) { return str::iequals(a, b); }
+using str::istartsWith;
+using str::ltrim;
+using str::trim;
 
-inline bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-inline bool istartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && ieq(s.substr(0, prefix.size()), prefix);
-}
-
-// Linear whitespace, including the CR/LF of a folded header line: a folded value is a view
-// into the buffer that still holds the line break, and every sub-parser must skip it.
-inline bool isLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// Linear whitespace, including the CR/LF of a folded header line: every sub-parser must skip it.
+using str::isLws;
 
 inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -36,19 +32,6 @@ inline bool isTokenChar(char c) {
     default:
       return false;
   }
-}
-
-inline std::string_view trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && isLws(s[b])) ++b;
-  while (e > b && isLws(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
-
-inline std::string_view ltrim(std::string_view s) {
-  size_t b = 0;
-  while (b < s.size() && isLws(s[b])) ++b;
-  return s.substr(b);
 }
 
 // Decimal without sign; nullopt on empty, non-digits or overflow past `max`.

@@ -1,21 +1,20 @@
 // Core function exports: argument fixups at load, handlers delegating to ProxyActions.
 #include "core/script/core_functions.h"
 
-#include <charconv>
 
 #include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
 #include "core/script/msg_functions.h"
+#include "core/util/strings.h"
 
 namespace sipsd::script {
 
 namespace {
 
 std::optional<uint16_t> parsePort(std::string_view s) {
-  int n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || n < 1 || n > 65535) return std::nullopt;
-  return uint16_t(n);
+  auto n = str::toNumber<int>(s);
+  if (!n || *n < 1 || *n > 65535) return std::nullopt;
+  return uint16_t(*n);
 }
 
 // forward*(host, port): literal hosts must be non-empty and literal ports valid at load.
@@ -104,11 +103,8 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
                      const FuncArg& a = args[0];
                      int64_t n = a.num;
                      if (a.kind == FuncArg::Kind::Select) return "the level must be a number 0..4";
-                     if (a.kind == FuncArg::Kind::Str) {
-                       auto [p, ec] = std::from_chars(a.str.data(), a.str.data() + a.str.size(), n);
-                       if (a.str.empty() || ec != std::errc() || p != a.str.data() + a.str.size())
-                         return "the level '" + a.str + "' is not a number 0..4";
-                     }
+                     if (a.kind == FuncArg::Kind::Str && !str::toNumber(a.str, n))
+                       return "the level '" + a.str + "' is not a number 0..4";
                      if (n < kLogErr || n > kLogDebug) return "the level " + std::to_string(n) + " is not in 0..4";
                      level = int(n);
                    }

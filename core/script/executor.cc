@@ -1,10 +1,10 @@
 // The route interpreter: walks the compiled action tree, no name lookups or parsing here.
 #include "core/script/executor.h"
 
-#include <charconv>
 #include <strings.h>
 
 #include "core/module_api.h"
+#include "core/util/strings.h"
 
 namespace sipsd::script {
 
@@ -19,12 +19,7 @@ using cfg::OperandNode;
 std::optional<int64_t> asInt(const Value& v) {
   if (v.isInt()) return v.num();
   if (!v.isStr()) return std::nullopt;
-  std::string_view s = v.str();
-  if (s.empty()) return std::nullopt;
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return n;
+  return str::toNumber<int64_t>(v.str());
 }
 
 bool equalValues(const Value& l, const Value& r) {
@@ -190,7 +185,9 @@ class Executor {
     const ReceiveInfo& r = ctx_.rcv;
     switch (k) {
       case Keyword::Method: return Value::view(m.isRequest() ? m.method : cseqMethod(m));
-      case Keyword::Uri: return m.isRequest() ? Value::view(m.ruri) : Value();
+      case Keyword::Uri:  // as @ruri and $ru: the rewritten request URI when the script set one
+        if (!m.isRequest()) return Value();
+        return Value::view(ctx_.newRuri.empty() ? m.ruri : std::string_view(ctx_.newRuri));
       case Keyword::Proto: return Value::view(protoName(r.proto));
       case Keyword::SrcIp: return r.src.valid() ? Value::owned(r.src.ip()) : Value();
       case Keyword::SrcPort: return r.src.valid() ? Value::integer(r.src.port()) : Value();

@@ -1,10 +1,10 @@
 // The http module's exports: http_reply(code, reason, content_type, body), http_metrics()
 // (GET /metrics, Prometheus text) and http_acme([webroot]) with the acme_dir parameter.
 // @http.path and @http.query are core selects (core/parser/core_selects.cc), not registered here.
-#include <charconv>
 #include <memory>
 
 #include "core/module_api.h"
+#include "core/module_helpers.h"
 #include "modules/http/acme_challenge.h"
 #include "modules/http/http_response.h"
 
@@ -13,25 +13,10 @@ namespace {
 
 constexpr std::string_view kModule = "http";
 
-bool toInt(std::string_view s, int64_t& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 // Literal arguments are checked at load so a bad code or a reason with a line break is a
 // config error with a line number; select arguments are checked per request.
 std::string fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
-  FuncArg& code = args[0];
-  if (code.kind == FuncArg::Kind::Str) {
-    int64_t n;
-    if (!toInt(code.str, n)) return "http_reply: status code \"" + code.str + "\" is not an integer";
-    code.kind = FuncArg::Kind::Int;
-    code.num = n;
-  }
-  if (code.kind == FuncArg::Kind::Int) {
-    if (code.num < 100 || code.num > 599)
-      return "http_reply: status code " + std::to_string(code.num) + " is outside 100..599";
-  }
+  if (std::string e = fixupIntArg("http_reply", args[0], 100, 599, "status code"); !e.empty()) return e;
   std::string_view reason = args[1].kind == FuncArg::Kind::Str ? std::string_view(args[1].str) : "";
   std::string_view type = args[2].kind == FuncArg::Kind::Str ? std::string_view(args[2].str) : "";
   if (std::string err = validate(200, reason, type); !err.empty()) return "http_reply: " + err;
@@ -40,19 +25,12 @@ std::string fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
 
 int handleReply(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
   int64_t code = 0;
-  if (args[0].kind == FuncArg::Kind::Int) {
-    code = args[0].num;
-  } else {
-    Value v = args[0].eval(ctx);
-    if (v.isInt()) {
-      code = v.num();
-    } else if (!toInt(v.str(), code)) {
-      ctx.core.log(kLogErr, kModule, "http_reply: status code \"" + v.text() + "\" from " + args[0].str +
-                                         " is not an integer");
-      return -1;
-    }
-    if (code < 100 || code > 599) code = 0;  // validate() names the range
+  if (!intArg(ctx, args[0], code)) {
+    ctx.core.log(kLogErr, kModule, "http_reply: status code \"" + args[0].eval(ctx).text() + "\" from " +
+                                       args[0].str + " is not an integer");
+    return -1;
   }
+  if (code < 100 || code > 599) code = 0;  // validate() names the range (a literal was checked at load)
   Value reason = args[1].eval(ctx);
   Value type = args[2].eval(ctx);
   Value body = args[3].eval(ctx);
@@ -126,7 +104,4 @@ ModuleExports makeExports() {
 }  // namespace
 }  // namespace sipsd::http
 
-extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
-  static const sipsd::ModuleExports exports = sipsd::http::makeExports();
-  return &exports;
-}
+SIPSD_MODULE_EXPORTS(sipsd::http::makeExports)

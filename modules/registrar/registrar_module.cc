@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/module_api.h"
+#include "core/module_helpers.h"
 #include "core/parser/msg_parser.h"
 #include "core/proxy/reply_builder.h"
 #include "modules/registrar/binding_update.h"
@@ -243,7 +244,4 @@ ModuleExports makeExports() {
 }  // namespace
 }  // namespace sipsd::registrar
 
-extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
-  static const sipsd::ModuleExports exports = sipsd::registrar::makeExports();
-  return &exports;
-}
+SIPSD_MODULE_EXPORTS(sipsd::registrar::makeExports)

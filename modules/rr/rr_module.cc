@@ -2,11 +2,11 @@
 // names and habits. Record-Route and Route edits are recorded in the ScriptContext's edit list
 // and applied when the request is relayed (forward(), t_relay()); "is this Route us?" is the
 // core's answer (listen addresses, advertise=, alias=).
-#include <charconv>
 #include <memory>
 #include <string>
 
 #include "core/module_api.h"
+#include "core/module_helpers.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/name_addr_parser.h"
 #include "core/parser/parse_util.h"
@@ -26,11 +26,7 @@ Settings settings;
 
 std::string setBool(const ParamValue& v, bool& field, const char* name) {
   int64_t n = v.num;
-  if (!v.isInt) {
-    auto r = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
-    if (v.str.empty() || r.ec != std::errc() || r.ptr != v.str.data() + v.str.size())
-      return std::string(name) + " takes 0 or 1, not '" + v.str + "'";
-  }
+  if (!v.isInt && !str::toNumber(v.str, n)) return std::string(name) + " takes 0 or 1, not '" + v.str + "'";
   if (n != 0 && n != 1) return std::string(name) + " takes 0 or 1, not " + std::to_string(n);
   field = n == 1;
   return {};
@@ -161,7 +157,4 @@ ModuleExports makeExports() {
 }  // namespace
 }  // namespace sipsd::rr
 
-extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
-  static const sipsd::ModuleExports exports = sipsd::rr::makeExports();
-  return &exports;
-}
+SIPSD_MODULE_EXPORTS(sipsd::rr::makeExports)

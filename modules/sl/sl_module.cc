@@ -1,11 +1,11 @@
 // The sl module: stateless replies from the script, sl_reply(code, reason) and its SER alias
 // sl_send_reply. A SIP request gets a SIP reply built by core/proxy/reply_builder; an HTTP
 // request arriving on the same listener gets an HTTP response.
-#include <charconv>
 #include <memory>
 #include <string>
 
 #include "core/module_api.h"
+#include "core/module_helpers.h"
 #include "core/parser/parse_util.h"
 #include "core/proxy/http_reply_builder.h"
 #include "core/proxy/reply_builder.h"
@@ -15,25 +15,12 @@ namespace {
 
 constexpr std::string_view kModule = "sl";
 
-bool toInt(std::string_view s, int64_t& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 // Literal codes are converted and range-checked at load so a typo is a config error with a line;
 // select arguments are checked per message.
 std::string fixup(const char* name, std::vector<FuncArg>& args) {
-  FuncArg& code = args[0];
-  if (code.kind == FuncArg::Kind::Str) {
-    int64_t n;
-    if (!toInt(code.str, n)) return std::string(name) + ": reply code \"" + code.str + "\" is not a number";
-    code.kind = FuncArg::Kind::Int;
-    code.num = n;
-  }
-  if (code.kind == FuncArg::Kind::Int && (code.num < 100 || code.num > 699))
-    return std::string(name) + ": reply code " + std::to_string(code.num) + " is outside 100..699";
+  if (std::string e = fixupIntArg(name, args[0], 100, 699, "reply code"); !e.empty()) return e;
   if (args[1].kind == FuncArg::Kind::Str && hasLineBreak(args[1].str))
     return std::string(name) + ": reason phrase must not contain a line break";
   return {};
@@ -59,14 +46,11 @@ int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args
       ctx.core.log(kLogDebug, kModule, std::string(name) + ": ACK is never answered");
     return -1;
   }
-  int64_t code = args[0].num;
-  if (args[0].kind != FuncArg::Kind::Int) {
-    Value v = args[0].eval(ctx);
-    if (!(v.isInt() ? (code = v.num(), true) : toInt(v.str(), code)) || code < 100 || code > 699) {
-      ctx.core.log(kLogErr, kModule, std::string(name) + ": reply code \"" + v.text() + "\" from " + args[0].str +
-                                         " is not a number in 100..699");
-      return -1;
-    }
+  int64_t code = 0;
+  if (!intArg(ctx, args[0], code) || code < 100 || code > 699) {
+    ctx.core.log(kLogErr, kModule, std::string(name) + ": reply code \"" + args[0].eval(ctx).text() + "\" from " +
+                                       args[0].str + " is not a number in 100..699");
+    return -1;
   }
   Value reasonValue = args[1].eval(ctx);
   std::string reasonOwned;
@@ -127,7 +111,4 @@ ModuleExports makeExports() {
 }  // namespace
 }  // namespace sipsd::sl
 
-extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
-  static const sipsd::ModuleExports exports = sipsd::sl::makeExports();
-  return &exports;
-}
+SIPSD_MODULE_EXPORTS(sipsd::sl::makeExports)

@@ -2,11 +2,11 @@
 // t_relay_to_udp|tcp|tls(host, port), t_on_reply(), t_on_failure(), t_reply(), t_check_trans(),
 // t_newtran(), t_set_fr(); modparams t1, t2, fr_timer, fr_inv_timer; RPC tm.stats. The work is
 // in TransactionLayer (tm_layer.h); this file is the glue to the module ABI.
-#include <charconv>
 #include <memory>
 #include <string>
 
 #include "core/module_api.h"
+#include "core/module_helpers.h"
 #include "modules/tm/tm_layer.h"
 
 namespace sipsd::tm {
@@ -16,38 +16,6 @@ constexpr std::string_view kModule = "tm";
 
 TmConfig config;
 std::unique_ptr<TransactionLayer> layer;
-
-bool toInt(std::string_view s, int64_t& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-// An integer argument: literal (checked at load) or a select (checked per message).
-bool intArg(ScriptContext& ctx, const FuncArg& a, int64_t& out) {
-  if (a.kind == FuncArg::Kind::Int) {
-    out = a.num;
-    return true;
-  }
-  Value v = a.eval(ctx);
-  if (v.isInt()) {
-    out = v.num();
-    return true;
-  }
-  return toInt(v.str(), out);
-}
-
-std::string fixInt(const char* fn, FuncArg& a, int64_t min, int64_t max, const char* what) {
-  if (a.kind == FuncArg::Kind::Str) {
-    int64_t n;
-    if (!toInt(a.str, n)) return std::string(fn) + ": " + what + " \"" + a.str + "\" is not a number";
-    a.kind = FuncArg::Kind::Int;
-    a.num = n;
-  }
-  if (a.kind == FuncArg::Kind::Int && (a.num < min || a.num > max))
-    return std::string(fn) + ": " + what + " " + std::to_string(a.num) + " is outside " + std::to_string(min) +
-           ".." + std::to_string(max);
-  return {};
-}
 
 ParamExport intParam(const char* name, int64_t* target, int64_t min, int64_t max) {
   ParamExport p;
@@ -69,7 +37,7 @@ FunctionExport relayTo(const char* name, Proto proto) {
   f.minArgs = f.maxArgs = 2;
   f.fixup = [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
     if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return std::string(name) + ": empty host";
-    return fixInt(name, args[1], 0, 65535, "port");
+    return fixupIntArg(name, args[1], 0, 65535, "port");
   };
   f.handler = [name, proto](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
     Value host = args[0].eval(ctx);
@@ -137,7 +105,7 @@ ModuleExports makeExports() {
   reply.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
     if (args[1].kind == FuncArg::Kind::Str && args[1].str.find_first_of("\r\n") != std::string::npos)
       return "t_reply: reason phrase must not contain a line break";
-    return fixInt("t_reply", args[0], 100, 699, "reply code");
+    return fixupIntArg("t_reply", args[0], 100, 699, "reply code");
   };
   reply.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
     int64_t code = 0;
@@ -177,7 +145,7 @@ ModuleExports makeExports() {
   setFr.maxArgs = 2;
   setFr.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
     for (auto& a : args)
-      if (auto err = fixInt("t_set_fr", a, 0, 86400000, "timeout (ms)"); !err.empty()) return err;
+      if (auto err = fixupIntArg("t_set_fr", a, 0, 86400000, "timeout (ms)"); !err.empty()) return err;
     return {};
   };
   setFr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
@@ -224,7 +192,4 @@ ModuleExports makeExports() {
 }  // namespace
 }  // namespace sipsd::tm
 
-extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
-  static const sipsd::ModuleExports exports = sipsd::tm::makeExports();
-  return &exports;
-}
+SIPSD_MODULE_EXPORTS(sipsd::tm::makeExports)

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/module_api.h"
+#include "core/module_helpers.h"
 #include "modules/usrloc/location.h"
 
 namespace sipsd::usrloc {
@@ -157,7 +158,4 @@ ModuleExports makeExports() {
 }  // namespace
 }  // namespace sipsd::usrloc
 
-extern "C" const sipsd::ModuleExports* sipsd_module_exports() {
-  static const sipsd::ModuleExports exports = sipsd::usrloc::makeExports();
-  return &exports;
-}
+SIPSD_MODULE_EXPORTS(sipsd::usrloc::makeExports)

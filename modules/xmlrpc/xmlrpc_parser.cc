@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/util/strings.h"
+
 namespace sipsd {
 
 namespace {
@@ -12,15 +14,10 @@ namespace {
 constexpr size_t kMaxNameLen = 64;
 constexpr size_t kMaxMethodLen = 256;
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+using str::trim;
+constexpr auto isSpace = str::isLws;
 bool isNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
 bool isNameChar(char c) { return isNameStart(c) || (c >= '0' && c <= '9') || c == '.' || c == '-'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 void appendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {

@@ -3,12 +3,16 @@
 loose_route() for in-dialog requests:
   a_to_b   sipp UAC --UDP--> Kamailio --TLS--> sipsd --UDP--> sipp UAS
   b_to_a   sipp UAC --UDP--> sipsd --TLS--> Kamailio --UDP--> sipp UAS
+Both proxies run the same Kamailio-style stateful script: record_route(), $du, t_relay() (tm),
+loose_route() + t_relay() for in-dialog requests.
 Each call is INVITE/180/200/ACK/BYE/200 (uac_rr.xml / uas_rr.xml: the UAS copies Record-Route,
 the UAC sends ACK and BYE along the route set); every call must complete
-(a Route loop ends in 483 or a timeout and fails the call). The INVITE seen by the UAS carries
-four Record-Routes (both proxies double record-route across TLS/UDP).
+(a Route loop ends in 483 or a timeout and fails the call). The INVITE seen by the UAS and the
+200 seen by the UAC carry four Record-Routes in order (both proxies double record-route across
+TLS/UDP, ;r2=on), the UAC's ACK and BYE carry them reversed as Route, and the UAS gets them with none.
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/kamailio/test_kamailio.py"""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -87,6 +91,7 @@ ca_list = {ca}/ca.crt
 
 
 def sipsd_cfg(s_udp, s_tls, k_tls, uas_a, ca):
+    # The same script as Kamailio's above, in sipsd's language: stateful (tm) and record-routed.
     return f"""
 debug=2
 children=2
@@ -94,24 +99,29 @@ listen=udp:{HOST}:{s_udp}
 listen=tls:{HOST}:{s_tls}
 loadmodule "tls"
 loadmodule "sl"
+loadmodule "tm"
 loadmodule "rr"
 modparam("tls", "certificate", "{ca}/certs/server.crt")
 modparam("tls", "private_key", "{ca}/certs/server.key")
 modparam("tls", "ca_list", "{ca}/ca.crt")
+modparam("rr", "enable_double_rr", 1)
 
 route {{
     if (!mf_process_maxfwd_header(10)) {{ sl_reply(483, "Too Many Hops"); exit; }}
     if (has_totag()) {{
-        if (loose_route()) {{ forward(); exit; }}
+        if (loose_route()) {{ t_relay(); exit; }}
+        if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
         sl_reply(404, "Not here");
         exit;
     }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
     record_route();
-    if (proto == TLS) {{
-        forward_udp("{HOST}", {uas_a});
+    if ($pr == "tls") {{
+        $du = "sip:{HOST}:{uas_a}";
     }} else {{
-        forward_tls("{HOST}", {k_tls});
+        $du = "sip:{HOST}:{k_tls};transport=tls";
     }}
+    t_relay();
 }}
 """
 
@@ -159,9 +169,40 @@ def udp_bound(port):
         s.close()
 
 
-def run_calls(c, label, target_port, uas_port, tmp):
+def sipp_messages(path):
+    """The messages of a sipp -trace_msg file, in order, with CRLF folded to LF."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read().replace("\r\n", "\n")
+    except OSError:
+        return []
+    out = []
+    for chunk in re.split(r"^-{20,} .*$", text, flags=re.M):
+        body = chunk.split("\n", 2)[2] if chunk.count("\n") >= 2 else ""
+        if body.strip():
+            out.append(body.strip("\n"))
+    return out
+
+
+def header_uris(msg, name):
+    """Every URI of the name-addr list headers NAME in MSG's head, top first: (port, transport, params)."""
+    head = msg.split("\n\n", 1)[0]
+    uris = []
+    for line in head.splitlines():
+        if line.lower().startswith(name.lower() + ":"):
+            for uri in re.findall(r"<([^>]*)>", line):
+                m = re.match(r"sips?:[^:;]+:(\d+)(;.*)?$", uri)
+                params = (m.group(2) or "") if m else ""
+                t = re.search(r";transport=(\w+)", params)
+                uris.append((int(m.group(1)) if m else 0, (t.group(1).lower() if t else "udp"), params))
+    return uris
+
+
+def run_calls(c, label, target_port, uas_port, route_set, sipsd_ports, tmp):
+    """route_set: [(port, transport)] the UAS must see as Record-Route, top first."""
     uas_log = os.path.join(tmp, label + "-uas.log")
     trace = os.path.join(tmp, label + "-uas-msg.log")
+    uac_trace = os.path.join(tmp, label + "-uac-msg.log")
     uas = subprocess.Popen(["sipp", "-sf", os.path.join(HERE, "uas_rr.xml"), "-i", HOST, "-p", str(uas_port), "-nostdin",
                             "-trace_msg", "-message_file", trace],
                            stdout=subprocess.DEVNULL, stderr=open(uas_log, "wb"), cwd=tmp)
@@ -170,7 +211,7 @@ def run_calls(c, label, target_port, uas_port, tmp):
         r = subprocess.run(["sipp", "-sf", os.path.join(HERE, "uac_rr.xml"), "-s", "service", f"{HOST}:{target_port}", "-i", HOST, "-p", str(free_port()),
                             "-m", str(CALLS), "-r", "10", "-l", "10", "-timeout", "60s", "-timeout_error",
                             "-nostdin", "-trace_err", "-error_file", os.path.join(tmp, label + "-uac-err.log"),
-                            "-trace_msg", "-message_file", os.path.join(tmp, label + "-uac-msg.log")],
+                            "-trace_msg", "-message_file", uac_trace],
                            capture_output=True, text=True, timeout=120, cwd=tmp)
         ok = [l for l in r.stdout.splitlines() if "Successful call" in l]
         good = r.returncode == 0 and ok and ok[0].split("|")[2].strip() == str(CALLS)
@@ -178,17 +219,26 @@ def run_calls(c, label, target_port, uas_port, tmp):
     finally:
         uas.terminate()
         uas.wait(10)
-    try:
-        with open(trace, errors="replace") as f:
-            text = f.read()
-    except OSError:
-        text = ""
-    invite = text[text.find("INVITE sip:"):] if "INVITE sip:" in text else ""
-    head = invite.split("\n\n", 1)[0] if invite else ""
-    rrs = [l for l in head.splitlines() if l.lower().startswith("record-route:")]
-    c.check(len(rrs) == 4, f"{label}: the UAS sees four Record-Routes (double on both proxies)", "\n".join(rrs) or head[:800])
-    in_dialog = [m for m in text.split("\n\n") if m.lstrip().startswith(("ACK sip:", "BYE sip:"))]
-    routed = [m for m in in_dialog if "\nRoute:" in m or "\nroute:" in m]
+    uas_msgs = sipp_messages(trace)
+    uac_msgs = sipp_messages(uac_trace)
+    invites = [m for m in uas_msgs if m.startswith("INVITE sip:")]
+    seen = [(p, t) for p, t, _ in header_uris(invites[0], "Record-Route")] if invites else []
+    c.check(seen == route_set, f"{label}: the UAS sees the four Record-Routes top first {route_set}",
+            (invites[0] if invites else "no INVITE in " + trace)[:1200])
+    ours = [params for p, t, params in header_uris(invites[0], "Record-Route") if p in sipsd_ports] if invites else []
+    c.check(len(ours) == 2 and all(";r2=on" in x and ";lr" in x for x in ours),
+            f"{label}: sipsd record-routes twice (TLS and UDP sides), both ;r2=on;lr", str(ours))
+    oks = [m for m in uac_msgs if m.startswith("SIP/2.0 200") and "\nCSeq: 1 INVITE" in m]
+    c.check(bool(oks) and all([(p, t) for p, t, _ in header_uris(m, "Record-Route")] == route_set for m in oks),
+            f"{label}: every 200 the UAC gets carries the same route set", oks[0][:1200] if oks else "no 200 at the UAC")
+    c.check(any(m.startswith("SIP/2.0 100") for m in uac_msgs),
+            f"{label}: the first proxy answers 100 Trying (a stateful relay)", "no 100 at the UAC")
+    sent = [m for m in uac_msgs if m.startswith(("ACK sip:", "BYE sip:"))]
+    c.check(len(sent) >= 2 * CALLS and all([(p, t) for p, t, _ in header_uris(m, "Route")] == route_set[::-1] for m in sent),
+            f"{label}: the UAC sends ACK and BYE with that route set reversed (Route: first hop first)",
+            sent[0][:1200] if sent else "no ACK/BYE sent")
+    in_dialog = [m for m in uas_msgs if m.startswith(("ACK sip:", "BYE sip:"))]
+    routed = [m for m in in_dialog if header_uris(m, "Route")]
     c.check(len(in_dialog) >= 2 * CALLS and not routed,
             f"{label}: ACK and BYE reach the UAS with every Route entry removed (no loop)",
             f"{len(in_dialog)} in-dialog requests; with Route: {routed[:1]}")
@@ -213,8 +263,10 @@ def main():
             kam.start()
             wait_for(lambda: kam.proc.poll() is not None or udp_bound(k_udp), 15, "kamailio")
             c.check(kam.proc.poll() is None, "kamailio started", kam.output()[-2000:])
-            a = run_calls(c, "UDP->Kamailio->TLS->sipsd->UDP", k_udp, uas_a, tmp)
-            b = run_calls(c, "UDP->sipsd->TLS->Kamailio->UDP", s_udp, uas_b, tmp)
+            a = run_calls(c, "UDP->Kamailio->TLS->sipsd->UDP", k_udp, uas_a,
+                          [(s_udp, "udp"), (s_tls, "tls"), (k_tls, "tls"), (k_udp, "udp")], (s_udp, s_tls), tmp)
+            b = run_calls(c, "UDP->sipsd->TLS->Kamailio->UDP", s_udp, uas_b,
+                          [(k_udp, "udp"), (k_tls, "tls"), (s_tls, "tls"), (s_udp, "udp")], (s_udp, s_tls), tmp)
             if not (a and b):
                 print("---- sipsd log\n" + s.output()[-4000:])
                 print("---- kamailio log\n" + kam.output()[-4000:])

@@ -28,7 +28,40 @@ from sip_ua import HOST, TlsUa, UdpUa, first_line, header, headers, reply_to  # 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
 
 
-def config(ca, udp, tls, tcp, extra_params="", usrloc_params=""):
+# RPCs over TCP, and REGISTER bound to the client certificate: the first part of every
+# request route here (test_baresip.py adds tm + rr after it).
+REGISTER_ROUTE = """    if (proto == TCP && method == "POST") {
+        dispatch_rpc();
+        exit;
+    }
+    if (method == "REGISTER") {
+        # A phone may register only the AoR its certificate names.
+        if (proto != TLS || !@tls.peer.verified) {
+            sl_reply("403", "Register over TLS with a client certificate");
+            exit;
+        }
+        if (@tls.peer != $tU) {
+            xlog("L_WARN", "REGISTER for $tU refused: the certificate names @tls.peer\\n");
+            sl_reply("403", "Certificate does not name this AoR");
+            exit;
+        }
+        save("location");
+        exit;
+    }
+"""
+
+DEFAULT_ROUTE = REGISTER_ROUTE + """    if (!lookup("location")) {
+        sl_reply("404", "Not Found");
+        exit;
+    }
+    forward();
+"""
+
+
+def config(ca, udp, tls, tcp, extra_params="", usrloc_params="", modules=(), route=None):
+    """The registrar config of these tests; `modules` are loaded too and `route` replaces the
+    request route's body (test_baresip.py: tm + rr)."""
+    loads = "".join(f'loadmodule "{m}"\n' for m in modules)
     return f"""
 debug=3
 children=2
@@ -38,7 +71,7 @@ listen=tls:{HOST}:{tls}
 loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
-loadmodule "usrloc"
+{loads}loadmodule "usrloc"
 loadmodule "registrar"
 modparam("tls", "certificate", "{ca}/certs/server.crt")
 modparam("tls", "private_key", "{ca}/certs/server.key")
@@ -49,30 +82,7 @@ modparam("tls", "require_certificate", 0)
 {extra_params}
 
 route {{
-    if (proto == TCP && method == "POST") {{
-        dispatch_rpc();
-        exit;
-    }}
-    if (method == "REGISTER") {{
-        # A phone may register only the AoR its certificate names.
-        if (proto != TLS || !@tls.peer.verified) {{
-            sl_reply("403", "Register over TLS with a client certificate");
-            exit;
-        }}
-        if (@tls.peer != @to.uri.user) {{
-            log(1, "certificate does not name this AoR");
-            sl_reply("403", "Certificate does not name this AoR");
-            exit;
-        }}
-        save("location");
-        exit;
-    }}
-    if (!lookup("location")) {{
-        sl_reply("404", "Not Found");
-        exit;
-    }}
-    forward();
-}}
+{route or DEFAULT_ROUTE}}}
 """
 
 

@@ -178,6 +178,22 @@ TEST_CASE("datagram: keep-alives, Content-Length trimming and errors") {
   CHECK(noCl.msg == "A sip:x SIP/2.0\r\nCall-ID: 1\r\n\r\nbody");
 }
 
+TEST_CASE("framer: a header name only looks like Content-Length when its letters match, not its punctuation") {
+  // Case folding with `c | 0x20` would read "Content\rLength" as "content-length" ('\r' | 0x20
+  // is '-') and take the five bytes after the header section as this message's body.
+  std::string m = "OPTIONS sip:x SIP/2.0\r\nContent\rLength: 5\r\n\r\n";
+  StreamFramer f(65536);
+  Collect s;
+  CHECK(f.feed(m + "ABCDE", s).empty());
+  REQUIRE(s.msgs.size() == 1);
+  CHECK(s.msgs[0] == m);
+  CHECK(f.buffered() == 5);
+  // The same for the HTTP version on a datagram's first line: '\x0f' | 0x20 is '/'.
+  auto d = StreamFramer::checkDatagram("GET /metrics HTTP\x0f" "1.1\r\nHost: x\r\n\r\n", 1000);
+  CHECK_FALSE(d.http);
+  CHECK(StreamFramer::checkDatagram("GET /metrics hTtP/1.1\r\nHost: x\r\n\r\n", 1000).http);
+}
+
 }  // TEST_SUITE
 
 TEST_CASE("datagrams: an HTTP request line is refused (HTTP is for streams only)") {

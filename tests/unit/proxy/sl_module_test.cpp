@@ -134,7 +134,7 @@ TEST_CASE("fixup validates the code at load") {
   args = {intArg(700), strArg("x")};
   CHECK(f.fixup(args, fixed) == "sl_reply: reply code 700 is outside 100..699");
   args = {strArg("4o4"), strArg("x")};
-  CHECK(f.fixup(args, fixed) == "sl_reply: reply code \"4o4\" is not a number");
+  CHECK(f.fixup(args, fixed) == "sl_reply: reply code \"4o4\" is not an integer");
   args = {intArg(200), strArg("O\r\nK")};
   CHECK(m.fn("sl_send_reply").fixup(args, fixed) == "sl_send_reply: reason phrase must not contain a line break");
 }
