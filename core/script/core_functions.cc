@@ -2,6 +2,7 @@
 #include "core/script/core_functions.h"
 
 
+#include "core/net/listen_requirement.h"
 #include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
 #include "core/script/msg_functions.h"
@@ -57,6 +58,11 @@ FunctionHandler forwardHandler(ProxyActions* proxy, Proto proto) {
   };
 }
 
+std::string needsListener(const ListensOn& listensOn, Proto proto) {
+  if (!listensOn || listensOn(proto)) return {};
+  return missingListenerText(proto);
+}
+
 // Whether proto can be used here: the core's own, or one a loaded module registered.
 bool transportLoaded(const Registry* registry, Proto proto) {
   return !registry || registry->transports().available(proto);  // no registry: nothing to check against
@@ -64,21 +70,22 @@ bool transportLoaded(const Registry* registry, Proto proto) {
 
 }  // namespace
 
-std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry) {
+std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry, ListensOn listensOn) {
   std::vector<FunctionExport> out;
   auto hostPortFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixupHostPort(args); };
-
   out.push_back({"forward", 0, 0, nullptr, forwardHandler(proxy, Proto::None), kRequestRoute});
   out.push_back({"forward", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::None), kRequestRoute});
   // forward_udp, forward_tcp, forward_tls: one per protocol; one served by a module (tls) is
-  // refused at load when no loaded module registered its transport.
+  // refused at load when no loaded module registered its transport, and each needs a listen=
+  // of its protocol for the Via.
   for (size_t i = 1; i < kProtoCount; ++i) {
     Proto p = Proto(i);
     out.push_back({"forward_" + std::string(protoToken(p)), 2, 2,
-                   [registry, p](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                   [registry, listensOn, p](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
                      if (!transportLoaded(registry, p))
                        return "no loaded module provides the " + std::string(protoName(p)) + " transport (loadmodule \"" +
                               std::string(protoToken(p)) + "\")";
+                     if (auto err = needsListener(listensOn, p); !err.empty()) return err;
                      return fixupHostPort(args);
                    },
                    forwardHandler(proxy, p), kRequestRoute});
@@ -161,8 +168,8 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   return out;
 }
 
-std::string registerCoreNames(Registry& registry, ProxyActions* proxy) {
-  for (const auto& f : coreFunctionExports(proxy, &registry)) {
+std::string registerCoreNames(Registry& registry, ProxyActions* proxy, ListensOn listensOn) {
+  for (const auto& f : coreFunctionExports(proxy, &registry, std::move(listensOn))) {
     std::string err = registry.addFunction(f, "core");
     if (!err.empty()) return err;
   }
