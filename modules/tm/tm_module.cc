@@ -183,6 +183,9 @@ ModuleExports makeExports() {
   e.init = [](CoreApi& core) -> std::string {
     if (config.t2 < config.t1) return "tm: t2 (" + std::to_string(config.t2) + ") is below t1 (" + std::to_string(config.t1) + ")";
     layer = std::make_unique<TransactionLayer>(core, config);
+    core.addMetricsProvider("tm", [](MetricsWriter& w) {
+      if (layer) layer->metrics().write(w, layer->stats().bytes);
+    });
     loadCore = &core;
     return {};
   };
