@@ -33,9 +33,9 @@ timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{v / 1000, (v % 1000) * 1000};
 }
 
-// Reuse key of inbound TLS connections: never equal to a client domain key, so a request is
-// never sent over a connection whose certificates were negotiated for someone else.
-const std::string kInboundTlsKey("\x01inbound", 8);
+// Reuse key of inbound connections with a transport session: never equal to a client domain
+// key, so a request is never sent over a connection negotiated for someone else's certificates.
+const std::string kInboundKey("\x01inbound", 8);
 
 }  // namespace
 
@@ -74,8 +74,7 @@ std::string Worker::init() {
   // is a fraction of the shortest timeout so each is honoured within ~25%.
   std::chrono::milliseconds shortest = std::min({o.connectTimeout, o.sendTimeout, o.msgReadTimeout,
                                                  std::chrono::milliseconds(o.connectionLifetime)});
-  for (auto& [p, t] : o.transports)
-    if (t) shortest = std::min({shortest, t->handshakeTimeout(), t->sendTimeout()});
+  shortest = o.transports.shortestTimeout(shortest);
   auto period = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   sweepEv_.reset(event_new(loop_.base(), -1, EV_PERSIST,
                            [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->onSweep(); }, this));
@@ -145,7 +144,7 @@ WorkerStats Worker::stats() const {
   s.refusedNoFd = n_.refusedNoFd.load(std::memory_order_relaxed);
   s.evicted = n_.evicted.load(std::memory_order_relaxed);
   s.timedOut = n_.timedOut.load(std::memory_order_relaxed);
-  s.connectionsTls = n_.openTls.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kProtoCount; ++i) s.connectionsByProto[i] = n_.openBy[i].load(std::memory_order_relaxed);
   return s;
 }
 
@@ -210,17 +209,17 @@ void Worker::onAccept(Listener& l) {
     c->lastActivity_ = c->acceptedAt_ = SteadyClock::now();
     c->sendTimeout_ = o.sendTimeout;
     c->countedPerIp_ = o.maxConnectionsPerIp != 0;
-    if (l.proto == Proto::TLS) {
-      c->reuseKey_ = kInboundTlsKey;
-      auto t = server_.transportFor(Proto::TLS);
-      std::string err = "no TLS transport loaded";
-      if (t) c->session_ = t->accept(ConnEndpoints{c->id_, index_, c->local_, c->remote_}, err);
-      if (!c->session_) {
+    if (Transport* t = o.transports.find(l.proto)) {
+      c->reuseKey_ = kInboundKey;
+      auto session = t->accept(ConnEndpoints{c->id_, index_, c->local_, c->remote_});
+      if (!session || !*session) {
         n_.errors.fetch_add(1, std::memory_order_relaxed);
         if (c->countedPerIp_) server_.ipLimiter().release(remote);
-        logNet(kWarn, "TLS " + remote.str() + ": cannot start a session: " + err);
+        logNet(kWarn, std::string(protoName(l.proto)) + " " + remote.str() + ": cannot start a session: " +
+                          (session ? std::string("no session") : session.error()));
         continue;  // c's destructor closes the socket
       }
+      c->session_ = std::move(session).value();
       c->state_ = Connection::State::Handshaking;
       // Counted from accept: bytes trickled during the handshake do not extend it.
       c->deadline_ = c->acceptedAt_ + t->handshakeTimeout();
@@ -382,8 +381,9 @@ bool Worker::consume(Connection& c, std::string_view data) {
     if (!r.peerClosed) n_.errors.fetch_add(1, std::memory_order_relaxed);
     // A failed handshake is the peer's doing: one line a second, not one per attacker.
     if (!r.peerClosed && inputLog_.allow())
-      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): TLS: " + r.error + inputLog_.note());
-    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kDebug);
+      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): " + std::string(protoName(c.proto_)) + ": " +
+                        r.error + inputLog_.note());
+    closeConn(c, std::string(protoName(c.proto_)) + ": " + r.error, r.peerClosed ? kInfo : kDebug);
     return false;
   }
   if (r.justEstablished) {
@@ -458,7 +458,7 @@ void Worker::established(Connection& c) {
     // Wait for the peer's verdict on our certificate: twice the handshake's own time (from the
     // end of the connect, when onWritable set the handshake deadline), at least 250 ms; the
     // sweep looks at it within its period.
-    auto t = server_.transportFor(c.proto_);
+    Transport* t = server_.transports().find(c.proto_);
     auto connectedAt = c.deadline_ - (t ? t->handshakeTimeout() : std::chrono::milliseconds(30000));
     auto took = c.lastActivity_ - connectedAt;
     c.verdictPending_ = true;
@@ -486,7 +486,7 @@ bool Worker::sendData(Connection& c, std::string&& data) {
   IoResult r = c.session_->encrypt(data, wire);
   if (!r.ok) {
     n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "TLS: " + r.error, kWarn);
+    closeConn(c, std::string(protoName(c.proto_)) + ": " + r.error, kWarn);
     return false;
   }
   return queueWire(c, std::move(wire));
@@ -545,7 +545,7 @@ void Worker::onWritable(Connection& c) {
     event_add(c.readEv_.get(), nullptr);
     if (c.session_) {
       c.state_ = Connection::State::Handshaking;
-      auto t = server_.transportFor(c.proto_);
+      Transport* t = server_.transports().find(c.proto_);
       c.deadline_ = now + (t ? t->handshakeTimeout() : std::chrono::milliseconds(30000));
     } else {
       established(c);
@@ -567,7 +567,7 @@ Connection* Worker::registerConn(std::unique_ptr<Connection> conn) {
   server_.index().add(c->id_, c->proto_, c->remote_, c->reuseKey_);
   server_.openConnections().fetch_add(1);
   n_.open.fetch_add(1, std::memory_order_relaxed);
-  if (c->proto_ == Proto::TLS) n_.openTls.fetch_add(1, std::memory_order_relaxed);
+  n_.openBy[size_t(c->proto_)].fetch_add(1, std::memory_order_relaxed);
   return c;
 }
 
@@ -588,14 +588,13 @@ Connection* Worker::openOutbound(Proto proto, const SockAddr& to, const std::str
   c->lastActivity_ = SteadyClock::now();
   c->deadline_ = c->lastActivity_ + o.connectTimeout;
   c->sendTimeout_ = o.sendTimeout;
-  if (proto == Proto::TLS) {
-    auto t = server_.transportFor(proto);
-    err = "no TLS transport loaded";
-    if (t) c->session_ = t->connect(ConnEndpoints{c->id_, index_, c->local_, c->remote_}, opt, err);
-    if (!c->session_) {
-      err = "TLS to " + to.str() + ": " + err;
+  if (Transport* t = o.transports.find(proto)) {
+    auto session = t->connect(ConnEndpoints{c->id_, index_, c->local_, c->remote_}, opt);
+    if (!session || !*session) {
+      err = std::string(protoName(proto)) + " to " + to.str() + ": " + (session ? std::string("no session") : session.error());
       return nullptr;
     }
+    c->session_ = std::move(session).value();
     c->sendTimeout_ = t->sendTimeout();
   }
   Connection* p = registerConn(std::move(c));
@@ -603,7 +602,7 @@ Connection* Worker::openOutbound(Proto proto, const SockAddr& to, const std::str
     std::string wire;
     IoResult r = p->session_->start(wire);
     if (!r.ok) {
-      err = "TLS to " + to.str() + ": " + r.error;
+      err = std::string(protoName(proto)) + " to " + to.str() + ": " + r.error;
       closeConn(*p, err, kWarn);
       return nullptr;
     }
@@ -625,8 +624,8 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
     reply(replyWorker, done, ok, ok ? "" : "UDP to " + to.str() + ": cannot send");
     return;
   }
-  auto t = server_.transportFor(proto);
-  if (proto != Proto::TCP && !t) {
+  Transport* t = server_.transports().find(proto);
+  if (!server_.transports().available(proto)) {
     reply(replyWorker, done, false, std::string("no ") + std::string(protoName(proto)) + " transport loaded");
     return;
   }
@@ -634,8 +633,8 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
   Connection* c = nullptr;
   // An outgoing connection opened with this client domain, else the peer's own inbound TLS
   // connection from `to` (SPEC §8: a phone behind NAT is reachable only on the connection it
-  // opened; inbound TCP connections already share the empty key).
-  const std::string* keys[2] = {&key, proto == Proto::TLS ? &kInboundTlsKey : nullptr};
+  // opened; inbound connections without a transport already share the empty key).
+  const std::string* keys[2] = {&key, t ? &kInboundKey : nullptr};
   for (const std::string* k : keys) {
     if (!k || c) continue;
     auto it = byRemote_.find(RemoteKey{proto, to, *k});
@@ -750,7 +749,7 @@ void Worker::closeConn(Connection& c, const std::string& reason, int level) {
   if (rk != byRemote_.end() && rk->second == id) byRemote_.erase(rk);
   server_.openConnections().fetch_sub(1);
   n_.open.fetch_sub(1, std::memory_order_relaxed);
-  if (c.proto_ == Proto::TLS) n_.openTls.fetch_sub(1, std::memory_order_relaxed);
+  n_.openBy[size_t(c.proto_)].fetch_sub(1, std::memory_order_relaxed);
   auto it = conns_.find(id);
   if (it != conns_.end()) {
     graveyard_.push_back(std::move(it->second));  // freed by reapEv_, outside any callback of c
@@ -778,7 +777,7 @@ void Worker::onSweep() {
         if (now >= c.deadline_) doomed.push_back({id, "connect timeout", false});
         break;
       case Connection::State::Handshaking:
-        if (now >= c.deadline_) doomed.push_back({id, "TLS handshake timeout (handshake_timeout from accept)", false, true});
+        if (now >= c.deadline_) doomed.push_back({id, "handshake timeout (handshake_timeout from accept)", false, true});
         break;
       case Connection::State::Open:
         if (c.verdictPending_ && now >= c.verdictBy_) confirmOutbound(c);  // silent peer: it took us

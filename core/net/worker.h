@@ -3,6 +3,7 @@
 // except the constructor, bind*() and udpSocketFor() run on the worker's own thread.
 // Internal to the engine; the public API is core/net/server.h.
 #pragma once
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -63,7 +64,7 @@ class Worker : private FramerSink {
         errors{0}, stalled{0}, idle{0}, rejected{0};
     std::atomic<uint64_t> httpOverUdp{0};  // HTTP requests dropped on a datagram listener
     std::atomic<uint64_t> refusedPerIp{0}, refusedNoFd{0}, evicted{0}, timedOut{0};
-    std::atomic<uint64_t> openTls{0};  // the TLS part of `open` (metrics: connections by transport)
+    std::array<std::atomic<uint64_t>, kProtoCount> openBy{};  // `open` by protocol (metrics: connections by transport)
   };
   struct RemoteKey {
     Proto proto;
