@@ -5,11 +5,14 @@
            certificate subject and SHA-256 fingerprint; a UDP MESSAGE to sip:alice@example.com
            reaches alice over her TLS connection and her 200 reaches the sender; RFC 3261 §10.3
            details (423 + Min-Expires, *, query, CSeq order, max_contacts); Expires: 0 -> 404;
-           bindings expire by themselves.
-  cluster  two nodes sharing the location in Redis (redis-server started here, stopped by PID):
-           alice registers on node A, a MESSAGE entering node B reaches her over her connection
-           to A; Redis killed: both nodes keep running and log it, REGISTER gets 503, known
-           bindings still route; Redis restarted: registrations work again without a restart.
+           bindings expire by themselves; /metrics counts contacts and REGISTERs accepted and
+           refused by code (the script's 403 included).
+  cluster  two nodes sharing the location in Redis (redis-server started here, stopped by PID),
+           with tm + rr: alice registers on node A, a MESSAGE and an INVITE entering node B
+           reach her over her connection to A (180/200 back to the caller, ACK and BYE through
+           both nodes); Redis killed: both nodes keep running and log it, /metrics shows it,
+           REGISTER gets 503, known bindings still route (MESSAGE and a call); Redis restarted:
+           registrations work again without a restart.
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/registrar/test_registrar.py [tls|cluster]"""
 import os
 import re
@@ -394,6 +397,7 @@ def section_cluster(c, tmp, ca):
                 "node A /metrics: Redis not connected, connection errors counted, the 503 counted",
                 {k: v for k, v in m.items() if "usrloc" in k[0] or "registrar" in k[0]})
         deliver_message(c, sender, alice, b_udp, "MESSAGE via node B while Redis is down")
+        call_via(c, UdpUa(), alice, b_udp, "INVITE via node B while Redis is down")
         c.check(all(d.alive() for d in nodes.values()), "both nodes keep running without Redis")
 
         redis.start()
