@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "tls/setting_table.h"
 #include "tls/tls_domain_set.h"
 #include "tls/tls_module.h"
 #include "tls/tls_session.h"
@@ -48,16 +49,9 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                  RpcArray a;
                  for (const auto& d : set->all()) a.emplace_back(d->describe());
                  RpcStruct g;
-                 const GlobalConfig& c = m.globals();
-                 g.emplace_back("handshake_timeout", c.handshakeTimeout);
-                 g.emplace_back("send_timeout", c.sendTimeout);
-                 g.emplace_back("tls_log", c.tlsLog);
-                 g.emplace_back("session_cache", c.sessionCache);
-                 g.emplace_back("session_tickets", c.sessionTickets);
-                 g.emplace_back("ticket_key_lifetime", c.ticketKeyLifetime);
-                 g.emplace_back("watch_interval", c.watchInterval);
-                 g.emplace_back("watch_inotify", c.watchInotify);
-                 g.emplace_back("config", c.configFile);
+                 for (const auto& s : settingTable()) {
+                   if (s.scope == SettingScope::Global) g.emplace_back(std::string(s.name), settingValue(s, m.globals()));
+                 }
                  RpcStruct st;
                  st.emplace_back("global", std::move(g));
                  st.emplace_back("domains", std::move(a));
