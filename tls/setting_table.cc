@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <type_traits>
 
 namespace sipsd::tls {
 namespace {
@@ -14,121 +15,86 @@ using E = SettingEffect;
 
 constexpr int64_t kMaxGlobal = 100000000;
 
-SettingSpec domainText(std::string_view name, T type, E effect, std::string DomainOptions::*field) {
+// One row; the type of `field` says the scope and where the value is stored.
+template <class Field>
+SettingSpec row(std::string_view name, T type, E effect, std::string_view def, Field field) {
   SettingSpec s{};
   s.name = name;
-  s.scope = S::Domain;
   s.type = type;
   s.effect = effect;
-  s.domainText = field;
-  return s;
-}
-
-SettingSpec domainFlag(std::string_view name, E effect, std::string_view def, bool DomainOptions::*field) {
-  SettingSpec s{};
-  s.name = name;
+  s.def = def;
   s.scope = S::Domain;
-  s.type = T::Bool;
-  s.effect = effect;
-  s.def = def;
-  s.domainFlag = field;
+  if constexpr (std::is_same_v<Field, std::string DomainOptions::*>) s.domainText = field;
+  else if constexpr (std::is_same_v<Field, bool DomainOptions::*>) s.domainFlag = field;
+  else if constexpr (std::is_same_v<Field, int DomainOptions::*>) s.domainNumber = field;
+  else {
+    s.scope = S::Global;
+    if constexpr (std::is_same_v<Field, std::string GlobalConfig::*>) s.globalText = field;
+    else if constexpr (std::is_same_v<Field, bool GlobalConfig::*>) s.globalFlag = field;
+    else s.globalNumber = field;
+  }
   return s;
 }
 
-SettingSpec globalNumber(std::string_view name, E effect, std::string_view def, int64_t min, int64_t max,
-                         int GlobalConfig::*field) {
-  SettingSpec s{};
-  s.name = name;
-  s.scope = S::Global;
-  s.type = T::Int;
-  s.effect = effect;
-  s.def = def;
+// An integer row with its range.
+template <class Field>
+SettingSpec number(std::string_view name, E effect, std::string_view def, int64_t min, int64_t max, Field field) {
+  SettingSpec s = row(name, T::Int, effect, def, field);
   s.min = min;
   s.max = max;
-  s.globalNumber = field;
-  return s;
-}
-
-SettingSpec globalFlag(std::string_view name, E effect, std::string_view def, bool GlobalConfig::*field) {
-  SettingSpec s{};
-  s.name = name;
-  s.scope = S::Global;
-  s.type = T::Bool;
-  s.effect = effect;
-  s.def = def;
-  s.globalFlag = field;
   return s;
 }
 
 std::vector<SettingSpec> makeTable() {
+  using D = DomainOptions;
+  using G = GlobalConfig;
   std::vector<SettingSpec> t;
   // ---- per domain --------------------------------------------------------------------------
-  auto& method = t.emplace_back(domainText("method", T::Method, E::Versions, &DomainOptions::method));
-  method.def = "TLSv1.2+";
+  auto& method = t.emplace_back(row("method", T::Method, E::Versions, "TLSv1.2+", &D::method));
   method.aliases = {"tls_method"};
   method.iniNames = {"tls_method"};
   method.kamailioParams = {"tls_method"};
-  auto& cert = t.emplace_back(domainText("certificate", T::File, E::Identity, &DomainOptions::certificate));
-  cert.aliases = {"identity.certificate"};
-  cert.iniNames = {"cert_file"};
-  auto& key = t.emplace_back(domainText("private_key", T::File, E::Identity, &DomainOptions::privateKey));
-  key.aliases = {"identity.key", "key", "certificate_key"};
-  key.iniNames = {"pkey_file"};
-  auto& caList = t.emplace_back(domainText("ca_list", T::File, E::Trust, &DomainOptions::caList));
-  caList.aliases = {"root_certificate"};
-  caList.iniNames = {"calist_file"};
-  auto& caPath = t.emplace_back(domainText("ca_path", T::Directory, E::Trust, &DomainOptions::caPath));
-  caPath.aliases = {"peers.lookup_hash_directory", "lookup_hash_directory", "certificate_directory"};
-  t.emplace_back(domainText("crl", T::File, E::Trust, &DomainOptions::crl));
-  auto& crlOn = t.emplace_back(domainFlag("crl_enabled", E::Trust, "0", &DomainOptions::crlEnabled));
-  crlOn.aliases = {"peers.crl_enabled"};
-  auto& verify = t.emplace_back(domainFlag("verify_certificate", E::Verify, "0", &DomainOptions::verifyCertificate));
+  t.emplace_back(row("certificate", T::File, E::Identity, "", &D::certificate)).aliases = {"identity.certificate"};
+  t.back().iniNames = {"cert_file"};
+  t.emplace_back(row("private_key", T::File, E::Identity, "", &D::privateKey)).aliases = {"identity.key", "key",
+                                                                                          "certificate_key"};
+  t.back().iniNames = {"pkey_file"};
+  t.emplace_back(row("ca_list", T::File, E::Trust, "", &D::caList)).aliases = {"root_certificate"};
+  t.back().iniNames = {"calist_file"};
+  t.emplace_back(row("ca_path", T::Directory, E::Trust, "", &D::caPath)).aliases = {
+      "peers.lookup_hash_directory", "lookup_hash_directory", "certificate_directory"};
+  t.emplace_back(row("crl", T::File, E::Trust, "", &D::crl));
+  t.emplace_back(row("crl_enabled", T::Bool, E::Trust, "0", &D::crlEnabled)).aliases = {"peers.crl_enabled"};
+  auto& verify = t.emplace_back(row("verify_certificate", T::Bool, E::Verify, "0", &D::verifyCertificate));
   verify.clientDef = "1";
   verify.aliases = {"verify"};
   verify.iniNames = {"verify_cert"};
-  auto& require =
-      t.emplace_back(domainFlag("require_certificate", E::Verify, "0", &DomainOptions::requireCertificate));
-  require.iniNames = {"require_cert"};
-  auto& depth = t.emplace_back();
-  depth.name = "verify_depth";
-  depth.scope = S::Domain;
-  depth.type = T::Int;
-  depth.effect = E::Verify;
-  depth.def = "9";
-  depth.min = 0;
-  depth.max = 100;
-  depth.domainNumber = &DomainOptions::verifyDepth;
-  auto& ciphers = t.emplace_back(domainText("cipher_list", T::Text, E::Ciphers, &DomainOptions::cipherList));
+  t.emplace_back(row("require_certificate", T::Bool, E::Verify, "0", &D::requireCertificate)).iniNames = {
+      "require_cert"};
+  t.emplace_back(number("verify_depth", E::Verify, "9", 0, 100, &D::verifyDepth));
+  auto& ciphers = t.emplace_back(row("cipher_list", T::Text, E::Ciphers, "", &D::cipherList));
   ciphers.noneText = "library default";
   ciphers.aliases = {"ciphers_list"};
-  auto& suites = t.emplace_back(domainText("cipher_suites", T::Text, E::Ciphers, &DomainOptions::cipherSuites));
-  suites.noneText = "library default";
-  t.emplace_back(domainText("server_name", T::Name, E::Choice, &DomainOptions::serverName));
-  t.emplace_back(domainText("server_id", T::Text, E::Choice, &DomainOptions::serverId));
+  t.emplace_back(row("cipher_suites", T::Text, E::Ciphers, "", &D::cipherSuites)).noneText = "library default";
+  t.emplace_back(row("server_name", T::Name, E::Choice, "", &D::serverName));
+  t.emplace_back(row("server_id", T::Text, E::Choice, "", &D::serverId));
 
   // ---- global ------------------------------------------------------------------------------
-  t.emplace_back(globalNumber("handshake_timeout", E::Connection, "30", 1, kMaxGlobal, &GlobalConfig::handshakeTimeout))
-      .keyword = "tls_handshake_timeout";
-  t.emplace_back(globalNumber("send_timeout", E::Connection, "10", 1, kMaxGlobal, &GlobalConfig::sendTimeout))
-      .keyword = "tls_send_timeout";
-  auto& log = t.emplace_back(globalNumber("tls_log", E::Connection, "3", 0, kMaxGlobal, &GlobalConfig::tlsLog));
+  t.emplace_back(number("handshake_timeout", E::Connection, "30", 1, kMaxGlobal, &G::handshakeTimeout)).keyword =
+      "tls_handshake_timeout";
+  t.emplace_back(number("send_timeout", E::Connection, "10", 1, kMaxGlobal, &G::sendTimeout)).keyword =
+      "tls_send_timeout";
+  auto& log = t.emplace_back(number("tls_log", E::Connection, "3", 0, kMaxGlobal, &G::tlsLog));
   log.cap = 4;  // kLogDebug: higher levels say nothing more
   log.keyword = "tls_log";
-  t.emplace_back(globalNumber("session_cache", E::Resumption, "20480", 0, kMaxGlobal, &GlobalConfig::sessionCache));
-  t.emplace_back(globalFlag("session_tickets", E::Resumption, "1", &GlobalConfig::sessionTickets));
-  t.emplace_back(
-      globalNumber("ticket_key_lifetime", E::Resumption, "3600", 1, kMaxGlobal, &GlobalConfig::ticketKeyLifetime));
-  t.emplace_back(globalNumber("watch_interval", E::Watching, "1", 0, kMaxGlobal, &GlobalConfig::watchInterval));
-  t.emplace_back(globalFlag("watch_inotify", E::Watching, "1", &GlobalConfig::watchInotify));
-  auto& config = t.emplace_back();
-  config.name = "config";
-  config.scope = S::Global;
-  config.type = T::File;
-  config.effect = E::Setup;
-  config.globalText = &GlobalConfig::configFile;
-  t.emplace_back(
-      globalNumber("expiry_warning_days", E::Operations, "14", 0, 3650, &GlobalConfig::expiryWarningDays));
-  auto& disable = t.emplace_back(globalFlag("disable_tls", E::Setup, "0", &GlobalConfig::disabled));
+  t.emplace_back(number("session_cache", E::Resumption, "20480", 0, kMaxGlobal, &G::sessionCache));
+  t.emplace_back(row("session_tickets", T::Bool, E::Resumption, "1", &G::sessionTickets));
+  t.emplace_back(number("ticket_key_lifetime", E::Resumption, "3600", 1, kMaxGlobal, &G::ticketKeyLifetime));
+  t.emplace_back(number("watch_interval", E::Watching, "1", 0, kMaxGlobal, &G::watchInterval));
+  t.emplace_back(row("watch_inotify", T::Bool, E::Watching, "1", &G::watchInotify));
+  t.emplace_back(row("config", T::File, E::Setup, "", &G::configFile));
+  t.emplace_back(number("expiry_warning_days", E::Operations, "14", 0, 3650, &G::expiryWarningDays));
+  auto& disable = t.emplace_back(row("disable_tls", T::Bool, E::Setup, "0", &G::disabled));
   disable.keyword = "disable_tls";
   disable.modparam = false;
   return t;
