@@ -98,14 +98,14 @@ class Sipsd:
         self.extra = list(extra_args)
         self.proc = None
 
-    def start(self, wait_tcp=None, wait_udp=None, preexec_fn=None):
+    def start(self, wait_tcp=None, wait_udp=None, preexec_fn=None, timeout=10):
         self.log = open(self.log_path, "wb")
         args = [sipsd_binary(), "-f", self.cfg, "-E", "-L", os.path.join(build_dir(), "modules"),
                 "-L", build_dir()] + self.extra
         # preexec_fn: e.g. lower a resource limit for the sipsd process only.
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         for host, port in (wait_tcp or []):
-            wait_for(lambda: self.proc.poll() is not None or tcp_open(host, port), 10, f"sipsd on {host}:{port}")
+            wait_for(lambda: self.proc.poll() is not None or tcp_open(host, port), timeout, f"sipsd on {host}:{port}")
             if self.proc.poll() is not None:
                 raise Failure("sipsd exited at start:\n" + self.output())
         return self
