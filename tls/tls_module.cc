@@ -327,8 +327,8 @@ void TlsModule::buildExports() {
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };
   x.reload = [this] { return reload("SIGHUP", nullptr); };
-  // Worker-init hooks run only in the running server (never under `sipsd -c`), on the main
-  // thread before traffic flows: the place to start the inotify thread.
+  // Worker-init hooks run only in the running server (never under `sipsd -c`; see
+  // ModuleExports::workerInit): worker 0's call is the place to start the inotify thread.
   x.workerInit = [this](CoreApi&, int worker) {
     if (worker == 0) startNotifier();
     return std::string();

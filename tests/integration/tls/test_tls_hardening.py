@@ -27,8 +27,8 @@ import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, sip_options, sipsd_binary,
-                           sipsd_ca, status_of, wait_for)
+from sipsd_harness import (Checker, Sipsd, build_dir, client_ctx, crt, free_port, key, read_sip_message, rpc,
+                           sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
 
 HOST = "127.0.0.1"
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
@@ -48,25 +48,6 @@ def pki(tmp):
     return ca
 
 
-def crt(ca, name):
-    return os.path.join(ca, "certs", name + ".crt")
-
-
-def key(ca, name):
-    return os.path.join(ca, "certs", name + ".key")
-
-
-def client_ctx(ca, who=None, version=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.crt"))
-    ctx.check_hostname = False
-    if who:
-        ctx.load_cert_chain(crt(ca, who), key(ca, who))
-    if version:
-        ctx.minimum_version = version
-        ctx.maximum_version = version
-    return ctx
-
-
 def tls_options(port, ctx, session=None):
     """Handshake (offering `session`), one OPTIONS, its reply (TLS 1.3 tickets arrive before it).
     Returns (code, reason, reused, session)."""
@@ -78,10 +59,6 @@ def tls_options(port, ctx, session=None):
             return status_of(msg), reason, s.session_reused, s.session
 
 
-def rpc(port):
-    return xmlrpc.client.ServerProxy(f"http://{HOST}:{port}/RPC2")
-
-
 def base_cfg(ca, tls_port, rpc_port, extra="", debug=3):
     return f"""
 debug={debug}
@@ -91,11 +68,7 @@ listen=tcp:{HOST}:{rpc_port}
 loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
-modparam("tls", "certificate", "{crt(ca, 'server')}")
-modparam("tls", "private_key", "{key(ca, 'server')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 1)
+{tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt', 1, 1)}
 {extra}
 route {{
     if (proto == TCP && method == "POST") {{ dispatch_rpc(); exit; }}
