@@ -231,6 +231,10 @@ class CoreApi {
   virtual void addMetricsProvider(std::string owner, MetricsProvider fn) { (void)owner; (void)fn; }
   // Every provider's families as Prometheus text ("" when the server is not running).
   virtual std::string renderMetrics() { return {}; }
+  // Called with every reply sendReply() sends (its status), on the sending thread; add in init()
+  // only (read without a lock afterwards). The registrar counts REGISTER answers with it.
+  using ReplyObserver = std::function<void(const ScriptContext& ctx, int status)>;
+  virtual void addReplyObserver(ReplyObserver fn) { (void)fn; }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

@@ -61,7 +61,9 @@ std::vector<ExpiryItem> ExpiryMonitor::collect(const TlsDomainSet& set) {
 int ExpiryMonitor::check(const TlsDomainSet& set, int days, int64_t now) {
   int logged = 0;
   for (const auto& it : collect(set)) {
-    if (!due(it, days, now)) continue;
+    // CRLs are warned about by TlsModule::checkCrlDates, per file, every second (it knows the
+    // file and every domain using it): one line per CRL per event, not one per domain and path.
+    if (it.kind == "crl" || !due(it, days, now)) continue;
     std::string key = it.domain + "|" + it.kind + "|" + it.name + "|" + std::to_string(it.when);
     auto last = lastLogged_.find(key);
     if (last != lastLogged_.end() && now - last->second < 86400) continue;

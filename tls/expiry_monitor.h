@@ -23,8 +23,8 @@ class ExpiryMonitor {
   static std::vector<ExpiryItem> collect(const TlsDomainSet& set);
   static bool due(const ExpiryItem& it, int days, int64_t now) { return it.when > 0 && it.when - now < int64_t(days) * 86400; }
 
-  // Logs a warning for each item within `days` of its time (or past it), at most once a day
-  // per item. Returns how many it logged.
+  // Logs a warning for each certificate within `days` of its notAfter (or past it), at most once
+  // a day per item (CRLs: TlsModule::checkCrlDates). Returns how many it logged.
   int check(const TlsDomainSet& set, int days, int64_t now);
 
  private:

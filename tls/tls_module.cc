@@ -258,6 +258,21 @@ std::string TlsModule::checkCrlDates(const TlsDomainSet& set, bool logExpired) {
       warned = 1;
     } else {
       warned = 0;  // renewed: warn again next time it runs out
+      // expiry_warning_days ahead: a reminder a day (the expiry monitor leaves CRLs to this one
+      // path, so each CRL gets one line per event, not one per domain and path).
+      const int days = ops_ ? ops_->expiryWarningDays() : 0;
+      const time_t left = u.due->at - now;
+      time_t& last = crlWindowLogged_[file];
+      if (days > 0 && left < time_t(days) * 86400) {
+        if (last == 0 || now - last >= 86400) {
+          last = now;
+          logging::write(kLogWarn, "tls", what + " reaches its nextUpdate " + u.due->nextUpdate + ", in " +
+                                              std::to_string(left / 86400) + " days " + std::to_string(left % 86400 / 3600) +
+                                              " hours (expiry_warning_days " + std::to_string(days) + ")");
+        }
+      } else {
+        last = 0;
+      }
     }
   }
   return expired;

@@ -2,6 +2,7 @@
 // domain file), builds and publishes domain sets (init, reload, on-disk changes), and
 // exports everything the core loads: params, claims, selects, functions, RPCs, transport.
 #pragma once
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,7 +71,8 @@ class TlsModule {
   // Starts the inotify thread (running server only, not `sipsd -c`).
   void startNotifier();
   // CRLs whose nextUpdate has passed (returned as an error text naming file, CA and date) and,
-  // logged once each, those due within a day. With CRL checks on, an expired CRL refuses every
+  // logged once each, those due within a day; those within expiry_warning_days once a day. The
+  // one place CRL expiry is logged. With CRL checks on, an expired CRL refuses every
   // certificate of its CA, management clients included.
   // `logExpired`: also log the expired ones (once each), for the timer's check.
   std::string checkCrlDates(const TlsDomainSet& set, bool logExpired);
@@ -93,6 +95,7 @@ class TlsModule {
   std::map<std::string, SourceLoc> declaredAt_;  // domain name -> where it was configured
   std::mutex crlMu_;                      // crlWarned_ (timer thread, reloads)
   std::map<std::string, int> crlWarned_;  // CRL file -> 1 due soon / 2 expired, logged once
+  std::map<std::string, time_t> crlWindowLogged_;  // CRL file -> last expiry_warning_days reminder (crlMu_)
   // Last member: destroyed (thread joined) before anything its callback uses.
   DirNotifier notifier_{[this] { checkFiles(); }};
 };

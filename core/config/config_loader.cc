@@ -33,7 +33,13 @@ class Pipeline {
   Pipeline(LoadedConfig& cfg, const LoadOptions& opt, cfg::ErrorHandler& h) : cfg_(cfg), opt_(opt), h_(h) {}
 
   void run(const ast::Config& config) {
-    if (auto err = script::registerCoreNames(cfg_.registry, opt_.proxy); !err.empty())
+    // The listen= list is complete when the script's fixups run (after every core global).
+    auto listensOn = [listens = &cfg_.settings.listens](Proto p) {
+      for (const auto& l : *listens)
+        if (l.proto == p) return true;
+      return false;
+    };
+    if (auto err = script::registerCoreNames(cfg_.registry, opt_.proxy, listensOn); !err.empty())
       h_.error(SourceLoc{cfg_.path, 0, 0}, "registering the core's names: " + err);
 
     // Core globals first: mpath= must be known before any loadmodule, wherever it is written.

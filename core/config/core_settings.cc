@@ -198,6 +198,8 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
   if (name == "tcp_max_send_queue") return setInt(name, v, 4096, 1024 * 1024 * 1024, s.tcpMaxSendQueue);
   if (name == "tcp_msg_read_timeout") return setInt(name, v, 1, 3600, s.tcpMsgReadTimeout);
   if (name == "tcp_max_connections_per_ip") return setInt(name, v, 0, 10000000, s.tcpMaxConnectionsPerIp);
+  if (name == "tcp_connect_backoff") return setInt(name, v, 0, 3600, s.tcpConnectBackoff);
+  if (name == "tcp_connect_backoff_max") return setInt(name, v, 1, 86400, s.tcpConnectBackoffMax);
   if (name == "log_stderror") {
     auto b = boolValue(v);
     if (!b) return "log_stderror takes yes/no, not '" + v.text() + "'";

@@ -43,6 +43,8 @@ struct CoreSettings {
   int logFacility = -1;              // log_facility= (a LOG_* value); -1: LOG_DAEMON
   std::string logPrefix;             // log_prefix=: put in front of every log line
   std::vector<AliasAddr> aliases;    // alias=
+  int tcpConnectBackoff = 5;         // seconds a destination whose connect/handshake failed is avoided; 0 = off
+  int tcpConnectBackoffMax = 60;     // cap of the doubling back-off (seconds)
 };
 
 // The canonical "ip:port" of every listen= of `proto` (CoreApi::listenAddresses).

@@ -75,6 +75,12 @@ class Connection {
   Connection* freshPrev_ = nullptr;
   Connection* freshNext_ = nullptr;
   bool inFreshList_ = false;
+  // Outbound TLS: the handshake completed on our side, but the peer may still refuse our
+  // certificate (TLS 1.3 judges client authentication after our Finished, with an alert).
+  // Waiters hear "ok" only when the peer's first record after the handshake arrives, or at
+  // verdictBy_ when it stays silent.
+  bool verdictPending_ = false;
+  SteadyClock::time_point verdictBy_{};
 };
 
 }  // namespace sipsd

@@ -48,6 +48,11 @@ struct ServerOptions {
   size_t maxConnectionsPerIp = 256;
   std::vector<LocalAddresses::Alias> aliases;        // alias=: other names for us
   std::vector<SocketName> advertised;                // advertise= of listens[i] (empty host: none)
+  // Outbound connects/handshakes that fail put the destination in a per-worker negative cache
+  // for this long, doubling to the max (tcp_connect_backoff / _max; 0 = off): retransmissions
+  // get the same 503 at once instead of a new connection each.
+  std::chrono::milliseconds connectBackoff{5000};
+  std::chrono::milliseconds connectBackoffMax{60000};
 };
 
 // Per-worker counters (monotonic except connectionsOpen), read from any thread for core.stats.

@@ -41,7 +41,10 @@ const std::string kInboundTlsKey("\x01inbound", 8);
 
 Worker* Worker::current() { return tCurrent; }
 
-Worker::Worker(Server& server, int index) : server_(server), index_(index) {}
+Worker::Worker(Server& server, int index)
+    : server_(server),
+      index_(index),
+      backoff_(server.options().connectBackoff, server.options().connectBackoffMax) {}
 
 Worker::~Worker() {
   // The loop thread has ended (or never ran): tear down in an order libevent accepts.
@@ -386,6 +389,9 @@ bool Worker::consume(Connection& c, std::string_view data) {
   if (r.justEstablished) {
     established(c);
     if (c.closed()) return false;
+  } else if (c.verdictPending_) {
+    // A record after our Finished that is not an alert: the peer accepted us.
+    confirmOutbound(c);
   }
   if (plain_.empty()) return true;
   // plain_ stays untouched while the handler runs: nothing re-enters consume() on this thread.
@@ -448,6 +454,23 @@ void Worker::established(Connection& c) {
   c.msgStart_ = {};  // handshake bytes are not a message; the message clock starts afresh
   if (!c.outbound_) return;
   n_.connected.fetch_add(1, std::memory_order_relaxed);
+  if (c.session_) {
+    // Wait for the peer's verdict on our certificate: twice the handshake's own time (from the
+    // end of the connect, when onWritable set the handshake deadline), at least 250 ms; the
+    // sweep looks at it within its period.
+    auto t = server_.transportFor(c.proto_);
+    auto connectedAt = c.deadline_ - (t ? t->handshakeTimeout() : std::chrono::milliseconds(30000));
+    auto took = c.lastActivity_ - connectedAt;
+    c.verdictPending_ = true;
+    c.verdictBy_ = c.lastActivity_ + std::max<SteadyClock::duration>(std::chrono::milliseconds(250), 2 * took);
+    return;
+  }
+  confirmOutbound(c);
+}
+
+void Worker::confirmOutbound(Connection& c) {
+  c.verdictPending_ = false;
+  backoff_.succeeded(c.proto_, c.remote_, c.reuseKey_);
   auto waiters = std::move(c.waiters_);
   c.waiters_.clear();
   for (auto& w : waiters) reply(w.worker, w.done, true, "");
@@ -633,6 +656,11 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
     }
   }
   if (!c) {
+    // This destination failed lately: the same answer now, without another connect.
+    if (const std::string* why = backoff_.blocked(proto, to, key, SteadyClock::now())) {
+      reply(replyWorker, done, false, *why);
+      return;
+    }
     std::string err;
     c = openOutbound(proto, to, key, opt, err);
     if (!c) {
@@ -642,12 +670,13 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
       return;
     }
   }
-  if (c->state_ == Connection::State::Open) {
+  if (c->state_ == Connection::State::Open && !c->verdictPending_) {
     bool ok = sendData(*c, std::move(data));
     reply(replyWorker, done, ok, ok ? "" : "connection to " + to.str() + " closed");
     return;
   }
-  // Not yet established: report when it is (or when it fails; closeConn fails the waiters).
+  // Not yet established (or its peer has not accepted us yet): report when it is (or when it
+  // fails; closeConn fails the waiters).
   if (done) c->waiters_.push_back(Connection::Waiter{replyWorker, std::move(done)});
   sendData(*c, std::move(data));
 }
@@ -700,6 +729,15 @@ void Worker::closeConn(Connection& c, const std::string& reason, int level) {
   if (c.session_) c.session_->onClosed(reason);
   auto waiters = std::move(c.waiters_);
   c.waiters_.clear();
+  // An outbound connection that never became usable: the destination backs off, and what
+  // waited on it gets a short reason a 503 can carry (the detail is in the line above).
+  std::string failure;
+  if (c.outbound_ && (c.state_ != Connection::State::Open || c.verdictPending_) && !stopping_) {
+    failure = ConnectBackoff::failureText(c.remote_, c.state_ != Connection::State::Connecting, reason);
+    auto period = backoff_.failed(c.proto_, c.remote_, c.reuseKey_, failure, SteadyClock::now());
+    if (period.count() > 0)
+      logNet(kInfo, c.peer() + ": no new connection for " + std::to_string(period.count()) + " ms (tcp_connect_backoff)");
+  }
   c.closeSocket();
   c.out_.clear();
   if (c.inFreshList_) freshUnlink(c);
@@ -719,7 +757,7 @@ void Worker::closeConn(Connection& c, const std::string& reason, int level) {
     conns_.erase(it);
     event_active(reapEv_.get(), 0, 0);
   }
-  for (auto& w : waiters) reply(w.worker, w.done, false, c.peer() + ": " + reason);
+  for (auto& w : waiters) reply(w.worker, w.done, false, failure.empty() ? c.peer() + ": " + reason : failure);
   maybeFinishStop();
 }
 
@@ -743,6 +781,7 @@ void Worker::onSweep() {
         if (now >= c.deadline_) doomed.push_back({id, "TLS handshake timeout (handshake_timeout from accept)", false, true});
         break;
       case Connection::State::Open:
+        if (c.verdictPending_ && now >= c.verdictBy_) confirmOutbound(c);  // silent peer: it took us
         if (c.msgStart_ != SteadyClock::time_point{} && now - c.msgStart_ > o.msgReadTimeout)
           doomed.push_back({id, "message not complete within tcp_msg_read_timeout, closing", false, true});
         else if (!c.out_.empty() && now - c.lastWriteProgress_ > c.sendTimeout_)

@@ -13,6 +13,7 @@
 #include "core/event/event_loop.h"
 #include "core/event/libevent.h"
 #include "core/log_throttle.h"
+#include "core/net/connect_backoff.h"
 #include "core/net/connection.h"
 #include "core/net/server.h"
 #include "core/net/stream_framer.h"
@@ -143,6 +144,9 @@ class Worker : private FramerSink {
   SteadyClock::time_point readTime_{};  // when the read being processed began (one clock call per read)
   int spareFd_ = -1;
   LogThrottle inputLog_;  // framing and TLS errors of peers  // held in reserve: closed to accept-and-close a client when out of descriptors
+  ConnectBackoff backoff_;  // outbound destinations whose connect or handshake failed lately
+  // An outbound connection is usable: its waiters learn it and its destination's failures are forgotten.
+  void confirmOutbound(Connection& c);
 };
 
 }  // namespace sipsd

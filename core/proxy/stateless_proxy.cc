@@ -5,6 +5,8 @@
 #include "core/log.h"
 #include "core/log_throttle.h"
 #include "core/module_api.h"
+#include "core/net/connect_backoff.h"
+#include "core/net/listen_requirement.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/param_list.h"
 #include "core/parser/parse_util.h"
@@ -91,10 +93,10 @@ bool StatelessProxy::targetFromUri(std::string_view text, Target& out, std::stri
 }
 
 std::optional<SockAddr> StatelessProxy::localFor(Proto proto, int family) const {
+  // Only a socket of the outgoing transport: a Via says where a reply or a new connection for
+  // it may come, so "SIP/2.0/TLS" must name a TLS listener, never the UDP port (issue 9).
+  // Without one of that family, one of the other family still names a real socket of ours.
   if (auto a = server_->listenAddressFor(proto, family)) return a;
-  // No listener of that transport: name one of the same family so replies still find us.
-  for (Proto p : {Proto::UDP, Proto::TCP, Proto::TLS})
-    if (auto a = server_->listenAddressFor(p, family)) return a;
   return server_->listenAddressFor(proto, 0);
 }
 
@@ -177,10 +179,21 @@ bool StatelessProxy::prepare(ScriptContext& ctx, const RelayRequest& rq, Prepare
     reason = "Service Unavailable";
     return false;
   }
-  p.copt.serverId = ctx.connectServerId;
   p.literal = SockAddr::fromIpPort(t.host, t.port);
+  const int family = p.literal ? p.literal->family() : AF_INET;
+  if (!localFor(t.proto, family)) {
+    // sips:, ;transport= or $du asked for a transport we do not listen on (forward_tls() and
+    // friends are refused at load): our Via could only name a socket of another transport.
+    const std::string scheme(listenScheme(t.proto));
+    logInput(kLogErr, "cannot forward to " + scheme + ":" + t.host + ":" + std::to_string(t.port) +
+                          ": no listen=" + scheme + ":... socket to name in the Via");
+    code = 503;
+    reason = "Service Unavailable";
+    return false;
+  }
+  p.copt.serverId = ctx.connectServerId;
   if (!p.literal) p.copt.serverName = t.host;  // SNI and certificate name check for TLS
-  if (!buildForward(ctx, t.proto, p.literal ? p.literal->family() : AF_INET, rq.branch, p.data)) {
+  if (!buildForward(ctx, t.proto, family, rq.branch, p.data)) {
     code = 400;
     reason = "Bad Request";
     return false;
@@ -240,8 +253,12 @@ void StatelessProxy::deliver(Proto proto, const SockAddr& dest, std::string data
   server_->sendTo(proto, dest, std::move(data), copt,
                   [server, pending, target](bool ok, const std::string& err) {
                     if (ok) return;
-                    logProxy(kLogNotice, "forward to " + target + " failed: " + err);
-                    if (pending) answerLater(server, *pending, 503, "Service Unavailable");
+                    logInput(kLogNotice, "forward to " + target + " failed: " + err);
+                    // A failed connect or handshake is named in the reason ("TLS handshake to
+                    // 127.0.0.1:5071 failed"); other errors are internal and stay generic.
+                    if (pending)
+                      answerLater(server, *pending, 503,
+                                  ConnectBackoff::isFailureText(err) ? std::string_view(err) : "Service Unavailable");
                   });
 }
 

@@ -3,6 +3,7 @@
 
 
 #include "core/log.h"
+#include "core/net/listen_requirement.h"
 #include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
 #include "core/script/msg_functions.h"
@@ -58,6 +59,11 @@ FunctionHandler forwardHandler(ProxyActions* proxy, Proto proto) {
   };
 }
 
+std::string needsListener(const ListensOn& listensOn, Proto proto) {
+  if (!listensOn || listensOn(proto)) return {};
+  return missingListenerText(proto);
+}
+
 bool tlsTransportLoaded(const Registry* registry) {
   if (!registry) return true;  // nothing to check against
   for (const auto* m : registry->modules())
@@ -67,18 +73,25 @@ bool tlsTransportLoaded(const Registry* registry) {
 
 }  // namespace
 
-std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry) {
+std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry, ListensOn listensOn) {
   std::vector<FunctionExport> out;
   auto hostPortFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixupHostPort(args); };
+  auto transportFixup = [listensOn](Proto proto) {
+    return [listensOn, proto](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+      if (auto err = needsListener(listensOn, proto); !err.empty()) return err;
+      return fixupHostPort(args);
+    };
+  };
 
   out.push_back({"forward", 0, 0, nullptr, forwardHandler(proxy, Proto::None), kRequestRoute});
   out.push_back({"forward", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::None), kRequestRoute});
-  out.push_back({"forward_udp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::UDP), kRequestRoute});
-  out.push_back({"forward_tcp", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::TCP), kRequestRoute});
+  out.push_back({"forward_udp", 2, 2, transportFixup(Proto::UDP), forwardHandler(proxy, Proto::UDP), kRequestRoute});
+  out.push_back({"forward_tcp", 2, 2, transportFixup(Proto::TCP), forwardHandler(proxy, Proto::TCP), kRequestRoute});
   out.push_back({"forward_tls", 2, 2,
-                 [registry](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                 [registry, listensOn](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
                    if (!tlsTransportLoaded(registry))
                      return "no loaded module provides the TLS transport (loadmodule \"tls\")";
+                   if (auto err = needsListener(listensOn, Proto::TLS); !err.empty()) return err;
                    return fixupHostPort(args);
                  },
                  forwardHandler(proxy, Proto::TLS), kRequestRoute});
@@ -156,8 +169,8 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   return out;
 }
 
-std::string registerCoreNames(Registry& registry, ProxyActions* proxy) {
-  for (const auto& f : coreFunctionExports(proxy, &registry)) {
+std::string registerCoreNames(Registry& registry, ProxyActions* proxy, ListensOn listensOn) {
+  for (const auto& f : coreFunctionExports(proxy, &registry, std::move(listensOn))) {
     std::string err = registry.addFunction(f, "core");
     if (!err.empty()) return err;
   }

@@ -85,7 +85,10 @@ void CoreRuntime::addTimer(std::chrono::milliseconds every, std::function<void()
 
 bool CoreRuntime::sendReply(ScriptContext& ctx, std::string_view data) {
   if (!server_) return false;
-  if (int status = CoreMetrics::statusOf(data)) metrics_.replySent(status);
+  if (int status = CoreMetrics::statusOf(data)) {
+    metrics_.replySent(status);
+    for (const auto& o : replyObservers_) o(ctx, status);
+  }
   if (ctx.rcv.proto == Proto::UDP) return server_->sendUdp(ctx.rcv.dst, ctx.rcv.src, data);
   return server_->sendOnConnection(ctx.rcv.connId, std::string(data));
 }
@@ -202,5 +205,7 @@ void CoreRuntime::addMetricsProvider(std::string owner, MetricsProvider fn) {
 }
 
 std::string CoreRuntime::renderMetrics() { return metricsRegistry_.render(); }
+
+void CoreRuntime::addReplyObserver(ReplyObserver fn) { replyObservers_.push_back(std::move(fn)); }
 
 }  // namespace sipsd

@@ -61,6 +61,7 @@ class CoreRuntime : public CoreApi {
   void addMetricsProvider(std::string owner, MetricsProvider fn) override;
   std::string renderMetrics() override;
   CoreMetrics& metrics() { return metrics_; }
+  void addReplyObserver(ReplyObserver fn) override;
 
  private:
   LoadedConfig& cfg_;
@@ -71,6 +72,7 @@ class CoreRuntime : public CoreApi {
   std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> pendingTimers_;
   CoreMetrics metrics_;
   MetricsRegistry metricsRegistry_;  // the core's provider first, then the modules'
+  std::vector<ReplyObserver> replyObservers_;  // filled by module init, before workers run
 };
 
 }  // namespace sipsd

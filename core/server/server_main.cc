@@ -14,6 +14,7 @@
 #include "core/rpc/core_rpcs.h"
 #include "core/server/core_runtime.h"
 #include "core/server/message_dispatcher.h"
+#include "core/server/sd_notify.h"
 
 namespace sipsd {
 namespace {
@@ -37,6 +38,8 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.maxSendQueue = s.tcpMaxSendQueue;
   o.msgReadTimeout = std::chrono::seconds(s.tcpMsgReadTimeout);
   o.maxConnectionsPerIp = size_t(s.tcpMaxConnectionsPerIp);
+  o.connectBackoff = std::chrono::seconds(s.tcpConnectBackoff);
+  o.connectBackoffMax = std::chrono::seconds(s.tcpConnectBackoffMax);
   for (const ModuleExports* m : cfg.registry.modules())
     if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
   return o;
@@ -162,6 +165,13 @@ int ServerRunner::run(LoadedConfig& cfg) {
     where += std::string(where.empty() ? "" : ", ") + std::string(protoName(l.proto)) + ":" + l.addr.str();
   logCore(kLogNotice, versionText() + " running with " + std::to_string(server.workerCount()) +
                           " workers on " + where);
+  // systemd (Type=notify): every worker has bound its listeners, so clients are accepted now.
+  const SdNotify notify;
+  std::atomic<bool> stopNotified{false};
+  auto tellSystemd = [&notify](const std::string& state) {
+    if (std::string err = notify.send(state); !err.empty()) logCore(kLogWarn, "sd_notify: " + err);
+  };
+  tellSystemd("READY=1\nSTATUS=running with " + std::to_string(server.workerCount()) + " workers on " + where);
 
   std::atomic<bool> stopped{false};
   std::thread signals([&] {
@@ -169,12 +179,15 @@ int ServerRunner::run(LoadedConfig& cfg) {
     while (!stopped.load()) {
       int sig = sigtimedwait(&set, nullptr, &tick);
       if (sig == SIGHUP) {
+        tellSystemd(SdNotify::reloadingState());
         reloadModules(cfg);
+        tellSystemd("READY=1");
       } else if (sig == SIGUSR1 || sig == SIGUSR2) {
         logCore(kLogNotice, std::string(sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2") +
                                 " received (not a stop signal; use SIGTERM): " + statsLine(server));
       } else if (sig == SIGTERM || sig == SIGINT) {
         logCore(kLogNotice, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", stopping");
+        if (!stopNotified.exchange(true)) tellSystemd("STOPPING=1");
         server.requestStop(std::chrono::milliseconds(2000));
       }
     }
@@ -182,6 +195,7 @@ int ServerRunner::run(LoadedConfig& cfg) {
   server.wait();
   stopped = true;
   signals.join();
+  if (!stopNotified.exchange(true)) tellSystemd("STOPPING=1");  // stopped by core.kill
   runtime.detach();
   logCore(kLogNotice, "stopped");
   return 0;

@@ -11,6 +11,7 @@
 #include "core/parser/msg_parser.h"
 #include "core/proxy/reply_builder.h"
 #include "modules/registrar/binding_update.h"
+#include "modules/registrar/registrar_metrics.h"
 #include "modules/usrloc/location_api.h"
 
 namespace sipsd::registrar {
@@ -28,6 +29,7 @@ struct State {
   CoreApi* core = nullptr;
   SelectFn certSubject;      // @tls.peer (subject CN) when the tls module is loaded
   SelectFn certFingerprint;  // @tls.peer.fingerprint
+  RegistrarMetrics metrics;
 };
 
 State& state() {
@@ -225,6 +227,11 @@ std::string init(CoreApi& core) {
   SelectFn fn;
   if (core.resolveSelect({{"tls", -1}, {"peer", -1}}, fn).empty()) st.certSubject = fn;
   if (core.resolveSelect({{"tls", -1}, {"peer", -1}, {"fingerprint", -1}}, fn).empty()) st.certFingerprint = fn;
+  // Every final answer to a REGISTER, ours (save()) or the script's (sl_reply 403), is counted.
+  core.addReplyObserver([](const ScriptContext& ctx, int status) {
+    if (ctx.msg.isRequest() && ctx.msg.method == "REGISTER") state().metrics.replied(status);
+  });
+  core.addMetricsProvider("registrar", [](MetricsWriter& w) { state().metrics.write(w); });
   return {};
 }
 

@@ -84,6 +84,8 @@ void TransactionLayer::addWorker(int index) {
     w->nextId = (uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) & 0xffffffffffULL) << 8;
     workers_[size_t(index)] = std::move(w);
   }
+  // Called for every worker before traffic: a second worker means requests can miss.
+  if (index >= 1 && !directory_) directory_ = std::make_unique<InviteDirectory>();
 }
 
 TransactionLayer::WorkerTables* TransactionLayer::tables(int worker) {
@@ -134,10 +136,17 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   tx.frInvTimer = run.frInvTimer;
   // A transaction nobody relays or answers is dropped after fr_timer (t_newtran() alone).
   tx.endAt = clock_() + frFor(tx);
-  if (!tx.key.empty()) w.byKey.emplace(tx.key, &tx);
+  if (!tx.key.empty()) {
+    w.byKey.emplace(tx.key, &tx);
+    if (directory_ && tx.invite && w.index < 255) {
+      tx.keyHash = std::hash<std::string>()(tx.key) | 1;  // never 0 (= not published)
+      directory_->publish(tx.keyHash, w.index);
+    }
+  }
   w.byId.emplace(tx.id, std::move(owned));
   w.count.fetch_add(1, std::memory_order_relaxed);
   w.created.fetch_add(1, std::memory_order_relaxed);
+  metrics_.created(tx.invite);
   run.tx = &tx;
   run.worker = w.index;
   if (tx.invite) {
@@ -165,8 +174,10 @@ void TransactionLayer::deleteTx(WorkerTables& w, Transaction& tx) {
     auto it = w.byKey.find(tx.key);
     if (it != w.byKey.end() && it->second == &tx) w.byKey.erase(it);
   }
+  if (tx.keyHash) directory_->retract(tx.keyHash, w.index);
   if (run.tx == &tx) run.tx = nullptr;
   w.count.fetch_sub(1, std::memory_order_relaxed);
+  metrics_.freed(tx.invite);
   w.bytes.fetch_sub(tx.accounted, std::memory_order_relaxed);
   w.byId.erase(tx.id);
 }
@@ -192,7 +203,10 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
     tx.lastReply = std::move(*data);
     tx.lastCode = code;
   }
-  if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) sendUpstream(tx, tx.lastReply);
+  if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) {
+    sendUpstream(tx, tx.lastReply);
+    if (ev == ServerEvent::TimerG) metrics_.retransmission(TmMetrics::kReplySent);
+  }
   if ((step.actions & kSaStartG) && tx.rcv.proto == Proto::UDP) {
     tx.gIval = ev == ServerEvent::TimerG ? std::min(tx.gIval * 2, cfg_.t2) : cfg_.t1;
     tx.gAt = now + tx.gIval;
@@ -224,6 +238,7 @@ void TransactionLayer::forwardReply(WorkerTables& w, Transaction& tx, const SipM
     return;
   }
   int code = reply.status;
+  metrics_.relayed(code);
   ServerEvent ev = code < 200 ? ServerEvent::Send1xx : code < 300 ? ServerEvent::Send2xx : ServerEvent::SendFinal;
   serverEvent(w, tx, int(ev), code, &out);
 }
@@ -301,6 +316,7 @@ void TransactionLayer::clientEvent(WorkerTables& w, Transaction& tx, size_t idx,
   if (step.actions & kCaStopRetransmit) b.retransAt = 0;
   if ((step.actions & kCaRetransmit) && b.proto == Proto::UDP && !b.request.empty()) {
     core_.sendUdp(b.dest, b.request);
+    metrics_.retransmission(TmMetrics::kRequestSent);
     b.retransIval = tx.invite ? b.retransIval * 2 : std::min(b.retransIval * 2, cfg_.t2);
     b.retransAt = now + b.retransIval;
   }
@@ -490,32 +506,66 @@ bool TransactionLayer::onRequest(ScriptContext& ctx) {
   std::string key = serverKey(msg, ack || cancel ? std::string_view("INVITE") : msg.method);
   if (key.empty()) return false;
   auto it = w->byKey.find(key);
-  if (it == w->byKey.end()) return false;
-  Transaction& tx = *it->second;
-  if (ack) {
+  if (it == w->byKey.end()) {
+    if (directory_ && (ack || cancel || msg.method == "INVITE")) return handOver(*w, ctx, key);
+    return false;
+  }
+  return absorb(*w, *it->second, ctx);
+}
+
+bool TransactionLayer::absorb(WorkerTables& w, Transaction& tx, ScriptContext& ctx) {
+  const SipMsg& msg = ctx.msg;
+  if (msg.method == "ACK") {
     // Only the ACK for our non-2xx final belongs to the transaction; an ACK for a 2xx is a new
     // request end to end (it has its own branch anyway).
     if (tx.state != ServerState::Completed && tx.state != ServerState::Confirmed) return false;
-    serverEvent(*w, tx, int(ServerEvent::Ack), 0, nullptr);
-    reschedule(*w, tx);
+    serverEvent(w, tx, int(ServerEvent::Ack), 0, nullptr);
+    reschedule(w, tx);
     return true;
   }
-  if (cancel) {
+  if (msg.method == "CANCEL") {
     // §16.10: answer the CANCEL ourselves and cancel every pending branch.
     std::string out, err;
     if (buildSipReply(msg, ctx.rcv, 200, "OK", SipReplyOptions{}, out, err))
       core_.sendReply(ctx, out);
     if (!serverAnswered(tx.state) && !tx.canceled) {
       tx.canceled = true;
-      cancelBranches(*w, tx);
-      checkDone(*w, tx);
+      cancelBranches(w, tx);
+      checkDone(w, tx);
     }
-    reschedule(*w, tx);
+    reschedule(w, tx);
     return true;
   }
-  serverEvent(*w, tx, int(ServerEvent::Retransmission), 0, nullptr);
-  reschedule(*w, tx);
+  metrics_.retransmission(TmMetrics::kRequestAbsorbed);
+  serverEvent(w, tx, int(ServerEvent::Retransmission), 0, nullptr);
+  reschedule(w, tx);
   return true;
+}
+
+bool TransactionLayer::handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key) {
+  const int owner = directory_->owner(std::hash<std::string>()(key) | 1);
+  if (owner < 0 || owner == w.index || !tables(owner)) return false;
+  // The request's bytes and where it came from (a reply to it goes back the same way: the
+  // UDP socket address, or its connection through the connection's own worker).
+  std::string raw(ctx.msg.buf);
+  ReceiveInfo rcv = ctx.rcv;
+  rcv.session = nullptr;
+  return core_.postToWorker(owner, [this, owner, raw = std::move(raw), rcv, key]() {
+    WorkerTables* ow = tables(owner);
+    SipMsg msg;
+    std::string err;
+    if (!ow || !parseMessage(raw, msg, err)) return;
+    ScriptContext c(msg, rcv, core_);
+    run = RunState{};
+    auto it = ow->byKey.find(key);
+    if (it != ow->byKey.end() && absorb(*ow, *it->second, c)) return;
+    // Gone in between (it ended as the request travelled): nothing is left to apply it to.
+    if (msg.method == "CANCEL") {
+      std::string out;
+      if (buildSipReply(msg, rcv, 481, reasonFor(481), SipReplyOptions{}, out, err)) core_.sendReply(c, out);
+    }
+    log(kLogInfo, std::string(msg.method) + " from " + rcv.src.str() + " for a transaction that has just ended");
+  });
 }
 
 bool TransactionLayer::handleReply(WorkerTables& w, ScriptContext& ctx, const BranchId& id) {
@@ -789,6 +839,7 @@ void TransactionLayer::runTimers(WorkerTables& w, Transaction& tx, int64_t now) 
       b->timeoutAt = 0;
       log(kLogInfo, "branch " + std::to_string(i) + " to " + std::string(protoName(b->proto)) + ":" +
                         b->dest.str() + " timed out");
+      if (!tx.canceled && !b->cancelSent) metrics_.timeout(tx.invite && b->gotProvisional);
       clientEvent(w, tx, i, int(ClientEvent::Timeout), nullptr);
     }
   }

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "core/module_api.h"
+#include "modules/tm/invite_directory.h"
 #include "modules/tm/tm_config.h"
+#include "modules/tm/tm_metrics.h"
 #include "modules/tm/timer_queue.h"
 #include "modules/tm/transaction.h"
 
@@ -51,6 +53,7 @@ class TransactionLayer {
   void setFr(ScriptContext& ctx, int64_t frInv, int64_t fr);
 
   TmStats stats() const;
+  const TmMetrics& metrics() const { return metrics_; }
   // Tests drive time themselves.
   void setClock(int64_t (*clock)()) { clock_ = clock; }
 
@@ -72,6 +75,11 @@ class TransactionLayer {
   Transaction* ensureTx(WorkerTables& w, ScriptContext& ctx);
   Transaction* currentTx(ScriptContext& ctx);
   void deleteTx(WorkerTables& w, Transaction& tx);
+  // A request that belongs to `tx` (retransmission, CANCEL, ACK for a non-2xx); false when it
+  // is not the transaction's after all (an ACK for a 2xx) and goes to the script.
+  bool absorb(WorkerTables& w, Transaction& tx, ScriptContext& ctx);
+  // A request with no transaction here whose INVITE another worker owns: posted there.
+  bool handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key);
 
   // server side
   void serverEvent(WorkerTables& w, Transaction& tx, int ev, int code, std::string* data);
@@ -108,6 +116,9 @@ class TransactionLayer {
   TmConfig cfg_;
   std::vector<std::unique_ptr<WorkerTables>> workers_;
   int64_t (*clock_)() = nowMs;
+  TmMetrics metrics_;
+  // With more than one worker: who owns which open INVITE (see invite_directory.h).
+  std::unique_ptr<InviteDirectory> directory_;
 };
 
 // Reason phrase tm uses for the replies it makes itself.

@@ -7,6 +7,7 @@
 
 #include "core/module_api.h"
 #include "core/module_helpers.h"
+#include "core/net/listen_requirement.h"
 #include "modules/tm/tm_layer.h"
 
 namespace sipsd::tm {
@@ -16,6 +17,8 @@ constexpr std::string_view kModule = "tm";
 
 TmConfig config;
 std::unique_ptr<TransactionLayer> layer;
+// The core as init() saw it, for fixups that check the config (they run after init).
+CoreApi* loadCore = nullptr;
 
 ParamExport intParam(const char* name, int64_t* target, int64_t min, int64_t max) {
   ParamExport p;
@@ -35,7 +38,10 @@ FunctionExport relayTo(const char* name, Proto proto) {
   FunctionExport f;
   f.name = name;
   f.minArgs = f.maxArgs = 2;
-  f.fixup = [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+  f.fixup = [name, proto](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+    // As forward_tls(): the Via names a listen= socket of the transport the request leaves on.
+    if (proto != Proto::None && loadCore && loadCore->listenAddresses(proto).empty())
+      return missingListenerText(proto);
     if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return std::string(name) + ": empty host";
     return fixupIntArg(name, args[1], 0, 65535, "port");
   };
@@ -177,13 +183,20 @@ ModuleExports makeExports() {
   e.init = [](CoreApi& core) -> std::string {
     if (config.t2 < config.t1) return "tm: t2 (" + std::to_string(config.t2) + ") is below t1 (" + std::to_string(config.t1) + ")";
     layer = std::make_unique<TransactionLayer>(core, config);
+    core.addMetricsProvider("tm", [](MetricsWriter& w) {
+      if (layer) layer->metrics().write(w, layer->stats().bytes);
+    });
+    loadCore = &core;
     return {};
   };
   e.workerInit = [](CoreApi&, int worker) -> std::string {
     if (layer) layer->addWorker(worker);
     return {};
   };
-  e.destroy = [] { layer.reset(); };
+  e.destroy = [] {
+    layer.reset();
+    loadCore = nullptr;
+  };
   e.onRequestIn = [](ScriptContext& ctx) { return layer && layer->onRequest(ctx); };
   e.onReplyIn = [](ScriptContext& ctx) { return layer && layer->onReply(ctx); };
   return e;

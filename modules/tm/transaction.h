@@ -63,6 +63,7 @@ struct Transaction {
   std::vector<Branch> branches;
 
   size_t accounted = 0;         // memoryBytes() as last added to the worker's total
+  uint64_t keyHash = 0;         // published in the InviteDirectory (0: not published)
 
   // Bytes held for this transaction: the struct, its branches and the heap blocks of its
   // buffers (the figure tm.stats reports and the README quotes).

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 
+#include "core/metrics/metrics_writer.h"
 #include "core/module_api.h"
 #include "core/parser/parse_util.h"
 #include "core/parser/uri_parser.h"
@@ -45,7 +46,36 @@ std::string Location::init(CoreApi& core) {
   }
   // Expired bindings go away by themselves: each replica sweeps its own table on its thread.
   core.addTimer(std::chrono::seconds(1), [this] { sweepAll(); });
+  core.addMetricsProvider("usrloc", [this](MetricsWriter& w) { writeMetrics(w); });
   return {};
+}
+
+void Location::writeMetrics(MetricsWriter& w) const {
+  // Scrapes run on a worker, whose replica is complete: count it there, without a lock. The
+  // walk is once per scrape, never per message.
+  if (const LocationTable* t = currentTable()) {
+    int64_t now = unixNow();
+    uint64_t aors = 0, contacts = 0;
+    t->forEach([&](const RecordPtr& r) {
+      uint64_t live = 0;
+      for (const Binding& b : r->bindings) live += b.expires > now;
+      contacts += live;
+      aors += live != 0;
+    });
+    w.family("sipsd_usrloc_aors", "gauge", "Addresses of record with at least one live contact.");
+    w.sample("sipsd_usrloc_aors", {}, aors);
+    w.family("sipsd_usrloc_contacts", "gauge", "Registered contacts that have not expired (every node of a cluster).");
+    w.sample("sipsd_usrloc_contacts", {}, contacts);
+  }
+  if (!redis_) return;
+  w.family("sipsd_usrloc_redis_connected", "gauge", "1 while the Redis connection (db_url) is up and loaded, else 0.");
+  w.sample("sipsd_usrloc_redis_connected", {}, int64_t(redis_->connected() ? 1 : 0));
+  w.family("sipsd_usrloc_redis_errors_total", "counter",
+           "Redis failures: connection (lost, or a connect attempt failed), command (a REGISTER's read or write "
+           "failed), queue_full (max_pending writes waiting).");
+  for (size_t e = 0; e < size_t(RedisStore::Error::Count); ++e)
+    w.sample("sipsd_usrloc_redis_errors_total", {{"kind", RedisStore::errorName(RedisStore::Error(e))}},
+             redis_->errors(RedisStore::Error(e)));
 }
 
 void Location::addWorker(int worker) {

@@ -12,6 +12,7 @@
 
 namespace sipsd {
 class CoreApi;
+class MetricsWriter;
 }
 
 namespace sipsd::usrloc {
@@ -57,6 +58,9 @@ class Location : public LocationApi {
   bool clustered() const { return redis_ != nullptr; }
   // "connected", "connecting" ... for ul.dump (empty when in memory).
   std::string dbState() const;
+  // /metrics: AoRs and live contacts (counted on the scraping worker's replica), and with
+  // Redis its connection state and errors.
+  void writeMetrics(MetricsWriter& w) const;
 
  private:
   int homeOf(std::string_view aor) const;

@@ -238,9 +238,15 @@ void RedisStore::onConnected(Conn& c, bool, const std::string&) {
   command(c, ready, nullptr, {"SELECT", std::to_string(db_)});
 }
 
+const char* RedisStore::errorName(Error e) {
+  static const char* const names[] = {"connection", "command", "queue_full"};
+  return names[size_t(e)];
+}
+
 void RedisStore::onDisconnected(Conn& c, const std::string& err) {
   c.up = false;
   if (stopping_) return;
+  count(Error::Connection);
   if (state_.exchange(State::Down) == State::Up)
     loc_.core()->log(kLogErr, kModule, "lost Redis at " + host_ + ":" + std::to_string(port_) + " (" + c.name() +
                                            "): " + err +
@@ -362,6 +368,7 @@ void RedisStore::submit(std::string aor, LocationApi::Compute compute, LocationA
   }
   if (pending_.fetch_add(1) >= loc_.options().maxPending) {
     pending_.fetch_sub(1);
+    count(Error::QueueFull);
     loc_.core()->log(kLogWarn, kModule, "Redis write queue full (" + std::to_string(loc_.options().maxPending) +
                                             " pending); answering 503");
     done(UpdateOutcome{503, "Service Unavailable", "Retry-After: 5\r\n", nullptr});
@@ -383,6 +390,7 @@ void RedisStore::run(std::shared_ptr<Job> job) {
 }
 
 void RedisStore::fail(const std::shared_ptr<Job>& job, const std::string& why) {
+  count(Error::Command);
   logDown(why);
   pending_.fetch_sub(1);
   job->done(UpdateOutcome{503, "Service Unavailable", "Retry-After: 5\r\n", nullptr});
@@ -475,6 +483,7 @@ void RedisStore::write(std::shared_ptr<Job> job, const std::string* currentText)
       // Another node wrote this AoR meanwhile: compute again from what it stored.
       if (++job2->tries >= kMaxTries) {
         s->pending_.fetch_sub(1);
+        s->count(Error::Command);
         s->loc_.core()->log(kLogWarn, kModule, "REGISTER for " + job2->aor + " lost " + std::to_string(kMaxTries) +
                                                    " write races in a row; answering 500");
         job2->done(UpdateOutcome{500, "Server Internal Error", {}, nullptr});

@@ -35,8 +35,15 @@ class RedisStore {
   // From any thread: queues a write (bounded), or answers 503 at once when Redis is down.
   void submit(std::string aor, LocationApi::Compute compute, LocationApi::Done done);
   std::string state() const;
+  bool connected() const { return state_.load() == State::Up; }
+  // Errors for /metrics: connection (lost, or a connect attempt failed), command (a read or
+  // write of a REGISTER failed), queue_full (max_pending reached).
+  enum class Error : size_t { Connection, Command, QueueFull, Count };
+  static const char* errorName(Error e);
+  uint64_t errors(Error e) const { return errors_[size_t(e)].load(std::memory_order_relaxed); }
 
  private:
+  void count(Error e) { errors_[size_t(e)].fetch_add(1, std::memory_order_relaxed); }
   struct Job;
   struct Conn;
   enum class State : int { Down, Connecting, Up };
@@ -73,6 +80,8 @@ class RedisStore {
   std::atomic<size_t> pending_{0};
   std::atomic<int64_t> lastDownLog_{0};
   std::atomic<bool> stopping_{false};
+  // Failures only (never on a REGISTER that succeeds), mostly on the Redis thread: plain atomics.
+  std::atomic<uint64_t> errors_[size_t(Error::Count)] = {};
 };
 
 }  // namespace sipsd::usrloc

@@ -76,7 +76,7 @@ if sipsd and cfg and ca_tool:
 
 if unit:
     text = open(unit).read()
-    for d in ("Type=simple", "ExecReload=/bin/kill -HUP $MAINPID", "ProtectSystem=strict", "NoNewPrivileges=yes",
+    for d in ("Type=notify", "NotifyAccess=main", "ExecReload=/bin/kill -HUP $MAINPID", "ProtectSystem=strict", "NoNewPrivileges=yes",
               "AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
               "User=sipsd", "PrivateTmp=yes", "ProtectHome=yes"):
         c.check(d in text.splitlines(), "sipsd.service has " + d)
@@ -95,7 +95,7 @@ if unit:
     # The same check rejects a broken unit, so the pass above means something.
     broken = unit.replace("sipsd.service", "sipsd-broken.service")
     with open(broken, "w") as f:
-        f.write(text.replace("Type=simple", "Type=bogus").replace("ExecStart=", "ExecStart=/nonexistent/sipsd #"))
+        f.write(text.replace("Type=notify", "Type=bogus").replace("ExecStart=", "ExecStart=/nonexistent/sipsd #"))
     r = run(["systemd-analyze", "verify", "--root=" + dest, broken])
     c.check(r.returncode != 0, "systemd-analyze verify rejects a broken copy", r.stdout + r.stderr)
 

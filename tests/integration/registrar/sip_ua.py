@@ -12,12 +12,14 @@ from sipsd_harness import first_line, header, headers, read_sip_message, status_
 HOST = "127.0.0.1"
 
 
-def request(method, ruri, frm, to, call_id, cseq, via, contact=None, expires=None, extra="", body=""):
+def request(method, ruri, frm, to, call_id, cseq, via, contact=None, expires=None, extra="", body="",
+            content_type="text/plain"):
+    """A request; `frm`/`to` are URIs, or whole header values (with tags) inside a dialog."""
     lines = [f"{method} {ruri} SIP/2.0",
              f"Via: {via}",
              "Max-Forwards: 70",
-             f"From: <{frm}>;tag={uuid.uuid4().hex[:8]}",
-             f"To: <{to}>",
+             f"From: {frm}" if frm.startswith("<") else f"From: <{frm}>;tag={uuid.uuid4().hex[:8]}",
+             f"To: {to}" if to.startswith("<") else f"To: <{to}>",
              f"Call-ID: {call_id}",
              f"CSeq: {cseq} {method}"]
     if contact:
@@ -27,22 +29,25 @@ def request(method, ruri, frm, to, call_id, cseq, via, contact=None, expires=Non
     if extra:
         lines.extend(extra.rstrip("\r\n").split("\r\n"))
     if body:
-        lines.append("Content-Type: text/plain")
+        lines.append(f"Content-Type: {content_type}")
     lines.append(f"Content-Length: {len(body.encode())}")
     return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
 
 
-def reply_to(req, code, reason, to_tag="uas1"):
-    """A UAS reply: the request's Vias, From, Call-ID, CSeq; To with a tag."""
+def reply_to(req, code, reason, to_tag="uas1", extra=""):
+    """A UAS reply: the request's Vias, Record-Routes, From, Call-ID, CSeq; To with a tag;
+    `extra` header lines (e.g. a Contact)."""
     head = req.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]
     out = [f"SIP/2.0 {code} {reason}"]
     for line in head:
         k = line.split(b":", 1)[0].strip().lower()
-        if k in (b"via", b"v", b"from", b"f", b"call-id", b"i", b"cseq"):
+        if k in (b"via", b"v", b"record-route", b"from", b"f", b"call-id", b"i", b"cseq"):
             out.append(line.decode())
         elif k in (b"to", b"t"):
             t = line.decode()
             out.append(t if ";tag=" in t else t + ";tag=" + to_tag)
+    if extra:
+        out.extend(extra.rstrip("\r\n").split("\r\n"))
     out.append("Content-Length: 0")
     return ("\r\n".join(out) + "\r\n\r\n").encode()
 
@@ -114,7 +119,19 @@ class UdpUa:
         sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
         self.call_id = uuid.uuid4().hex
         req = request("INVITE", ruri, frm, ruri, self.call_id, 1, self.via(),
-                      contact=f"<sip:bob@{self.local[0]}:{self.local[1]}>", body=sdp)
+                      contact=f"<sip:bob@{self.local[0]}:{self.local[1]}>", body=sdp, content_type="application/sdp")
+        self.sock.sendto(req, (HOST, port))
+        self.invite_req = req
+        return req
+
+    def in_dialog(self, method, port, ok, cseq):
+        """ACK or BYE inside the dialog the 2xx `ok` to the last INVITE set up (RFC 3261 §12.2.1):
+        to its Contact, along its Record-Routes reversed, sent to `port` (the first proxy)."""
+        target = header(ok, "Contact").split(">", 1)[0].lstrip("<")
+        route = [r.strip() for h in headers(ok, "Record-Route") for r in h.split(",")][::-1]
+        extra = "".join(f"Route: {r}\r\n" for r in route)
+        req = request(method, target, header(self.invite_req, "From"), header(ok, "To"), self.call_id, cseq,
+                      self.via(), extra=extra)
         self.sock.sendto(req, (HOST, port))
         return req
 

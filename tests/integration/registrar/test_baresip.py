@@ -21,31 +21,9 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from sipsd_harness import Checker, Sipsd, build_dir, finish, free_port, make_pki, run, sipsd_binary, tcp_open, wait_for  # noqa: E402,E501
-from test_registrar import REGISTER_ROUTE, config, sipsctl  # noqa: E402
+from test_registrar import CALL_ROUTE, config, sipsctl  # noqa: E402
 
 HOST = "127.0.0.1"
-
-
-# The request route: REGISTER bound to the certificate, calls record-routed and relayed by tm.
-ROUTE = REGISTER_ROUTE + """    if (has_totag()) {
-        if (loose_route()) {
-            xlog("L_NOTICE", "in-dialog $rm from $si:$sp to $ru\\n");
-            t_relay();
-            exit;
-        }
-        sl_reply("404", "Not here");
-        exit;
-    }
-    if (method == "INVITE") {
-        record_route();
-    }
-    if (!lookup("location")) {
-        sl_reply("404", "Not Found");
-        exit;
-    }
-    xlog("L_NOTICE", "$rm for $tU to $ru via $du\\n");
-    t_relay();
-"""
 
 
 class Baresip:
@@ -174,7 +152,7 @@ def main():
     proxy = f"{HOST}:{tls}"
     uas = []
     try:
-        with Sipsd(config(ca, udp, tls, tcp, modules=("tm", "rr"), route=ROUTE), workdir=tmp) as d:
+        with Sipsd(config(ca, udp, tls, tcp, modules=("tm", "rr"), route=CALL_ROUTE), workdir=tmp) as d:
             r = run([sipsd_binary(), "-c", "-f", d.cfg, "-L", os.path.join(build_dir(), "modules"), "-L", build_dir()])
             c.check(r.returncode == 0, "sipsd -c accepts the config (registrar finds usrloc while checking)",
                     r.stdout + r.stderr)

@@ -5,19 +5,24 @@
            certificate subject and SHA-256 fingerprint; a UDP MESSAGE to sip:alice@example.com
            reaches alice over her TLS connection and her 200 reaches the sender; RFC 3261 §10.3
            details (423 + Min-Expires, *, query, CSeq order, max_contacts); Expires: 0 -> 404;
-           bindings expire by themselves.
-  cluster  two nodes sharing the location in Redis (redis-server started here, stopped by PID):
-           alice registers on node A, a MESSAGE entering node B reaches her over her connection
-           to A; Redis killed: both nodes keep running and log it, REGISTER gets 503, known
-           bindings still route; Redis restarted: registrations work again without a restart.
+           bindings expire by themselves; /metrics counts contacts and REGISTERs accepted and
+           refused by code (the script's 403 included).
+  cluster  two nodes sharing the location in Redis (redis-server started here, stopped by PID),
+           with tm + rr: alice registers on node A, a MESSAGE and an INVITE entering node B
+           reach her over her connection to A (180/200 back to the caller, ACK and BYE through
+           both nodes); Redis killed: both nodes keep running and log it, /metrics shows it,
+           REGISTER gets 503, known bindings still route (MESSAGE and a call); Redis restarted:
+           registrations work again without a restart.
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/registrar/test_registrar.py [tls|cluster]"""
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -34,6 +39,10 @@ REGISTER_ROUTE = """    if (proto == TCP && method == "POST") {
         dispatch_rpc();
         exit;
     }
+    if (proto == TCP && method == "GET" && @http.path == "/metrics") {
+        http_metrics();
+        exit;
+    }
     if (method == "REGISTER") {
         # A phone may register only the AoR its certificate names.
         if (proto != TLS || !@tls.peer.verified) {
@@ -48,6 +57,30 @@ REGISTER_ROUTE = """    if (proto == TCP && method == "POST") {
         save("location");
         exit;
     }
+"""
+
+# Calls: record-routed, relayed statefully by tm; in-dialog requests follow their Route set.
+CALL_ROUTE = REGISTER_ROUTE + """    if (has_totag()) {
+        if (loose_route()) {
+            xlog("L_NOTICE", "in-dialog $rm from $si:$sp to $ru\\n");
+            t_relay();
+            exit;
+        }
+        if (method == "ACK") {
+            exit;
+        }
+        sl_reply("404", "Not here");
+        exit;
+    }
+    if (method == "INVITE") {
+        record_route();
+    }
+    if (!lookup("location")) {
+        sl_reply("404", "Not Found");
+        exit;
+    }
+    xlog("L_NOTICE", "$rm for $tU to $ru via $du\\n");
+    t_relay();
 """
 
 DEFAULT_ROUTE = REGISTER_ROUTE + """    if (!lookup("location")) {
@@ -71,6 +104,7 @@ listen=tls:{HOST}:{tls}
 loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
+loadmodule "http"
 {loads}loadmodule "usrloc"
 loadmodule "registrar"
 {tls_params(f'{ca}/certs/server.crt', f'{ca}/certs/server.key', f'{ca}/ca.crt', 1, 0)}
@@ -94,6 +128,70 @@ def cert(ca, who):
 def fingerprint(path):
     out = run(["openssl", "x509", "-in", path, "-noout", "-fingerprint", "-sha256"]).stdout
     return out.split("=", 1)[1].strip().replace(":", "").lower()
+
+
+def metrics(tcp):
+    """GET /metrics: {(name, 'label="v",...'): value}."""
+    with urllib.request.urlopen(f"http://{HOST}:{tcp}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$', line)
+        if m:
+            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def metric(tcp, name, labels=""):
+    return metrics(tcp).get((name, labels))
+
+
+def call_via(c, caller, alice, port, what):
+    """An INVITE to sip:alice@example.com entering at `port`: it reaches alice over her TLS
+    connection; her 180 and 200 (Contact: her connection's address, as phones behind NAT do)
+    reach the caller; the ACK and the BYE (record-routed) reach her over the same connection."""
+    caller.invite(port, "sip:alice@example.com")
+    try:
+        inv = alice.recv(timeout=5)
+    except Exception as e:  # noqa: BLE001 - a timeout or a closed connection both fail the check
+        c.check(False, f"{what}: the INVITE reaches alice over her TLS connection", repr(e))
+        return
+    if not c.check(inv.startswith(b"INVITE sip:alice@127.0.0.1:9;transport=tls "),
+                   f"{what}: the INVITE reaches alice over her TLS connection", first_line(inv)):
+        return
+    rr = [r for h in headers(inv, "Record-Route") for r in h.split(",")]
+    me = f"Contact: <sip:alice@{alice.local[0]}:{alice.local[1]};transport=tls>"
+    alice.send(reply_to(inv, 180, "Ringing", to_tag="a1", extra=me))
+    ring = caller.recv(skip_provisional=False)
+    while ring is not None and status_of(ring) == 100:
+        ring = caller.recv(skip_provisional=False)
+    c.check(ring is not None and status_of(ring) == 180, f"{what}: alice's 180 reaches the caller",
+            ring and first_line(ring))
+    alice.send(reply_to(inv, 200, "OK", to_tag="a1", extra=me))
+    ok = caller.recv()
+    if not c.check(ok is not None and status_of(ok) == 200 and len(headers(ok, "Record-Route")) >= 1,
+                   f"{what}: alice's 200 reaches the caller, record-routed ({len(rr)} Record-Route entries)",
+                   ok and ok.decode(errors="replace")):
+        return
+    caller.in_dialog("ACK", port, ok, 1)
+    try:
+        ack = alice.recv(timeout=5)
+    except Exception as e:  # noqa: BLE001
+        ack = repr(e).encode()
+    c.check(ack.startswith(b"ACK ") and header(ack, "CSeq") == "1 ACK",
+            f"{what}: the caller's ACK reaches alice over her connection", first_line(ack))
+    caller.in_dialog("BYE", port, ok, 2)
+    try:
+        bye = alice.recv(timeout=5)
+    except Exception as e:  # noqa: BLE001
+        bye = repr(e).encode()
+    if not c.check(bye.startswith(b"BYE ") and header(bye, "CSeq") == "2 BYE",
+                   f"{what}: the caller's BYE reaches alice over her connection", first_line(bye)):
+        return
+    alice.send(reply_to(bye, 200, "OK"))
+    done = caller.recv()
+    c.check(done is not None and status_of(done) == 200 and header(done, "CSeq") == "2 BYE",
+            f"{what}: alice's 200 to the BYE reaches the caller", done and first_line(done))
 
 
 def deliver_message(c, sender, alice, port, what, expect_reach=True):
@@ -140,6 +238,13 @@ def section_tls(c, tmp, ca):
         r = mallory.register("<sip:mallory@127.0.0.1:9;transport=tls>")
         c.check(status_of(r) == 200, "mallory registers her own AoR: 200", first_line(r))
         mallory.close()
+        m = metrics(tcp)
+        c.check(m.get(("sipsd_usrloc_contacts", "")) == 2 and m.get(("sipsd_usrloc_aors", "")) == 2
+                and m.get(("sipsd_registrar_registrations_accepted_total", "")) == 2
+                and m.get(("sipsd_registrar_registrations_refused_total", 'code="403"')) == 1
+                and ("sipsd_usrloc_redis_connected", "") not in m,
+                "/metrics: 2 contacts of 2 AoRs, 2 REGISTERs accepted, 1 refused 403 (the script's), no Redis",
+                {k: v for k, v in m.items() if "usrloc" in k[0] or "registrar" in k[0]})
 
         rc, out, err = sipsctl(tcp, "ul.lookup", "sip:alice@example.com")
         fp = fingerprint(cert(ca, "alice")[0])
@@ -188,6 +293,14 @@ def section_tls(c, tmp, ca):
         c.check(True, "an expired binding disappears from ul.dump by itself")
         reply = deliver_message(c, sender, alice, udp, "MESSAGE after expiry", expect_reach=False)
         c.check(reply is not None and status_of(reply) == 404, "MESSAGE after expiry: 404", reply and first_line(reply))
+        m = metrics(tcp)
+        refused = {code: m.get(("sipsd_registrar_registrations_refused_total", f'code="{code}"'))
+                   for code in ("400", "403", "423", "503", "other")}
+        c.check(m.get(("sipsd_usrloc_contacts", "")) == 1
+                and m.get(("sipsd_registrar_registrations_accepted_total", "")) == 7
+                and refused == {"400": 2, "403": 1, "423": 1, "503": 1, "other": 0},
+                "/metrics after the RFC 3261 checks: alice's contacts gone (expired), 7 accepted, refused 400 x2, "
+                "403, 423, 503", {k: v for k, v in m.items() if "usrloc" in k[0] or "registrar" in k[0]})
         alice.close()
         c.check(d.alive(), "sipsd still runs")
 
@@ -235,7 +348,8 @@ def section_cluster(c, tmp, ca):
         for n, (udp, tls, tcp) in ports.items():
             params = (f'modparam("usrloc", "db_url", "redis://{HOST}:{redis.port}/0")\n'
                       f'modparam("usrloc", "node_address", "sip:{HOST}:{udp}")\n')
-            nodes[n] = Sipsd(config(ca, udp, tls, tcp, usrloc_params=params), workdir=tmp, name="node" + n)
+            nodes[n] = Sipsd(config(ca, udp, tls, tcp, usrloc_params=params, modules=("tm", "rr"), route=CALL_ROUTE),
+                             workdir=tmp, name="node" + n)
             nodes[n].start(wait_tcp=[(HOST, tls), (HOST, tcp)])
         for n, d in nodes.items():
             wait_for(lambda: "connected to Redis" in d.output(), 10, f"node {n} connected to Redis")
@@ -251,6 +365,14 @@ def section_cluster(c, tmp, ca):
                 "node B knows alice's binding, held by node A, with her fingerprint", out + err)
         sender = UdpUa()
         deliver_message(c, sender, alice, b_udp, "MESSAGE entering node B")
+        call_via(c, UdpUa(), alice, b_udp, "INVITE entering node B")
+        c.check("in-dialog BYE" in nodes["A"].output() and "in-dialog BYE" in nodes["B"].output(),
+                "the BYE passed through both nodes (each record-routed)")
+        for n, (udp, tls, tcp) in ports.items():
+            m = metrics(tcp)
+            c.check(m.get(("sipsd_usrloc_contacts", "")) == 1 and m.get(("sipsd_usrloc_redis_connected", "")) == 1,
+                    f"node {n} /metrics: 1 contact (shared), Redis connected",
+                    {k: v for k, v in m.items() if "usrloc" in k[0]})
 
         mallory = TlsUa(b_tls, ca, *cert(ca, "mallory"), user="mallory")
         r = mallory.register("<sip:mallory@127.0.0.1:9;transport=tls>", aor_user="alice")
@@ -261,15 +383,25 @@ def section_cluster(c, tmp, ca):
         for n, d in nodes.items():
             wait_for(lambda: "lost Redis" in d.output(), 10, f"node {n} logs the lost Redis")
         c.check(True, "both nodes log that Redis is gone")
+        refused = metric(a_tcp, "sipsd_registrar_registrations_refused_total", 'code="503"')
         r = alice.register(contact, expires=600)
         c.check(status_of(r) == 503, "REGISTER while Redis is down: 503", first_line(r))
+        m = metrics(a_tcp)
+        c.check(m.get(("sipsd_usrloc_redis_connected", "")) == 0
+                and m.get(("sipsd_usrloc_redis_errors_total", 'kind="connection"'), 0) >= 1
+                and m.get(("sipsd_registrar_registrations_refused_total", 'code="503"')) == refused + 1,
+                "node A /metrics: Redis not connected, connection errors counted, the 503 counted",
+                {k: v for k, v in m.items() if "usrloc" in k[0] or "registrar" in k[0]})
         deliver_message(c, sender, alice, b_udp, "MESSAGE via node B while Redis is down")
+        call_via(c, UdpUa(), alice, b_udp, "INVITE via node B while Redis is down")
         c.check(all(d.alive() for d in nodes.values()), "both nodes keep running without Redis")
 
         redis.start()
         for n, d in nodes.items():
             wait_for(lambda: d.output().count("connected to Redis") >= 2, 15, f"node {n} reconnects")
         c.check(True, "both nodes reconnect to the restarted Redis by themselves")
+        c.check(all(metric(t, "sipsd_usrloc_redis_connected") == 1 for _, _, t in ports.values()),
+                "both nodes' /metrics: Redis connected again")
         r = alice.register(contact, expires=600)
         c.check(status_of(r) == 200, "REGISTER after Redis is back: 200", first_line(r))
         wait_for(lambda: sipsctl(b_tcp, "ul.lookup", "sip:alice@example.com")[0] == 0, 10,

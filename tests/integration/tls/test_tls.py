@@ -221,7 +221,7 @@ route {{
 # 3. sipsd A forwards over TLS to sipsd B with a per-destination client identity
 
 def forward_tls(c, tmp, ca):
-    a_tcp, b1, b2 = free_port(), free_port(), free_port()
+    a_tcp, a_tls, b1, b2 = free_port(), free_port(), free_port(), free_port()
     b_cfg = f"""
 debug=2
 children=2
@@ -246,6 +246,8 @@ route {{
 debug=2
 children=2
 listen=tcp:{HOST}:{a_tcp}
+# forward_tls() needs a TLS listener: the Via of what it sends names it.
+listen=tls:{HOST}:{a_tls}
 loadmodule "tls"
 loadmodule "sl"
 {tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt')}

@@ -463,6 +463,10 @@ def crl_expiry(c, tmp, ca):
         c.check(warned and soon_r0 in warned[0] and soon_next in warned[0],
                 "crl_expiry: the running server warns that the CRL expires within a day, naming file and nextUpdate",
                 d.output()[-1200:])
+        # One warning path (issue 13): the expiry_warning_days monitor does not log the same CRL again.
+        about = [ln for ln in d.output().splitlines() if "nextUpdate" in ln and "CRL" in ln]
+        c.check(len(about) == 1, f"crl_expiry: one line about the due CRL at start, not one per path ({len(about)})",
+                "\n".join(about))
         try:
             wait_for(lambda: "has expired" in d.output(), 15, "the CRL expiry log line")
             line = next(ln for ln in d.output().splitlines() if "has expired" in ln)
@@ -471,6 +475,8 @@ def crl_expiry(c, tmp, ca):
         c.check(soon_r0 in line and soon_next in line,
                 "crl_expiry: when nextUpdate passes the running server logs it, naming file and nextUpdate", line)
         c.check(d.output().count("has expired") == 1, "crl_expiry: ... once, not every second")
+        c.check("past its nextUpdate" not in d.output(), "crl_expiry: and not a second time by another path",
+                d.output()[-1200:])
         c.check(d.alive(), "crl_expiry: sipsd alive")
 
 

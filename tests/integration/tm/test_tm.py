@@ -8,6 +8,8 @@
   failure_route   the first destination never answers: after fr_timer (t_set_fr) the
                   failure_route relays to a second UAS, which answers 200
   stats           tm.stats over XML-RPC: the memory per open transaction is bounded
+  metrics         GET /metrics: tm's transactions created/active, replies relayed by class,
+                  retransmissions and fr_timer timeouts moved with the calls above
 """
 import os
 import re
@@ -205,6 +207,7 @@ loadmodule "tls"
 loadmodule "sl"
 loadmodule "tm"
 loadmodule "xmlrpc"
+loadmodule "http"
 modparam("tls", "certificate", "{ca}/certs/server.crt")
 modparam("tls", "private_key", "{ca}/certs/server.key")
 modparam("tls", "ca_list", "{ca}/ca.crt")
@@ -212,6 +215,7 @@ modparam("tm", "t1", 200)
 
 route {{
   if (method == "POST") {{ dispatch_rpc(); exit; }}
+  if (method == "GET") {{ http_metrics(); exit; }}
   if (@ruri.user == "silent") {{
     t_set_fr(10000, 1500);
     t_on_failure("NEXT");
@@ -303,6 +307,37 @@ failure_route[NEXT] {{
         n = re.search(r"<name>transactions</name>\s*<value><(?:i4|i8|int)>(\d+)<", text)
         if per and n and int(n.group(1)) > 0:
             c.check(int(per.group(1)) < 16384, "memory per open transaction is bounded", per.group(1))
+        # 5. /metrics: tm's counters moved with the calls above.
+        def metric(text, name, **labels):
+            for line in text.splitlines():
+                m = re.match(r'^([a-z_]+)(\{(.*)\})? (\S+)$', line)
+                if m and m.group(1) == name and all(f'{k}="{v}"' in (m.group(3) or "") for k, v in labels.items()):
+                    return float(m.group(4))
+            return None
+
+        def scrape():
+            return urllib.request.urlopen(f"http://{HOST}:{udp_port}/metrics", timeout=5).read().decode()
+        t = scrape()
+        c.check((metric(t, "sipsd_tm_transactions_created_total", type="invite") or 0) >= 3,
+                "metrics: INVITE transactions created (3 calls)", metric(t, "sipsd_tm_transactions_created_total", type="invite"))
+        c.check((metric(t, "sipsd_tm_transactions_created_total", type="non_invite") or 0) >= 1,
+                "metrics: non-INVITE transactions created (BYE)")
+        c.check((metric(t, "sipsd_tm_replies_relayed_total", **{"class": "2xx"}) or 0) >= 3,
+                "metrics: 2xx relayed (two calls answered, the BYE)", metric(t, "sipsd_tm_replies_relayed_total", **{"class": "2xx"}))
+        c.check((metric(t, "sipsd_tm_replies_relayed_total", **{"class": "1xx"}) or 0) >= 2,
+                "metrics: 180s relayed")
+        c.check((metric(t, "sipsd_tm_replies_relayed_total", **{"class": "4xx"}) or 0) >= 1,
+                "metrics: the 487 relayed")
+        c.check((metric(t, "sipsd_tm_retransmissions_total", kind="request") or 0) >= 2,
+                "metrics: request retransmissions (the ignored INVITE, the silent UAS)",
+                metric(t, "sipsd_tm_retransmissions_total", kind="request"))
+        c.check(metric(t, "sipsd_tm_timeouts_total", timer="fr") == 1,
+                "metrics: one branch ended by fr_timer (the silent UAS)", metric(t, "sipsd_tm_timeouts_total", timer="fr"))
+        c.check(metric(t, "sipsd_tm_timeouts_total", timer="fr_inv") == 0, "metrics: none by fr_inv_timer")
+        c.check((metric(t, "sipsd_tm_transactions_active", type="invite") or 0) >= 1,
+                "metrics: the finished calls' transactions are still active (wait timer)")
+        c.check(wait_for(lambda: metric(scrape(), "sipsd_tm_transactions_active", type="invite") == 0, 15,
+                         "transactions freed"), "metrics: active INVITE transactions back to 0 after the wait timer")
         c.check(sipsd.alive(), "sipsd still running")
     except Exception as e:  # noqa: BLE001
         c.check(False, "tm scenario", repr(e))

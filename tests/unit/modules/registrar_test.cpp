@@ -6,6 +6,7 @@
 
 #include "core/parser/msg_parser.h"
 #include "modules/registrar/binding_update.h"
+#include "modules/registrar/registrar_metrics.h"
 #include "modules/registrar/register_request.h"
 #include "modules/usrloc/location_table.h"
 #include "modules/usrloc/record_codec.h"
@@ -198,4 +199,20 @@ TEST_CASE("replica: newer versions win, tombstones block older writes, sweep exp
   CHECK(t.sweep(140, 60) == 0);
   CHECK(t.sweep(151, 60) == 1);
   CHECK(t.size() == 0);
+}
+
+TEST_CASE("registrar metrics: REGISTER answers counted as accepted or refused by code") {
+  RegistrarMetrics m;
+  for (int status : {100, 180, 200, 202, 403, 403, 423, 503, 500, 488, 606}) m.replied(status);
+  CHECK(m.count(RegistrarMetrics::kAccepted) == 2);  // provisional replies are not answers
+  CHECK(m.count(RegistrarMetrics::slotOf(403)) == 2);
+  CHECK(m.count(RegistrarMetrics::slotOf(423)) == 1);
+  CHECK(m.count(RegistrarMetrics::kOther) == 2);  // 488, 606
+  CHECK(RegistrarMetrics::slotOf(488) == RegistrarMetrics::kOther);
+  MetricsWriter w;
+  m.write(w);
+  CHECK(w.text().find("sipsd_registrar_registrations_accepted_total 2\n") != std::string::npos);
+  CHECK(w.text().find("sipsd_registrar_registrations_refused_total{code=\"403\"} 2\n") != std::string::npos);
+  CHECK(w.text().find("sipsd_registrar_registrations_refused_total{code=\"other\"} 2\n") != std::string::npos);
+  CHECK(w.text().find("sipsd_registrar_registrations_refused_total{code=\"401\"} 0\n") != std::string::npos);
 }
