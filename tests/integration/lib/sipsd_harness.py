@@ -270,6 +270,23 @@ def header(msg, name):
     return values[0] if values else None
 
 
+def run_sections(sections, tmp_prefix, setup):
+    """Runs the sections named on the command line (default: all of `sections`, name -> function
+    taking (checker, tmp, setup result)) in a fresh temp dir; a section that crashes is a failed
+    check, not the end of the others. Exits with the checker's verdict."""
+    c = Checker()
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+    ctx = setup(tmp)
+    for name in sys.argv[1:] or list(sections):
+        t0 = time.monotonic()
+        try:
+            sections[name](c, tmp, ctx)
+        except Exception as e:  # noqa: BLE001 - one section's crash must not hide the others
+            c.check(False, f"{name}: ran to the end", f"{type(e).__name__}: {e}")
+        print(f"-- {name}: {time.monotonic() - t0:.1f}s", flush=True)
+    c.finish()
+
+
 def finish(c, tmp):
     """Ends a test: keeps the work directory (logs, configs) when a check failed, else removes it."""
     if c.failed:

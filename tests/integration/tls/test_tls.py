@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, build_dir, client_ctx, client_hello, crt, free_port, key, read_sip_message,
-                           reason_of, run, sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
+                           reason_of, run, run_sections, sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
 
 HOST = "127.0.0.1"
 
@@ -603,18 +603,7 @@ SECTIONS = {"check_mode": check_mode, "access_rule": access_rule, "certificates"
 
 
 def main():
-    c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-tlsit-")
-    ca = pki(tmp)
-    wanted = sys.argv[1:] or list(SECTIONS)
-    for name in wanted:
-        t0 = time.monotonic()
-        try:
-            SECTIONS[name](c, tmp, ca)
-        except Exception as e:  # noqa: BLE001 - one section's crash must not hide the others
-            c.check(False, f"{name}: ran to the end", f"{type(e).__name__}: {e}")
-        print(f"-- {name}: {time.monotonic() - t0:.1f}s", flush=True)
-    c.finish()
+    run_sections(SECTIONS, "sipsd-tlsit-", pki)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, build_dir, client_ctx, crt, free_port, key, read_sip_message, rpc,
-                           sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
+                           run_sections, sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
 
 HOST = "127.0.0.1"
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
@@ -654,18 +654,7 @@ SECTIONS = {"many_domains": many_domains, "unused_domain": unused_domain, "resum
 
 
 def main():
-    c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-tlshard-")
-    ca = pki(tmp)
-    wanted = sys.argv[1:] or list(SECTIONS)
-    for name in wanted:
-        t0 = time.monotonic()
-        try:
-            SECTIONS[name](c, tmp, ca)
-        except Exception as e:  # noqa: BLE001 - one section's crash must not hide the others
-            c.check(False, f"{name}: ran to the end", f"{type(e).__name__}: {e}")
-        print(f"-- {name}: {time.monotonic() - t0:.1f}s", flush=True)
-    c.finish()
+    run_sections(SECTIONS, "sipsd-tlshard-", pki)
 
 
 if __name__ == "__main__":
