@@ -16,6 +16,7 @@
 #include "core/net/local_addresses.h"
 #include "core/metrics/metrics_registry.h"
 #include "core/net/transport.h"
+#include "core/result.h"
 #include "core/rpc_value.h"
 #include "core/script_context.h"
 #include "core/source_loc.h"
@@ -175,9 +176,10 @@ class CoreApi {
   // Whether the TCP/TLS connection with this id is still open.
   virtual bool connectionOpen(uint64_t connId) const { (void)connId; return false; }
   // Resolves a select another module registered (e.g. {"tls","peer","fingerprint"}) for use
-  // outside the script; returns an error text when nobody provides it.
-  virtual std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
-    (void)parts; (void)out; return "no select registry";
+  // outside the script; fails when nobody provides it.
+  virtual Result<SelectFn> resolveSelect(const std::vector<SelectPart>& parts) {
+    (void)parts;
+    return fail("no select registry");
   }
   // The object a loaded module offers other modules under `name` (ModuleExports::api), or null.
   virtual void* moduleApi(const std::string& module, const std::string& name) { (void)module; (void)name; return nullptr; }
@@ -245,9 +247,9 @@ struct ModuleExports {
   std::vector<FunctionExport> functions;
   std::vector<SelectExport> selects;
   std::vector<RpcMethod> rpcs;
-  // A transport for this protocol (the tls module provides Proto::TLS).
-  Proto transportProto = Proto::None;
-  std::shared_ptr<Transport> transport;
+  // Transports this module serves, one per protocol (core/net/transport.h); the core looks
+  // them up by protocol in its TransportRegistry and never by module.
+  std::vector<TransportExport> transports;
 
   // Global `name=value` assignments the core does not know (e.g. tls_certificate=).
   // Set `claimed` when the module takes it; return an error text on bad input.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/module_api.h"
+#include "core/net/transport_registry.h"
 
 namespace sipsd {
 
@@ -25,6 +26,9 @@ class Registry {
   const std::vector<RpcMethod>& rpcs() const { return rpcs_; }
   const std::vector<const ModuleExports*>& modules() const { return modules_; }
   const ModuleExports* module(const std::string& name) const;
+  // Transports the loaded modules registered (filled by the config loader with the modules).
+  TransportRegistry& transports() { return transports_; }
+  const TransportRegistry& transports() const { return transports_; }
 
  private:
   std::unordered_map<std::string, std::vector<FunctionExport>> functions_;
@@ -32,6 +36,7 @@ class Registry {
   std::unordered_map<std::string, std::string> selectOwners_;
   std::vector<RpcMethod> rpcs_;
   std::vector<const ModuleExports*> modules_;
+  TransportRegistry transports_;
 };
 
 }  // namespace sipsd

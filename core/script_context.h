@@ -6,11 +6,11 @@
 
 #include "core/msg_edits.h"
 #include "core/net/sock_addr.h"
+#include "core/net/transport.h"
 #include "core/parser/sip_msg.h"
 
 namespace sipsd {
 
-class TransportSession;
 class CoreApi;
 
 // Where and how a message arrived.
@@ -20,7 +20,14 @@ struct ReceiveInfo {
   SockAddr dst;                         // the local listen address it arrived on
   uint64_t connId = 0;                  // 0 for UDP
   int worker = -1;
-  TransportSession* session = nullptr;  // the tls module's session for TLS, else null
+  // The top of the connection's session stack (null: a plain connection or a datagram). A
+  // module reaches its own layer with layer<T>(); the core never looks inside.
+  TransportSession* session = nullptr;
+
+  template <class T>
+  const T* layer() const { return findLayer<T>(session); }
+  // Whether the message came over a secure layer (whatever the protocol's name).
+  bool secure() const { return stackSecure(session); }
 };
 
 // Failure: tm's failure_route[NAME], run on the transaction's request when all branches failed.
@@ -36,7 +43,9 @@ struct ScriptContext {
   bool dropped = false;        // drop: send nothing further (for replies: do not relay)
   bool replied = false;        // a reply was already sent statelessly
   bool forceRport = false;     // force_rport()
-  std::string connectServerId; // tls_set_connect_server_id()
+  // Options for connections a relay of this message opens (a transport module's script
+  // function fills them: tls_set_connect_server_id() picks a client profile).
+  ConnectOptions connect;
   std::string* viaToInsert = nullptr;  // create_via() bookkeeping (core-owned)
   // Request-URI and next-hop URI as the script set them ($ru / $du, lookup(), loose_route());
   // empty = unchanged (the message's own R-URI; no explicit destination). forward() and

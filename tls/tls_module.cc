@@ -336,8 +336,7 @@ void TlsModule::buildExports() {
   x.functions = tlsFunctions(*this);
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);
-  x.transportProto = Proto::TLS;
-  x.transport = transport_;
+  x.transports.push_back({Proto::TLS, transport_});
   x.claimGlobal = [this](const std::string& n, const ParamValue& v, bool& claimed) { return claimGlobal(n, v, claimed); };
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };

@@ -14,8 +14,8 @@ namespace sipsd::tls {
 namespace {
 
 const TlsSession* sessionOf(ScriptContext& ctx) {
-  if (ctx.rcv.proto != Proto::TLS || !ctx.rcv.session) return nullptr;
-  const auto* s = dynamic_cast<const TlsSession*>(ctx.rcv.session);
+  // Our layer of the connection's session stack, wherever it sits (under WebSocket one day).
+  const TlsSession* s = ctx.rcv.layer<TlsSession>();
   return s && s->established() ? s : nullptr;
 }
 
@@ -173,7 +173,7 @@ std::vector<FunctionExport> tlsFunctions(TlsModule& m) {
       logging::write(kLogWarn, "tls", "tls_set_connect_server_id: no TLS client domain has server_id '" + id + "'");
       return -1;
     }
-    ctx.connectServerId = id;
+    ctx.connect.profile = id;  // read back by TlsTransport::connect() when the relay opens a connection
     return 1;
   };
   f.push_back(std::move(sid));

@@ -40,6 +40,7 @@ class TlsSession : public TransportSession {
   void shutdown(std::string& wire) override;
   bool established() const override { return established_; }
   void onClosed(std::string_view reason) override;
+  bool secure() const override { return true; }
 
   // For selects (owning worker thread only).
   SSL* ssl() const { return ssl_.get(); }

@@ -12,43 +12,36 @@ void TlsTransport::setGlobals(const GlobalConfig& g) {
   disabled_ = g.disabled;
 }
 
-std::unique_ptr<TransportSession> TlsTransport::accept(const ConnEndpoints& ep, std::string& err) {
-  if (disabled_) {
-    err = "TLS is disabled (disable_tls)";
-    return nullptr;
-  }
+Transport::SessionResult TlsTransport::accept(const ConnEndpoints& ep) {
+  if (disabled_) return fail("TLS is disabled (disable_tls)");
   auto set = set_.load();
-  if (!set) {
-    err = "TLS module not initialised";
-    return nullptr;
-  }
+  if (!set) return fail("TLS module not initialised");
   // The listener's domain; the ClientHello callback may move the session to an SNI domain.
   const TlsDomain& d = set->serverFor(ep.local);
-  return TlsSession::createServer(set, d, ep, &registry_, tlsLog_, err);
+  std::string err;
+  std::unique_ptr<TransportSession> s = TlsSession::createServer(set, d, ep, &registry_, tlsLog_, err);
+  if (!s) return fail(std::move(err));
+  return s;
 }
 
-std::unique_ptr<TransportSession> TlsTransport::connect(const ConnEndpoints& ep, const ConnectOptions& opt,
-                                                        std::string& err) {
-  if (disabled_) {
-    err = "TLS is disabled (disable_tls)";
-    return nullptr;
-  }
+Transport::SessionResult TlsTransport::connect(const ConnEndpoints& ep, const ConnectOptions& opt) {
+  if (disabled_) return fail("TLS is disabled (disable_tls)");
   auto set = set_.load();
-  if (!set) {
-    err = "TLS module not initialised";
-    return nullptr;
-  }
-  const TlsDomain* d = set->clientFor(ep.remote, opt.serverId, err);
-  if (!d) return nullptr;
-  return TlsSession::createClient(set, *d, ep, opt, &registry_, tlsLog_, err);
+  if (!set) return fail("TLS module not initialised");
+  std::string err;
+  const TlsDomain* d = set->clientFor(ep.remote, opt.profile, err);
+  if (!d) return fail(std::move(err));
+  std::unique_ptr<TransportSession> s = TlsSession::createClient(set, *d, ep, opt, &registry_, tlsLog_, err);
+  if (!s) return fail(std::move(err));
+  return s;
 }
 
 std::string TlsTransport::clientDomainKey(const SockAddr& remote, const ConnectOptions& opt) {
   auto set = set_.load();
   if (!set) return {};
   std::string err;
-  const TlsDomain* d = set->clientFor(remote, opt.serverId, err);
-  if (!d) return "server_id:" + opt.serverId;
+  const TlsDomain* d = set->clientFor(remote, opt.profile, err);
+  if (!d) return "server_id:" + opt.profile;
   const std::string& name = d->options().serverName.empty() ? opt.serverName : d->options().serverName;
   return d->name() + "|" + name;
 }

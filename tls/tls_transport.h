@@ -1,4 +1,4 @@
-// The core's Transport for Proto::TLS: picks the domain for each new connection from the
+// The tls module's Transport (registered for Proto::TLS): picks the domain for each new connection from the
 // current domain-set snapshot and creates TlsSessions. The snapshot is swapped atomically on
 // reload; nothing here locks per message.
 #pragma once
@@ -17,9 +17,8 @@ class TlsTransport : public Transport {
   std::shared_ptr<const TlsDomainSet> current() const { return set_.load(); }
   void setGlobals(const GlobalConfig& g);
 
-  std::unique_ptr<TransportSession> accept(const ConnEndpoints& ep, std::string& err) override;
-  std::unique_ptr<TransportSession> connect(const ConnEndpoints& ep, const ConnectOptions& opt,
-                                            std::string& err) override;
+  SessionResult accept(const ConnEndpoints& ep) override;
+  SessionResult connect(const ConnEndpoints& ep, const ConnectOptions& opt) override;
   // "client:1.2.3.4:5061|name": the client domain plus the name the certificate is checked
   // against, so a connection is reused only where it would have been verified the same way.
   std::string clientDomainKey(const SockAddr& remote, const ConnectOptions& opt) override;

@@ -136,6 +136,8 @@ class Pipeline {
       if (auto e = cfg_.registry.addSelect(s, m.name); !e.empty()) h_.error(loc, e);
     for (const auto& r : m.rpcs)
       if (auto e = cfg_.registry.addRpc(r, m.name); !e.empty()) h_.error(loc, e);
+    for (const auto& t : m.transports)
+      if (auto r = cfg_.registry.transports().add(t.proto, t.transport, m.name); !r) h_.error(loc, r.error());
     cfg_.modules.push_back(std::move(lib));
     moduleLocs_.push_back(loc);
   }
@@ -210,12 +212,10 @@ class Pipeline {
   }
 
   void checkListens() {
-    bool tls = false;
-    for (const auto& lib : cfg_.modules)
-      if (lib->exports().transportProto == Proto::TLS && lib->exports().transport) tls = true;
     for (const auto& l : cfg_.settings.listens)
-      if (l.proto == Proto::TLS && !tls)
-        h_.error(l.loc, "listen=" + l.text + " needs the TLS transport: loadmodule \"tls\"");
+      if (!cfg_.registry.transports().available(l.proto))
+        h_.error(l.loc, "listen=" + l.text + " needs the " + std::string(protoName(l.proto)) +
+                            " transport: loadmodule \"" + std::string(protoToken(l.proto)) + "\"");
     // An address no interface has passes the syntax but cannot be bound at start: say so at
     // -c time already, naming the line (once per listen=, which may open UDP and TCP).
     std::set<std::pair<int, int>> warned;

@@ -85,20 +85,15 @@ Server::~Server() {
   timers_.reset();
 }
 
-std::shared_ptr<Transport> Server::transportFor(Proto p) const {
-  auto it = opts_.transports.find(p);
-  return it == opts_.transports.end() ? nullptr : it->second;
-}
-
 std::string Server::start() {
   {
     std::lock_guard<std::mutex> lk(stop_->mu);
     if (stop_->started) return "server already started";
   }
   for (const auto& l : opts_.listens) {
-    if (l.proto == Proto::TLS && !transportFor(Proto::TLS))
-      return "listen tls:" + l.addr.str() + ": no TLS transport (load the tls module)";
     if (l.proto == Proto::None) return "listen " + l.addr.str() + ": no protocol";
+    if (!opts_.transports.available(l.proto))
+      return "listen " + std::string(protoToken(l.proto)) + ":" + l.addr.str() + ": " + TransportRegistry::missing(l.proto);
   }
   for (int i = 0; i < opts_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));

@@ -8,6 +8,7 @@
 // Nothing here blocks a worker: reads, writes, connects, TLS handshakes and DNS are all
 // readiness driven, and a peer that stops reading is cut at its send timeout or queue bound.
 #pragma once
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "core/net/local_addresses.h"
 #include "core/net/sock_addr.h"
 #include "core/net/transport.h"
+#include "core/net/transport_registry.h"
 #include "core/script_context.h"
 
 namespace sipsd {
@@ -37,10 +39,10 @@ struct ServerOptions {
   std::chrono::seconds connectionLifetime{120};      // tcp_connection_lifetime (idle)
   size_t maxConnections = 20000;                     // tcp_max_connections (all workers)
   std::chrono::milliseconds connectTimeout{10000};
-  std::chrono::milliseconds sendTimeout{10000};      // plain TCP; TLS uses Transport::sendTimeout()
+  std::chrono::milliseconds sendTimeout{10000};      // plain TCP; a transport's connections use its sendTimeout()
   size_t maxMessageSize = 65536;                     // headers + body, stream and datagram
   size_t maxSendQueue = 1 << 20;                     // bytes queued per connection before closing it
-  std::map<Proto, std::shared_ptr<Transport>> transports;  // Proto::TLS -> the tls module
+  TransportRegistry transports;                      // what modules serve, by protocol (tls)
   // Slow-peer defence (issue 9): a message must be complete this long after its first byte
   // (tcp_msg_read_timeout), and one source IP may hold at most this many inbound connections
   // (tcp_max_connections_per_ip, 0 = no limit).
@@ -74,7 +76,7 @@ struct WorkerStats {
   uint64_t refusedNoFd = 0;      // accepts refused for want of a file descriptor (EMFILE/ENFILE)
   uint64_t evicted = 0;          // connections closed to make room at maxConnections
   uint64_t timedOut = 0;         // cut at msgReadTimeout or the TLS handshake timeout
-  uint64_t connectionsTls = 0;   // the TLS connections among connectionsOpen (metrics)
+  std::array<uint64_t, kProtoCount> connectionsByProto{};  // connectionsOpen by protocol (metrics)
 };
 
 // Called on the owning worker thread for every complete message (datagram or framed stream
@@ -151,7 +153,7 @@ class Server {
   ConnIndex& index() { return *index_; }
   Worker* worker(int i) { return workers_[size_t(i)].get(); }
   std::atomic<size_t>& openConnections() { return openConnections_; }
-  std::shared_ptr<Transport> transportFor(Proto p) const;
+  const TransportRegistry& transports() const { return opts_.transports; }
   IpLimiter& ipLimiter() { return *ipLimiter_; }  // inbound connections per source IP
 
  private:

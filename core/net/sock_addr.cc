@@ -17,6 +17,16 @@ std::string_view protoName(Proto p) {
   return "";
 }
 
+std::string_view protoToken(Proto p) {
+  switch (p) {
+    case Proto::UDP: return "udp";
+    case Proto::TCP: return "tcp";
+    case Proto::TLS: return "tls";
+    case Proto::None: break;
+  }
+  return "";
+}
+
 std::optional<Proto> protoFromName(std::string_view s) {
   auto eq = [&](std::string_view w) {
     if (s.size() != w.size()) return false;

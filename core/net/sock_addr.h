@@ -11,8 +11,15 @@
 namespace sipsd {
 
 enum class Proto : uint8_t { None, UDP, TCP, TLS };
+constexpr size_t kProtoCount = 4;  // values of Proto, for tables indexed by it
+
+// A byte stream (a connection with framing, replies on the same connection) rather than datagrams.
+constexpr bool isStreamProto(Proto p) { return p != Proto::None && p != Proto::UDP; }
+// Served by the core alone; any other protocol needs a transport a module registers.
+constexpr bool isCoreProto(Proto p) { return p == Proto::UDP || p == Proto::TCP; }
 
 std::string_view protoName(Proto p);                 // "UDP" "TCP" "TLS"
+std::string_view protoToken(Proto p);                // "udp" "tcp" "tls" (listen=, metrics labels)
 std::optional<Proto> protoFromName(std::string_view);  // case-insensitive
 
 class SockAddr {

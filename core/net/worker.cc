@@ -1,5 +1,6 @@
-// Worker: accept, read, frame, dispatch, write, connect, time out and stop — all on one
-// event loop thread, all non-blocking (see worker.h).
+// Worker: accept, connect, reuse, dispatch, time out and stop — all on one event loop thread,
+// all non-blocking (see worker.h). Each Connection does its own reads, writes and close
+// (connection.cc) and reports back through ConnectionHost.
 #include "core/net/worker.h"
 
 #include <fcntl.h>
@@ -21,21 +22,18 @@ namespace {
 
 thread_local Worker* tCurrent = nullptr;
 
-// Log levels as in debug= (core/module_api.h LogLevel).
-constexpr int kErr = 0, kWarn = 1, kNotice = 2, kInfo = 3, kDebug = 4;
+using namespace netlog;
 
-void logNet(int level, const std::string& text) {
-  if (logging::enabled(level)) logging::write(level, "net", text);
-}
+void logNet(int level, const std::string& text) { netlog::write(level, text); }
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   long v = long(std::max<int64_t>(ms.count(), 0));
   return timeval{v / 1000, (v % 1000) * 1000};
 }
 
-// Reuse key of inbound TLS connections: never equal to a client domain key, so a request is
-// never sent over a connection whose certificates were negotiated for someone else.
-const std::string kInboundTlsKey("\x01inbound", 8);
+// Reuse key of inbound connections with a transport session: never equal to a client domain
+// key, so a request is never sent over a connection negotiated for someone else's certificates.
+const std::string kInboundKey("\x01inbound", 8);
 
 }  // namespace
 
@@ -66,7 +64,8 @@ std::string Worker::init() {
   if (!err.empty()) return err;
   spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const ServerOptions& o = server_.options();
-  scratch_.resize(std::max<size_t>(65536, o.maxMessageSize + 1));
+  readBuf.resize(std::max<size_t>(65536, o.maxMessageSize + 1));
+  maxSendQueue = o.maxSendQueue;
   reapEv_.reset(event_new(loop_.base(), -1, 0,
                           [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->graveyard_.clear(); },
                           this));
@@ -74,8 +73,7 @@ std::string Worker::init() {
   // is a fraction of the shortest timeout so each is honoured within ~25%.
   std::chrono::milliseconds shortest = std::min({o.connectTimeout, o.sendTimeout, o.msgReadTimeout,
                                                  std::chrono::milliseconds(o.connectionLifetime)});
-  for (auto& [p, t] : o.transports)
-    if (t) shortest = std::min({shortest, t->handshakeTimeout(), t->sendTimeout()});
+  shortest = o.transports.shortestTimeout(shortest);
   auto period = std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   sweepEv_.reset(event_new(loop_.base(), -1, EV_PERSIST,
                            [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->onSweep(); }, this));
@@ -129,29 +127,29 @@ int Worker::udpSocketFor(const SockAddr& from, int family) const {
 WorkerStats Worker::stats() const {
   WorkerStats s;
   s.worker = index_;
-  s.connectionsOpen = n_.open.load(std::memory_order_relaxed);
-  s.accepted = n_.accepted.load(std::memory_order_relaxed);
-  s.connected = n_.connected.load(std::memory_order_relaxed);
-  s.messagesIn = n_.msgIn.load(std::memory_order_relaxed);
-  s.messagesOut = n_.msgOut.load(std::memory_order_relaxed);
-  s.bytesIn = n_.bytesIn.load(std::memory_order_relaxed);
-  s.bytesOut = n_.bytesOut.load(std::memory_order_relaxed);
-  s.errors = n_.errors.load(std::memory_order_relaxed);
-  s.closedStalled = n_.stalled.load(std::memory_order_relaxed);
-  s.closedIdle = n_.idle.load(std::memory_order_relaxed);
-  s.rejected = n_.rejected.load(std::memory_order_relaxed);
-  s.httpOverUdp = n_.httpOverUdp.load(std::memory_order_relaxed);
-  s.refusedPerIp = n_.refusedPerIp.load(std::memory_order_relaxed);
-  s.refusedNoFd = n_.refusedNoFd.load(std::memory_order_relaxed);
-  s.evicted = n_.evicted.load(std::memory_order_relaxed);
-  s.timedOut = n_.timedOut.load(std::memory_order_relaxed);
-  s.connectionsTls = n_.openTls.load(std::memory_order_relaxed);
+  s.connectionsOpen = counters.open.load(std::memory_order_relaxed);
+  s.accepted = counters.accepted.load(std::memory_order_relaxed);
+  s.connected = counters.connected.load(std::memory_order_relaxed);
+  s.messagesIn = counters.msgIn.load(std::memory_order_relaxed);
+  s.messagesOut = counters.msgOut.load(std::memory_order_relaxed);
+  s.bytesIn = counters.bytesIn.load(std::memory_order_relaxed);
+  s.bytesOut = counters.bytesOut.load(std::memory_order_relaxed);
+  s.errors = counters.errors.load(std::memory_order_relaxed);
+  s.closedStalled = counters.stalled.load(std::memory_order_relaxed);
+  s.closedIdle = counters.idle.load(std::memory_order_relaxed);
+  s.rejected = counters.rejected.load(std::memory_order_relaxed);
+  s.httpOverUdp = counters.httpOverUdp.load(std::memory_order_relaxed);
+  s.refusedPerIp = counters.refusedPerIp.load(std::memory_order_relaxed);
+  s.refusedNoFd = counters.refusedNoFd.load(std::memory_order_relaxed);
+  s.evicted = counters.evicted.load(std::memory_order_relaxed);
+  s.timedOut = counters.timedOut.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kProtoCount; ++i) s.connectionsByProto[i] = counters.openBy[i].load(std::memory_order_relaxed);
   return s;
 }
 
 void Worker::countUdpOut(size_t bytes) {
-  n_.msgOut.fetch_add(1, std::memory_order_relaxed);
-  n_.bytesOut.fetch_add(bytes, std::memory_order_relaxed);
+  counters.msgOut.fetch_add(1, std::memory_order_relaxed);
+  counters.bytesOut.fetch_add(bytes, std::memory_order_relaxed);
 }
 
 bool Worker::logAllowed(SteadyClock::time_point& last) {
@@ -176,14 +174,14 @@ void Worker::onAccept(Listener& l) {
         return;
       }
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        n_.errors.fetch_add(1, std::memory_order_relaxed);
+        counters.errors.fetch_add(1, std::memory_order_relaxed);
         if (logAllowed(lastAcceptErrLog_)) logNet(kErr, "accept on " + l.addr.str() + ": " + sock::errnoText(errno));
       }
       return;
     }
     SockAddr remote(reinterpret_cast<sockaddr*>(&ss), len);
     if (!server_.ipLimiter().acquire(remote, o.maxConnectionsPerIp)) {
-      n_.refusedPerIp.fetch_add(1, std::memory_order_relaxed);
+      counters.refusedPerIp.fetch_add(1, std::memory_order_relaxed);
       ::close(fd);
       if (perIpLog_.allow())
         logNet(kWarn, "tcp_max_connections_per_ip (" + std::to_string(o.maxConnectionsPerIp) + ") reached: refused " +
@@ -193,7 +191,7 @@ void Worker::onAccept(Listener& l) {
     // Table full: make room by evicting the oldest connection that has not completed a
     // message (a slow or stalled peer) rather than refusing a client that may be legitimate.
     if (server_.openConnections().load() >= o.maxConnections && !evictOne(remote)) {
-      n_.rejected.fetch_add(1, std::memory_order_relaxed);
+      counters.rejected.fetch_add(1, std::memory_order_relaxed);
       if (o.maxConnectionsPerIp) server_.ipLimiter().release(remote);
       ::close(fd);
       if (refuseLog_.allow())
@@ -204,33 +202,31 @@ void Worker::onAccept(Listener& l) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto c = std::make_unique<Connection>(ConnIndex::makeId(index_, nextSeq_++), fd, l.proto, false, o.maxMessageSize);
-    c->remote_ = remote;
-    c->local_ = sock::localAddress(fd);
-    c->lastActivity_ = c->acceptedAt_ = SteadyClock::now();
-    c->sendTimeout_ = o.sendTimeout;
-    c->countedPerIp_ = o.maxConnectionsPerIp != 0;
-    if (l.proto == Proto::TLS) {
-      c->reuseKey_ = kInboundTlsKey;
-      auto t = server_.transportFor(Proto::TLS);
-      std::string err = "no TLS transport loaded";
-      if (t) c->session_ = t->accept(ConnEndpoints{c->id_, index_, c->local_, c->remote_}, err);
-      if (!c->session_) {
-        n_.errors.fetch_add(1, std::memory_order_relaxed);
-        if (c->countedPerIp_) server_.ipLimiter().release(remote);
-        logNet(kWarn, "TLS " + remote.str() + ": cannot start a session: " + err);
+    auto c = std::make_unique<Connection>(host(), ConnIndex::makeId(index_, nextSeq_++), fd, l.proto, false,
+                                          o.maxMessageSize);
+    c->setEndpoints(sock::localAddress(fd), remote);
+    c->setSendTimeout(o.sendTimeout);
+    bool perIp = o.maxConnectionsPerIp != 0;
+    if (Transport* t = o.transports.find(l.proto)) {
+      c->setReuseKey(kInboundKey);
+      auto session = t->accept(ConnEndpoints{c->id(), index_, c->local(), c->remote()});
+      if (!session || !*session) {
+        counters.errors.fetch_add(1, std::memory_order_relaxed);
+        if (perIp) server_.ipLimiter().release(remote);
+        logNet(kWarn, std::string(protoName(l.proto)) + " " + remote.str() + ": cannot start a session: " +
+                          (session ? std::string("no session") : session.error()));
         continue;  // c's destructor closes the socket
       }
-      c->state_ = Connection::State::Handshaking;
-      // Counted from accept: bytes trickled during the handshake do not extend it.
-      c->deadline_ = c->acceptedAt_ + t->handshakeTimeout();
-      c->sendTimeout_ = t->sendTimeout();
+      c->setSession(std::move(session).value(), t->handshakeTimeout());
+      c->setSendTimeout(t->sendTimeout());
     }
-    n_.accepted.fetch_add(1, std::memory_order_relaxed);
+    c->beginAccepted(SteadyClock::now(), perIp);
+    counters.accepted.fetch_add(1, std::memory_order_relaxed);
     Connection* p = registerConn(std::move(c));
+    if (!p) continue;
     freshLink(*p);
-    event_add(p->readEv_.get(), nullptr);
-    logNet(kDebug, "accepted " + p->peer() + " on " + l.addr.str() + " (conn " + std::to_string(p->id_) + ")");
+    p->startReading();
+    logNet(kDebug, "accepted " + p->peer() + " on " + l.addr.str() + " (conn " + std::to_string(p->id()) + ")");
   }
 }
 
@@ -254,7 +250,7 @@ void Worker::onAcceptNoFd(Listener& l, int err) {
       break;
     }
   }
-  n_.refusedNoFd.fetch_add(uint64_t(std::max(refused, 1)), std::memory_order_relaxed);
+  counters.refusedNoFd.fetch_add(uint64_t(std::max(refused, 1)), std::memory_order_relaxed);
   if (noFdLog_.allow())
     logNet(kWarn, "accept on " + l.addr.str() + ": " + sock::errnoText(err) + " (file descriptor limit reached, see " +
                       "ulimit -n and tcp_max_connections): refusing new connections" + noFdLog_.note());
@@ -280,26 +276,26 @@ void Worker::onUdp(Listener& l) {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    ssize_t r = ::recvfrom(l.fd, scratch_.data(), scratch_.size(), MSG_TRUNC | MSG_DONTWAIT,
+    ssize_t r = ::recvfrom(l.fd, readBuf.data(), readBuf.size(), MSG_TRUNC | MSG_DONTWAIT,
                            reinterpret_cast<sockaddr*>(&ss), &len);
     if (r < 0) {
       if (errno == EINTR) continue;
       return;
     }
-    n_.bytesIn.fetch_add(size_t(r), std::memory_order_relaxed);
+    counters.bytesIn.fetch_add(size_t(r), std::memory_order_relaxed);
     SockAddr src(reinterpret_cast<sockaddr*>(&ss), len);
     // MSG_TRUNC reports the real size of a datagram larger than the buffer.
-    auto d = StreamFramer::checkDatagram(std::string_view(scratch_.data(), size_t(r)).substr(0, scratch_.size()),
+    auto d = StreamFramer::checkDatagram(std::string_view(readBuf.data(), size_t(r)).substr(0, readBuf.size()),
                                          o.maxMessageSize);
-    if (size_t(r) > scratch_.size() && d.error.empty()) d.error = "datagram of " + std::to_string(r) + " bytes";
+    if (size_t(r) > readBuf.size() && d.error.empty()) d.error = "datagram of " + std::to_string(r) + " bytes";
     if (!d.error.empty()) {
       LogThrottle& t = d.http ? httpDgramLog_ : dgramLog_;
-      (d.http ? n_.httpOverUdp : n_.errors).fetch_add(1, std::memory_order_relaxed);
+      (d.http ? counters.httpOverUdp : counters.errors).fetch_add(1, std::memory_order_relaxed);
       if (t.allow()) logNet(d.http ? kNotice : kWarn, "UDP " + src.str() + ": dropped: " + d.error + t.note());
       continue;
     }
     if (d.msg.empty()) continue;  // CRLF keep-alive
-    n_.msgIn.fetch_add(1, std::memory_order_relaxed);
+    counters.msgIn.fetch_add(1, std::memory_order_relaxed);
     ReceiveInfo rcv;
     rcv.proto = Proto::UDP;
     rcv.src = src;
@@ -313,304 +309,115 @@ void Worker::onUdp(Listener& l) {
   }
 }
 
-void Worker::onReadable(Connection& c) {
-  c.corked_ = true;
-  for (int round = 0; round < 4; ++round) {  // bounded: other connections get their turn
-    ssize_t r = ::recv(c.fd_, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
-    if (r > 0) {
-      n_.bytesIn.fetch_add(size_t(r), std::memory_order_relaxed);
-      // Bytes alone do not count as activity (a trickle must not keep a connection alive):
-      // they start the message clock, which a complete message stops (feedFramer).
-      readTime_ = SteadyClock::now();
-      if (c.msgStart_ == SteadyClock::time_point{}) c.msgStart_ = readTime_;
-      if (!consume(c, std::string_view(scratch_.data(), size_t(r)))) return;  // closed
-      if (size_t(r) < scratch_.size()) break;
-      continue;
-    }
-    if (r == 0) {
-      if (uncork(c)) closeConn(c, "closed by peer", kInfo);
-      return;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      if (uncork(c)) closeConn(c, "read: " + sock::errnoText(errno), kInfo);
-      return;
-    }
-    break;
-  }
-  uncork(c);
-}
+// ---- what connections report (ConnectionHost) ---------------------------------------------
 
-bool Worker::uncork(Connection& c) {
-  c.corked_ = false;
-  if (c.out_.empty() || c.state_ == Connection::State::Connecting) return !c.closed();
-  return flushQueue(c, SteadyClock::now());
-}
-
-bool Worker::flushQueue(Connection& c, SteadyClock::time_point now) {
-  long w = c.out_.flush(c.fd_);
-  if (w < 0) {
-    closeConn(c, "write: " + sock::errnoText(int(-w)), kInfo);
-    return false;
-  }
-  if (w > 0) {
-    n_.bytesOut.fetch_add(size_t(w), std::memory_order_relaxed);
-    c.lastActivity_ = c.lastWriteProgress_ = now;
-  }
-  if (c.out_.empty()) {
-    armWrite(c, false);
-    if (c.closeAfterFlush_) {
-      finishFlush(c);
-      return false;
-    }
-  } else {
-    armWrite(c, true);
-  }
-  return true;
-}
-
-bool Worker::consume(Connection& c, std::string_view data) {
-  if (!c.session_) return feedFramer(c, data);
-  plain_.clear();
-  std::string wire;
-  IoResult r = c.session_->onReceive(data, plain_, wire);
-  if (!wire.empty() && !queueWire(c, std::move(wire))) return false;
-  if (!r.ok) {
-    // Messages decrypted just before the peer's close_notify are still delivered.
-    if (!plain_.empty() && r.peerClosed) feedFramer(c, plain_);
-    if (c.closed()) return false;
-    if (!r.peerClosed) n_.errors.fetch_add(1, std::memory_order_relaxed);
-    // A failed handshake is the peer's doing: one line a second, not one per attacker.
-    if (!r.peerClosed && inputLog_.allow())
-      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): TLS: " + r.error + inputLog_.note());
-    closeConn(c, "TLS: " + r.error, r.peerClosed ? kInfo : kDebug);
-    return false;
-  }
-  if (r.justEstablished) {
-    established(c);
-    if (c.closed()) return false;
-  } else if (c.verdictPending_) {
-    // A record after our Finished that is not an alert: the peer accepted us.
-    confirmOutbound(c);
-  }
-  if (plain_.empty()) return true;
-  // plain_ stays untouched while the handler runs: nothing re-enters consume() on this thread.
-  return feedFramer(c, plain_);
-}
-
-bool Worker::feedFramer(Connection& c, std::string_view plain) {
-  Connection* prev = feeding_;
-  feeding_ = &c;
-  uint64_t before = c.messages_;
-  std::string err = c.framer_.feed(plain, *this);
-  feeding_ = prev;
-  if (!err.empty()) {
-    n_.errors.fetch_add(1, std::memory_order_relaxed);
-    if (inputLog_.allow())
-      logNet(kWarn, c.peer() + " (conn " + std::to_string(c.id_) + "): framing error, closing: " + err + inputLog_.note());
-    closeConn(c, "framing error, closing: " + err, kDebug);
-    return false;
-  }
-  if (c.closed()) return false;
-  // Nothing held: no message pending. A tail held after a message completed in this read
-  // began in this read.
-  if (c.framer_.buffered() == 0) c.msgStart_ = {};
-  else if (c.messages_ != before) c.msgStart_ = readTime_;
-  return true;
-}
-
-bool Worker::onMessage(std::string_view msg) {
-  Connection& c = *feeding_;
-  if (c.closed() || c.closeAfterFlush_) return false;
-  n_.msgIn.fetch_add(1, std::memory_order_relaxed);
-  if (c.messages_++ == 0 && c.inFreshList_) freshUnlink(c);
-  c.lastActivity_ = readTime_;
+void Worker::dispatch(Connection& c, std::string_view msg) {
   ReceiveInfo rcv;
-  rcv.proto = c.proto_;
-  rcv.src = c.remote_;
-  rcv.dst = c.local_;
-  rcv.connId = c.id_;
+  rcv.proto = c.proto();
+  rcv.src = c.remote();
+  rcv.dst = c.local();
+  rcv.connId = c.id();
   rcv.worker = index_;
-  rcv.session = c.session_.get();
+  rcv.session = c.session();
   try {
     server_.handler()(msg, rcv);
   } catch (const std::exception& e) {
     logNet(kErr, "handler failed on a message from " + c.peer() + ": " + e.what());
   }
-  return !c.closed() && !c.closeAfterFlush_;
 }
 
-void Worker::onPing() {
-  Connection& c = *feeding_;
-  if (c.closed()) return;
-  if (c.messages_++ == 0 && c.inFreshList_) freshUnlink(c);
-  c.lastActivity_ = readTime_;
-  sendData(c, std::string("\r\n"));
-}
+void Worker::firstMessage(Connection& c) { freshUnlink(c); }
 
 void Worker::established(Connection& c) {
-  c.state_ = Connection::State::Open;
-  c.lastActivity_ = c.lastWriteProgress_ = SteadyClock::now();
-  c.msgStart_ = {};  // handshake bytes are not a message; the message clock starts afresh
-  if (!c.outbound_) return;
-  n_.connected.fetch_add(1, std::memory_order_relaxed);
-  if (c.session_) {
-    // Wait for the peer's verdict on our certificate: twice the handshake's own time (from the
-    // end of the connect, when onWritable set the handshake deadline), at least 250 ms; the
-    // sweep looks at it within its period.
-    auto t = server_.transportFor(c.proto_);
-    auto connectedAt = c.deadline_ - (t ? t->handshakeTimeout() : std::chrono::milliseconds(30000));
-    auto took = c.lastActivity_ - connectedAt;
-    c.verdictPending_ = true;
-    c.verdictBy_ = c.lastActivity_ + std::max<SteadyClock::duration>(std::chrono::milliseconds(250), 2 * took);
-    return;
-  }
-  confirmOutbound(c);
+  if (!c.outbound()) return;
+  counters.connected.fetch_add(1, std::memory_order_relaxed);
+  if (c.session()) c.awaitVerdict();  // the sweep looks at its deadline within its period
+  else confirmed(c);
 }
 
-void Worker::confirmOutbound(Connection& c) {
-  c.verdictPending_ = false;
-  backoff_.succeeded(c.proto_, c.remote_, c.reuseKey_);
-  auto waiters = std::move(c.waiters_);
-  c.waiters_.clear();
-  for (auto& w : waiters) reply(w.worker, w.done, true, "");
+void Worker::confirmed(Connection& c) {
+  backoff_.succeeded(c.proto(), c.remote(), c.reuseKey());
+  for (auto& w : c.takeWaiters()) reply(w.worker, w.done, true, "");
+}
+
+void Worker::closed(Connection& c, const std::string& reason, const ClosedAs& as) {
+  uint64_t id = c.id();
+  auto waiters = c.takeWaiters();
+  // An outbound connection that never became usable: the destination backs off, and what
+  // waited on it gets a short reason a 503 can carry (the detail is in the connection's line).
+  std::string failure;
+  if (as.unusedOutbound && !stopping_) {
+    failure = ConnectBackoff::failureText(c.remote(), as.pastConnect, reason);
+    auto period = backoff_.failed(c.proto(), c.remote(), c.reuseKey(), failure, SteadyClock::now());
+    if (period.count() > 0)
+      logNet(kInfo, c.peer() + ": no new connection for " + std::to_string(period.count()) + " ms (tcp_connect_backoff)");
+  }
+  if (c.fresh.linked) freshUnlink(c);
+  if (c.countedPerIp()) {
+    c.clearCountedPerIp();
+    server_.ipLimiter().release(c.remote());
+  }
+  server_.index().remove(id, c.proto(), c.remote());
+  auto rk = byRemote_.find(RemoteKey{c.proto(), c.remote(), c.reuseKey()});
+  if (rk != byRemote_.end() && rk->second == id) byRemote_.erase(rk);
+  server_.openConnections().fetch_sub(1);
+  counters.open.fetch_sub(1, std::memory_order_relaxed);
+  counters.openBy[size_t(c.proto())].fetch_sub(1, std::memory_order_relaxed);
+  auto it = conns_.find(id);
+  if (it != conns_.end()) {
+    graveyard_.push_back(std::move(it->second));  // freed by reapEv_, outside any callback of c
+    conns_.erase(it);
+    event_active(reapEv_.get(), 0, 0);
+  }
+  for (auto& w : waiters) reply(w.worker, w.done, false, failure.empty() ? c.peer() + ": " + reason : failure);
+  maybeFinishStop();
 }
 
 // ---- outbound ---------------------------------------------------------------------------
 
-bool Worker::sendData(Connection& c, std::string&& data) {
-  if (c.closed() || c.closeAfterFlush_) return false;
-  n_.msgOut.fetch_add(1, std::memory_order_relaxed);
-  if (!c.session_) return queueWire(c, std::move(data));
-  std::string wire;
-  IoResult r = c.session_->encrypt(data, wire);
-  if (!r.ok) {
-    n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "TLS: " + r.error, kWarn);
-    return false;
-  }
-  return queueWire(c, std::move(wire));
-}
-
-bool Worker::queueWire(Connection& c, std::string&& wire) {
-  if (wire.empty() || c.closed()) return !c.closed();
-  auto now = SteadyClock::now();
-  size_t off = 0;
-  if (c.out_.empty() && c.state_ != Connection::State::Connecting && !c.corked_) {
-    // Fast path: nothing queued, write straight away; only a remainder is queued.
-    ssize_t w = ::send(c.fd_, wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        closeConn(c, "write: " + sock::errnoText(errno), kInfo);
-        return false;
-      }
-      w = 0;
-    }
-    if (w > 0) {
-      n_.bytesOut.fetch_add(size_t(w), std::memory_order_relaxed);
-      c.lastActivity_ = now;
-    }
-    if (size_t(w) == wire.size()) return true;
-    off = size_t(w);
-  }
-  if (c.out_.empty()) c.lastWriteProgress_ = now;  // the send timeout counts from here
-  c.out_.push(std::move(wire), off);
-  size_t limit = server_.options().maxSendQueue;
-  if (c.out_.bytes() > limit) {
-    n_.stalled.fetch_add(1, std::memory_order_relaxed);
-    closeConn(c, "send queue over " + std::to_string(limit) + " bytes (peer not reading), closing", kWarn);
-    return false;
-  }
-  if (!c.corked_) armWrite(c, true);  // a corked read writes (and arms) when it is done
-  return true;
-}
-
-void Worker::armWrite(Connection& c, bool on) {
-  if (on == c.writeArmed_ || !c.writeEv_) return;
-  c.writeArmed_ = on;
-  if (on) event_add(c.writeEv_.get(), nullptr);
-  else event_del(c.writeEv_.get());
-}
-
-void Worker::onWritable(Connection& c) {
-  auto now = SteadyClock::now();
-  if (c.state_ == Connection::State::Connecting) {
-    if (int e = sock::pendingError(c.fd_)) {
-      n_.errors.fetch_add(1, std::memory_order_relaxed);
-      closeConn(c, "connect failed: " + sock::errnoText(e), kWarn);
-      return;
-    }
-    c.local_ = sock::localAddress(c.fd_);
-    c.lastActivity_ = now;
-    event_add(c.readEv_.get(), nullptr);
-    if (c.session_) {
-      c.state_ = Connection::State::Handshaking;
-      auto t = server_.transportFor(c.proto_);
-      c.deadline_ = now + (t ? t->handshakeTimeout() : std::chrono::milliseconds(30000));
-    } else {
-      established(c);
-    }
-  }
-  flushQueue(c, now);
-}
-
 Connection* Worker::registerConn(std::unique_ptr<Connection> conn) {
   Connection* c = conn.get();
-  c->readEv_.reset(event_new(
-      loop_.base(), c->fd_, EV_READ | EV_PERSIST,
-      [](evutil_socket_t, short, void* arg) { tCurrent->onReadable(*static_cast<Connection*>(arg)); }, c));
-  c->writeEv_.reset(event_new(
-      loop_.base(), c->fd_, EV_WRITE | EV_PERSIST,
-      [](evutil_socket_t, short, void* arg) { tCurrent->onWritable(*static_cast<Connection*>(arg)); }, c));
-  conns_.emplace(c->id_, std::move(conn));
-  byRemote_.emplace(RemoteKey{c->proto_, c->remote_, c->reuseKey_}, c->id_);
-  server_.index().add(c->id_, c->proto_, c->remote_, c->reuseKey_);
+  if (!c->attach(loop_.base())) {
+    counters.errors.fetch_add(1, std::memory_order_relaxed);
+    if (c->countedPerIp()) server_.ipLimiter().release(c->remote());
+    logNet(kErr, c->peer() + ": cannot create connection events");
+    return nullptr;
+  }
+  conns_.emplace(c->id(), std::move(conn));
+  byRemote_.emplace(RemoteKey{c->proto(), c->remote(), c->reuseKey()}, c->id());
+  server_.index().add(c->id(), c->proto(), c->remote(), c->reuseKey());
   server_.openConnections().fetch_add(1);
-  n_.open.fetch_add(1, std::memory_order_relaxed);
-  if (c->proto_ == Proto::TLS) n_.openTls.fetch_add(1, std::memory_order_relaxed);
+  counters.open.fetch_add(1, std::memory_order_relaxed);
+  counters.openBy[size_t(c->proto())].fetch_add(1, std::memory_order_relaxed);
   return c;
 }
 
-Connection* Worker::openOutbound(Proto proto, const SockAddr& to, const std::string& key, const ConnectOptions& opt,
-                                 std::string& err) {
+Result<Connection*> Worker::openOutbound(Proto proto, const SockAddr& to, const std::string& key,
+                                         const ConnectOptions& opt) {
   const ServerOptions& o = server_.options();
-  if (server_.openConnections().load() >= o.maxConnections) {
-    err = "tcp_max_connections (" + std::to_string(o.maxConnections) + ") reached";
-    return nullptr;
-  }
+  if (server_.openConnections().load() >= o.maxConnections)
+    return fail("tcp_max_connections (" + std::to_string(o.maxConnections) + ") reached");
+  std::string err;
   int fd = sock::startConnect(to, err);
-  if (fd < 0) return nullptr;
-  auto c = std::make_unique<Connection>(ConnIndex::makeId(index_, nextSeq_++), fd, proto, true, o.maxMessageSize);
-  c->remote_ = to;
-  c->local_ = sock::localAddress(fd);
-  c->reuseKey_ = key;
-  c->state_ = Connection::State::Connecting;
-  c->lastActivity_ = SteadyClock::now();
-  c->deadline_ = c->lastActivity_ + o.connectTimeout;
-  c->sendTimeout_ = o.sendTimeout;
-  if (proto == Proto::TLS) {
-    auto t = server_.transportFor(proto);
-    err = "no TLS transport loaded";
-    if (t) c->session_ = t->connect(ConnEndpoints{c->id_, index_, c->local_, c->remote_}, opt, err);
-    if (!c->session_) {
-      err = "TLS to " + to.str() + ": " + err;
-      return nullptr;
-    }
-    c->sendTimeout_ = t->sendTimeout();
+  if (fd < 0) return fail(std::move(err));
+  auto c = std::make_unique<Connection>(host(), ConnIndex::makeId(index_, nextSeq_++), fd, proto, true,
+                                        o.maxMessageSize);
+  c->setEndpoints(sock::localAddress(fd), to);
+  c->setReuseKey(key);
+  c->beginConnect(SteadyClock::now(), o.connectTimeout);
+  c->setSendTimeout(o.sendTimeout);
+  if (Transport* t = o.transports.find(proto)) {
+    auto session = t->connect(ConnEndpoints{c->id(), index_, c->local(), c->remote()}, opt);
+    if (!session || !*session)
+      return fail(std::string(protoName(proto)) + " to " + to.str() + ": " +
+                  (session ? std::string("no session") : session.error()));
+    c->setSession(std::move(session).value(), t->handshakeTimeout());
+    c->setSendTimeout(t->sendTimeout());
   }
   Connection* p = registerConn(std::move(c));
-  if (p->session_) {
-    std::string wire;
-    IoResult r = p->session_->start(wire);
-    if (!r.ok) {
-      err = "TLS to " + to.str() + ": " + r.error;
-      closeConn(*p, err, kWarn);
-      return nullptr;
-    }
-    queueWire(*p, std::move(wire));  // held until the socket is connected
-  }
-  armWrite(*p, true);  // writability reports the end of the connect
-  logNet(kDebug, "connecting " + p->peer() + " (conn " + std::to_string(p->id_) + ")");
+  if (!p) return fail(std::string(protoName(proto)) + " to " + to.str() + ": cannot create connection events");
+  if (auto started = p->startOutbound(); !started) return fail(started.error());
+  logNet(kDebug, "connecting " + p->peer() + " (conn " + std::to_string(p->id()) + ")");
   return p;
 }
 
@@ -625,8 +432,8 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
     reply(replyWorker, done, ok, ok ? "" : "UDP to " + to.str() + ": cannot send");
     return;
   }
-  auto t = server_.transportFor(proto);
-  if (proto != Proto::TCP && !t) {
+  Transport* t = server_.transports().find(proto);
+  if (!server_.transports().available(proto)) {
     reply(replyWorker, done, false, std::string("no ") + std::string(protoName(proto)) + " transport loaded");
     return;
   }
@@ -634,14 +441,14 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
   Connection* c = nullptr;
   // An outgoing connection opened with this client domain, else the peer's own inbound TLS
   // connection from `to` (SPEC §8: a phone behind NAT is reachable only on the connection it
-  // opened; inbound TCP connections already share the empty key).
-  const std::string* keys[2] = {&key, proto == Proto::TLS ? &kInboundTlsKey : nullptr};
+  // opened; inbound connections without a transport already share the empty key).
+  const std::string* keys[2] = {&key, t ? &kInboundKey : nullptr};
   for (const std::string* k : keys) {
     if (!k || c) continue;
     auto it = byRemote_.find(RemoteKey{proto, to, *k});
     if (it != byRemote_.end()) {
       auto ci = conns_.find(it->second);
-      if (ci != conns_.end() && !ci->second->closed() && !ci->second->closeAfterFlush_) c = ci->second.get();
+      if (ci != conns_.end() && !ci->second->closed() && !ci->second->closing()) c = ci->second.get();
     }
     if (!c && mayForward) {
       uint64_t id = server_.index().find(proto, to, *k);
@@ -661,44 +468,36 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
       reply(replyWorker, done, false, *why);
       return;
     }
-    std::string err;
-    c = openOutbound(proto, to, key, opt, err);
-    if (!c) {
-      n_.errors.fetch_add(1, std::memory_order_relaxed);
-      logNet(kWarn, err);
-      reply(replyWorker, done, false, err);
+    auto opened = openOutbound(proto, to, key, opt);
+    if (!opened) {
+      counters.errors.fetch_add(1, std::memory_order_relaxed);
+      logNet(kWarn, opened.error());
+      reply(replyWorker, done, false, opened.error());
       return;
     }
+    c = *opened;
   }
-  if (c->state_ == Connection::State::Open && !c->verdictPending_) {
-    bool ok = sendData(*c, std::move(data));
+  if (c->state() == Connection::State::Open && !c->verdictPending()) {
+    bool ok = c->send(std::move(data));
     reply(replyWorker, done, ok, ok ? "" : "connection to " + to.str() + " closed");
     return;
   }
   // Not yet established (or its peer has not accepted us yet): report when it is (or when it
-  // fails; closeConn fails the waiters).
-  if (done) c->waiters_.push_back(Connection::Waiter{replyWorker, std::move(done)});
-  sendData(*c, std::move(data));
+  // fails; closing fails the waiters).
+  if (done) c->addWaiter(Connection::Waiter{replyWorker, std::move(done)});
+  c->send(std::move(data));
 }
 
 bool Worker::send(uint64_t id, std::string data) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return false;
-  return sendData(*it->second, std::move(data));
+  return it->second->send(std::move(data));
 }
 
 bool Worker::close(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return false;
-  Connection& c = *it->second;
-  if (c.closeAfterFlush_ || c.closed()) return true;
-  if (c.session_ && c.state_ == Connection::State::Open) {
-    std::string wire;
-    c.session_->shutdown(wire);
-    if (!queueWire(c, std::move(wire))) return true;
-  }
-  c.closeAfterFlush_ = true;
-  if (c.out_.empty()) finishFlush(c);
+  it->second->closeGracefully();
   return true;
 }
 
@@ -711,103 +510,55 @@ void Worker::reply(int worker, const SendDone& done, bool ok, const std::string&
 
 // ---- closing, timeouts, stop ------------------------------------------------------------
 
-void Worker::finishFlush(Connection& c) {
-  ::shutdown(c.fd_, SHUT_WR);
-  closeConn(c, "closed after flushing", kDebug);
-}
-
-void Worker::closeConn(Connection& c, const std::string& reason, int level) {
-  if (c.closed()) return;
-  uint64_t id = c.id_;
-  // What a corked read queued (replies, a TLS alert) gets the one non-blocking write it
-  // would have had without the cork.
-  if (c.corked_) {
-    c.corked_ = false;
-    if (!c.out_.empty() && c.state_ != Connection::State::Connecting) (void)c.out_.flush(c.fd_);
-  }
-  logNet(level, c.peer() + " (conn " + std::to_string(id) + "): " + reason);
-  if (c.session_) c.session_->onClosed(reason);
-  auto waiters = std::move(c.waiters_);
-  c.waiters_.clear();
-  // An outbound connection that never became usable: the destination backs off, and what
-  // waited on it gets a short reason a 503 can carry (the detail is in the line above).
-  std::string failure;
-  if (c.outbound_ && (c.state_ != Connection::State::Open || c.verdictPending_) && !stopping_) {
-    failure = ConnectBackoff::failureText(c.remote_, c.state_ != Connection::State::Connecting, reason);
-    auto period = backoff_.failed(c.proto_, c.remote_, c.reuseKey_, failure, SteadyClock::now());
-    if (period.count() > 0)
-      logNet(kInfo, c.peer() + ": no new connection for " + std::to_string(period.count()) + " ms (tcp_connect_backoff)");
-  }
-  c.closeSocket();
-  c.out_.clear();
-  if (c.inFreshList_) freshUnlink(c);
-  if (c.countedPerIp_) {
-    c.countedPerIp_ = false;
-    server_.ipLimiter().release(c.remote_);
-  }
-  server_.index().remove(id, c.proto_, c.remote_);
-  auto rk = byRemote_.find(RemoteKey{c.proto_, c.remote_, c.reuseKey_});
-  if (rk != byRemote_.end() && rk->second == id) byRemote_.erase(rk);
-  server_.openConnections().fetch_sub(1);
-  n_.open.fetch_sub(1, std::memory_order_relaxed);
-  if (c.proto_ == Proto::TLS) n_.openTls.fetch_sub(1, std::memory_order_relaxed);
-  auto it = conns_.find(id);
-  if (it != conns_.end()) {
-    graveyard_.push_back(std::move(it->second));  // freed by reapEv_, outside any callback of c
-    conns_.erase(it);
-    event_active(reapEv_.get(), 0, 0);
-  }
-  for (auto& w : waiters) reply(w.worker, w.done, false, failure.empty() ? c.peer() + ": " + reason : failure);
-  maybeFinishStop();
-}
-
 void Worker::onSweep() {
   const ServerOptions& o = server_.options();
   auto now = SteadyClock::now();
   struct Doomed {
     uint64_t id;
-    const char* why;
-    bool stalled;
-    bool timedOut = false;  // a message or handshake not completed in time: counted, logged in sum
+    Connection::Expiry why;
   };
   std::vector<Doomed> doomed;
+  auto lifetime = std::chrono::duration_cast<std::chrono::milliseconds>(o.connectionLifetime);
   for (auto& [id, cp] : conns_) {
-    Connection& c = *cp;
-    switch (c.state_) {
-      case Connection::State::Connecting:
-        if (now >= c.deadline_) doomed.push_back({id, "connect timeout", false});
-        break;
-      case Connection::State::Handshaking:
-        if (now >= c.deadline_) doomed.push_back({id, "TLS handshake timeout (handshake_timeout from accept)", false, true});
-        break;
-      case Connection::State::Open:
-        if (c.verdictPending_ && now >= c.verdictBy_) confirmOutbound(c);  // silent peer: it took us
-        if (c.msgStart_ != SteadyClock::time_point{} && now - c.msgStart_ > o.msgReadTimeout)
-          doomed.push_back({id, "message not complete within tcp_msg_read_timeout, closing", false, true});
-        else if (!c.out_.empty() && now - c.lastWriteProgress_ > c.sendTimeout_)
-          doomed.push_back({id, "send timeout (peer not reading), closing", true});
-        else if (c.out_.empty() && now - c.lastActivity_ > o.connectionLifetime)
-          doomed.push_back({id, "idle for tcp_connection_lifetime, closing", false});
-        break;
-      case Connection::State::Closed:
-        break;
-    }
+    if (cp->verdictDue(now)) cp->confirm();  // a silent peer: it took us
+    if (auto e = cp->expiry(now, o.msgReadTimeout, lifetime); e != Connection::Expiry::None) doomed.push_back({id, e});
   }
   for (auto& d : doomed) {
     auto it = conns_.find(d.id);
     if (it == conns_.end()) continue;
-    if (d.timedOut) {
+    Connection& c = *it->second;
+    const char* why = "";
+    bool stalled = false, timedOut = false;  // timedOut: a message or handshake not completed in time
+    switch (d.why) {
+      case Connection::Expiry::ConnectTimeout: why = "connect timeout"; break;
+      case Connection::Expiry::HandshakeTimeout:
+        why = "handshake timeout (handshake_timeout from accept)";
+        timedOut = true;
+        break;
+      case Connection::Expiry::MessageTimeout:
+        why = "message not complete within tcp_msg_read_timeout, closing";
+        timedOut = true;
+        break;
+      case Connection::Expiry::SendTimeout:
+        why = "send timeout (peer not reading), closing";
+        stalled = true;
+        break;
+      case Connection::Expiry::Idle: why = "idle for tcp_connection_lifetime, closing"; break;
+      case Connection::Expiry::None: continue;
+    }
+    if (timedOut) {
       // Thousands of slow peers must not mean thousands of log lines: one line per interval.
-      n_.timedOut.fetch_add(1, std::memory_order_relaxed);
+      counters.timedOut.fetch_add(1, std::memory_order_relaxed);
       if (timeoutLog_.allow(now))
-        logNet(kNotice, it->second->peer() + " (conn " + std::to_string(d.id) + "): " + d.why + timeoutLog_.note());
-      closeConn(*it->second, d.why, kDebug);
+        logNet(kNotice, c.peer() + " (conn " + std::to_string(d.id) + "): " + why + timeoutLog_.note());
+      c.close(why, kDebug);
       continue;
     }
-    if (d.stalled) n_.stalled.fetch_add(1, std::memory_order_relaxed);
-    else if (it->second->state_ == Connection::State::Open) n_.idle.fetch_add(1, std::memory_order_relaxed);
-    else n_.errors.fetch_add(1, std::memory_order_relaxed);
-    closeConn(*it->second, d.why, it->second->state_ == Connection::State::Open && !d.stalled ? kInfo : kWarn);
+    bool open = c.state() == Connection::State::Open;
+    if (stalled) counters.stalled.fetch_add(1, std::memory_order_relaxed);
+    else if (open) counters.idle.fetch_add(1, std::memory_order_relaxed);
+    else counters.errors.fetch_add(1, std::memory_order_relaxed);
+    c.close(why, open && !stalled ? kInfo : kWarn);
   }
   // The last burst of a flood is reported even when no further event comes to carry the count.
   struct Pending {
@@ -822,39 +573,39 @@ void Worker::onSweep() {
                            Pending{noFdLog_, kWarn, "connections refused for want of file descriptors"},
                            Pending{dgramLog_, kWarn, "malformed datagrams dropped"},
                            Pending{httpDgramLog_, kNotice, "HTTP datagrams dropped"},
-                           Pending{inputLog_, kWarn, "connections closed for framing or TLS errors"}})
+                           Pending{inputLog, kWarn, "connections closed for framing or transport errors"}})
     if (uint64_t n = p.t.takeOverdue(now))
       logNet(p.level, std::to_string(n) + " more " + p.what + " (not logged one by one)");
 }
 
 void Worker::freshLink(Connection& c) {
-  c.freshPrev_ = freshTail_;
-  c.freshNext_ = nullptr;
-  if (freshTail_) freshTail_->freshNext_ = &c;
+  c.fresh.prev = freshTail_;
+  c.fresh.next = nullptr;
+  if (freshTail_) freshTail_->fresh.next = &c;
   else freshHead_ = &c;
   freshTail_ = &c;
-  c.inFreshList_ = true;
+  c.fresh.linked = true;
 }
 
 void Worker::freshUnlink(Connection& c) {
-  if (c.freshPrev_) c.freshPrev_->freshNext_ = c.freshNext_;
-  else freshHead_ = c.freshNext_;
-  if (c.freshNext_) c.freshNext_->freshPrev_ = c.freshPrev_;
-  else freshTail_ = c.freshPrev_;
-  c.freshPrev_ = c.freshNext_ = nullptr;
-  c.inFreshList_ = false;
+  if (c.fresh.prev) c.fresh.prev->fresh.next = c.fresh.next;
+  else freshHead_ = c.fresh.next;
+  if (c.fresh.next) c.fresh.next->fresh.prev = c.fresh.prev;
+  else freshTail_ = c.fresh.prev;
+  c.fresh.prev = c.fresh.next = nullptr;
+  c.fresh.linked = false;
 }
 
 bool Worker::evictOne(const SockAddr& newcomer) {
   Connection* victim = freshHead_;
   if (!victim) return false;
-  auto age = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - victim->acceptedAt_);
-  n_.evicted.fetch_add(1, std::memory_order_relaxed);
+  auto age = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - victim->acceptedAt());
+  counters.evicted.fetch_add(1, std::memory_order_relaxed);
   if (evictLog_.allow())
     logNet(kWarn, "tcp_max_connections (" + std::to_string(server_.options().maxConnections) + ") reached: evicted " +
                       victim->peer() + " (no complete message in " + std::to_string(age.count()) + " ms) for " +
                       newcomer.str() + evictLog_.note());
-  closeConn(*victim, "evicted to make room (no complete message yet)", kDebug);
+  victim->close("evicted to make room (no complete message yet)", kDebug);
   return true;
 }
 
@@ -874,8 +625,8 @@ void Worker::beginStop(SteadyClock::time_point deadline) {
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
     Connection& c = *it->second;
-    if (c.state_ != Connection::State::Open) closeConn(c, "shutting down", kInfo);
-    else close(id);
+    if (c.state() != Connection::State::Open) c.close("shutting down", kInfo);
+    else c.closeGracefully();
   }
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
   stopEv_.reset(event_new(
@@ -884,7 +635,7 @@ void Worker::beginStop(SteadyClock::time_point deadline) {
         auto* w = static_cast<Worker*>(arg);
         std::vector<Connection*> rest;
         for (auto& [id, c] : w->conns_) rest.push_back(c.get());
-        for (Connection* c : rest) w->closeConn(*c, "shutting down: flush bound reached", kNotice);
+        for (Connection* c : rest) c->close("shutting down: flush bound reached", kNotice);
         w->maybeFinishStop();
       },
       this));

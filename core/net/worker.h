@@ -1,8 +1,11 @@
 // One worker: an event loop thread that owns its listening sockets (one per listen, bound
-// with SO_REUSEPORT), its UDP sockets and every connection it accepted or opened. All methods
-// except the constructor, bind*() and udpSocketFor() run on the worker's own thread.
+// with SO_REUSEPORT), its UDP sockets and the table of every connection it accepted or opened.
+// It accepts, connects, finds connections for reuse, sweeps deadlines and stops; each
+// Connection does its own reads, writes and close and reports back (ConnectionHost). All
+// methods except the constructor, bind*() and udpSocketFor() run on the worker's own thread.
 // Internal to the engine; the public API is core/net/server.h.
 #pragma once
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -20,7 +23,7 @@
 
 namespace sipsd {
 
-class Worker : private FramerSink {
+class Worker : private ConnectionHost {
  public:
   Worker(Server& server, int index);
   ~Worker() override;
@@ -58,13 +61,6 @@ class Worker : private FramerSink {
     ev::EventPtr ev;
     ev::EventPtr resumeEv;  // re-arms ev after an accept backoff (out of file descriptors)
   };
-  struct Counters {
-    std::atomic<uint64_t> open{0}, accepted{0}, connected{0}, msgIn{0}, msgOut{0}, bytesIn{0}, bytesOut{0},
-        errors{0}, stalled{0}, idle{0}, rejected{0};
-    std::atomic<uint64_t> httpOverUdp{0};  // HTTP requests dropped on a datagram listener
-    std::atomic<uint64_t> refusedPerIp{0}, refusedNoFd{0}, evicted{0}, timedOut{0};
-    std::atomic<uint64_t> openTls{0};  // the TLS part of `open` (metrics: connections by transport)
-  };
   struct RemoteKey {
     Proto proto;
     SockAddr addr;
@@ -77,34 +73,21 @@ class Worker : private FramerSink {
     }
   };
 
-  // FramerSink for the connection being fed.
-  bool onMessage(std::string_view msg) override;
-  void onPing() override;
+  ConnectionHost& host() { return *this; }  // what a new Connection reports to
+  // ConnectionHost: what this worker's connections report.
+  void dispatch(Connection& c, std::string_view msg) override;
+  void firstMessage(Connection& c) override;
+  void established(Connection& c) override;
+  void confirmed(Connection& c) override;
+  void closed(Connection& c, const std::string& reason, const ClosedAs& as) override;
 
   void onAccept(Listener& l);
   void onUdp(Listener& l);
-  void onReadable(Connection& c);
-  void onWritable(Connection& c);
-  // Ends a read's cork: writes what its messages queued. False if the connection closed.
-  bool uncork(Connection& c);
-  // Writes the queue as far as the socket takes; arms/disarms the write event. False if closed.
-  bool flushQueue(Connection& c, SteadyClock::time_point now);
   void onSweep();
-  // Bytes off the socket: through the session (TLS) then into the framer. false: c closed.
-  bool consume(Connection& c, std::string_view data);
-  bool feedFramer(Connection& c, std::string_view plain);
-  void established(Connection& c);
-  // Plain application data: encrypted when there is a session, then queued.
-  bool sendData(Connection& c, std::string&& data);
-  // Wire bytes: written at once when possible, else queued (bounded). false: c closed.
-  bool queueWire(Connection& c, std::string&& wire);
-  void armWrite(Connection& c, bool on);
+  // Sets up the events and enters c in the tables; null (c dropped) when libevent cannot.
   Connection* registerConn(std::unique_ptr<Connection> conn);
-  Connection* openOutbound(Proto proto, const SockAddr& to, const std::string& key, const ConnectOptions& opt,
-                           std::string& err);
-  // Closes at once (nothing more is written); reason is logged with the peer at `level`.
-  void closeConn(Connection& c, const std::string& reason, int level);
-  void finishFlush(Connection& c);
+  // A new outbound connection (connect under way), or why not.
+  Result<Connection*> openOutbound(Proto proto, const SockAddr& to, const std::string& key, const ConnectOptions& opt);
   void reply(int worker, const SendDone& done, bool ok, const std::string& err);
   void maybeFinishStop();
   bool logAllowed(SteadyClock::time_point& last);
@@ -130,23 +113,15 @@ class Worker : private FramerSink {
   ev::EventPtr sweepEv_;
   ev::EventPtr stopEv_;
   uint64_t nextSeq_ = 1;
-  Connection* feeding_ = nullptr;
-  std::string scratch_;  // socket reads
-  std::string plain_;    // decrypted bytes of one read
   bool stopping_ = false;
   bool loopEnded_ = false;
   SteadyClock::time_point lastRejectLog_{}, lastDgramLog_{}, lastAcceptErrLog_{};
-  Counters n_;
   LogThrottle dgramLog_, httpDgramLog_;  // dropped datagrams, logged at most once a second
   LogThrottle refuseLog_, perIpLog_, evictLog_, timeoutLog_, noFdLog_;  // likewise for connections
   Connection* freshHead_ = nullptr;  // oldest inbound connection without a complete message
   Connection* freshTail_ = nullptr;
-  SteadyClock::time_point readTime_{};  // when the read being processed began (one clock call per read)
-  int spareFd_ = -1;
-  LogThrottle inputLog_;  // framing and TLS errors of peers  // held in reserve: closed to accept-and-close a client when out of descriptors
+  int spareFd_ = -1;  // held in reserve: closed to accept-and-close a client when out of descriptors
   ConnectBackoff backoff_;  // outbound destinations whose connect or handshake failed lately
-  // An outbound connection is usable: its waiters learn it and its destination's failures are forgotten.
-  void confirmOutbound(Connection& c);
 };
 
 }  // namespace sipsd

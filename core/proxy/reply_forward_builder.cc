@@ -41,7 +41,7 @@ bool nextReplyHop(const SipMsg& reply, ReplyHop& out, std::string& err) {
   const ViaBody& v = out.via;
   auto proto = protoFromName(v.transport);
   out.proto = proto ? *proto : Proto::None;
-  out.reliable = out.proto == Proto::TCP || out.proto == Proto::TLS;
+  out.reliable = isStreamProto(out.proto);
   if (!v.maddr.empty()) out.host = stripBrackets(v.maddr);
   else if (v.hasReceived && !v.received.empty()) out.host = stripBrackets(v.received);
   else out.host = stripBrackets(v.host);

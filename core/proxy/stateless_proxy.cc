@@ -127,7 +127,7 @@ bool StatelessProxy::buildForward(ScriptContext& ctx, Proto proto, int family, s
   ForwardOptions opt;
   // Over TCP/TLS the sender's Via always gets received/rport: the reply then finds the very
   // connection the request came on (RFC 3261 §18.2.2) even when the client did not ask.
-  opt.forceRport = ctx.forceRport || ctx.rcv.proto == Proto::TCP || ctx.rcv.proto == Proto::TLS;
+  opt.forceRport = ctx.forceRport || isStreamProto(ctx.rcv.proto);
   if (ctx.viaToInsert) opt.createdVia = *ctx.viaToInsert;
   opt.branch = branch;
   opt.ruri = ctx.newRuri;
@@ -173,8 +173,9 @@ bool StatelessProxy::prepare(ScriptContext& ctx, const RelayRequest& rq, Prepare
     if (rq.proto != Proto::None) t.proto = rq.proto;
   }
   if (t.port == 0) t.port = defaultPort(t.proto);
-  if (t.proto == Proto::TLS && !server_->transportFor(Proto::TLS)) {
-    logProxy(kLogErr, "forward over TLS to " + t.host + " needs the tls module");
+  if (!server_->transports().available(t.proto)) {
+    logProxy(kLogErr, "forward over " + std::string(protoName(t.proto)) + " to " + t.host + " needs the " +
+                          std::string(protoToken(t.proto)) + " module");
     code = 503;
     reason = "Service Unavailable";
     return false;
@@ -191,7 +192,7 @@ bool StatelessProxy::prepare(ScriptContext& ctx, const RelayRequest& rq, Prepare
     reason = "Service Unavailable";
     return false;
   }
-  p.copt.serverId = ctx.connectServerId;
+  p.copt.profile = ctx.connect.profile;
   if (!p.literal) p.copt.serverName = t.host;  // SNI and certificate name check for TLS
   if (!buildForward(ctx, t.proto, family, rq.branch, p.data)) {
     code = 400;

@@ -64,11 +64,9 @@ std::string needsListener(const ListensOn& listensOn, Proto proto) {
   return missingListenerText(proto);
 }
 
-bool tlsTransportLoaded(const Registry* registry) {
-  if (!registry) return true;  // nothing to check against
-  for (const auto* m : registry->modules())
-    if (m->transportProto == Proto::TLS) return true;
-  return false;
+// Whether proto can be used here: the core's own, or one a loaded module registered.
+bool transportLoaded(const Registry* registry, Proto proto) {
+  return !registry || registry->transports().available(proto);  // no registry: nothing to check against
 }
 
 }  // namespace
@@ -76,25 +74,23 @@ bool tlsTransportLoaded(const Registry* registry) {
 std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Registry* registry, ListensOn listensOn) {
   std::vector<FunctionExport> out;
   auto hostPortFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixupHostPort(args); };
-  auto transportFixup = [listensOn](Proto proto) {
-    return [listensOn, proto](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-      if (auto err = needsListener(listensOn, proto); !err.empty()) return err;
-      return fixupHostPort(args);
-    };
-  };
-
   out.push_back({"forward", 0, 0, nullptr, forwardHandler(proxy, Proto::None), kRequestRoute});
   out.push_back({"forward", 2, 2, hostPortFixup, forwardHandler(proxy, Proto::None), kRequestRoute});
-  out.push_back({"forward_udp", 2, 2, transportFixup(Proto::UDP), forwardHandler(proxy, Proto::UDP), kRequestRoute});
-  out.push_back({"forward_tcp", 2, 2, transportFixup(Proto::TCP), forwardHandler(proxy, Proto::TCP), kRequestRoute});
-  out.push_back({"forward_tls", 2, 2,
-                 [registry, listensOn](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-                   if (!tlsTransportLoaded(registry))
-                     return "no loaded module provides the TLS transport (loadmodule \"tls\")";
-                   if (auto err = needsListener(listensOn, Proto::TLS); !err.empty()) return err;
-                   return fixupHostPort(args);
-                 },
-                 forwardHandler(proxy, Proto::TLS), kRequestRoute});
+  // forward_udp, forward_tcp, forward_tls: one per protocol; one served by a module (tls) is
+  // refused at load when no loaded module registered its transport, and each needs a listen=
+  // of its protocol for the Via.
+  for (size_t i = 1; i < kProtoCount; ++i) {
+    Proto p = Proto(i);
+    out.push_back({"forward_" + std::string(protoToken(p)), 2, 2,
+                   [registry, listensOn, p](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                     if (!transportLoaded(registry, p))
+                       return "no loaded module provides the " + std::string(protoName(p)) + " transport (loadmodule \"" +
+                              std::string(protoToken(p)) + "\")";
+                     if (auto err = needsListener(listensOn, p); !err.empty()) return err;
+                     return fixupHostPort(args);
+                   },
+                   forwardHandler(proxy, p), kRequestRoute});
+  }
 
   out.push_back({"create_via", 0, 0, nullptr,
                  [proxy](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {

@@ -1,5 +1,7 @@
 #include "core/server/core_metrics.h"
 
+#include <array>
+
 #include "core/net/server.h"
 
 namespace sipsd {
@@ -15,10 +17,10 @@ int CoreMetrics::statusOf(std::string_view d) {
 }
 
 void CoreMetrics::write(MetricsWriter& w, const Server& server) const {
-  uint64_t open = 0, tls = 0, in = 0, out = 0, accepted = 0, connected = 0, errors = 0;
+  std::array<uint64_t, kProtoCount> byProto{};
+  uint64_t in = 0, out = 0, accepted = 0, connected = 0, errors = 0;
   for (const WorkerStats& s : server.stats()) {
-    open += s.connectionsOpen;
-    tls += s.connectionsTls;
+    for (size_t i = 0; i < kProtoCount; ++i) byProto[i] += s.connectionsByProto[i];
     in += s.messagesIn;
     out += s.messagesOut;
     accepted += s.accepted;
@@ -28,8 +30,8 @@ void CoreMetrics::write(MetricsWriter& w, const Server& server) const {
   w.family("sipsd_workers", "gauge", "Worker threads (children).");
   w.sample("sipsd_workers", {}, int64_t(server.workerCount()));
   w.family("sipsd_connections", "gauge", "Open stream connections by transport.");
-  w.sample("sipsd_connections", {{"transport", "tcp"}}, open - tls);
-  w.sample("sipsd_connections", {{"transport", "tls"}}, tls);
+  for (size_t i = 0; i < kProtoCount; ++i)
+    if (isStreamProto(Proto(i))) w.sample("sipsd_connections", {{"transport", protoToken(Proto(i))}}, byProto[i]);
   w.family("sipsd_connections_opened_total", "counter", "Stream connections accepted (inbound) and established (outbound).");
   w.sample("sipsd_connections_opened_total", {{"direction", "inbound"}}, accepted);
   w.sample("sipsd_connections_opened_total", {{"direction", "outbound"}}, connected);

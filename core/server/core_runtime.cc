@@ -171,11 +171,13 @@ bool CoreRuntime::connectionOpen(uint64_t connId) const {
   return server_ && connId && server_->index().contains(connId);
 }
 
-std::string CoreRuntime::resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
-  if (parts.empty()) return "empty select";
+Result<SelectFn> CoreRuntime::resolveSelect(const std::vector<SelectPart>& parts) {
+  if (parts.empty()) return fail("empty select");
   const SelectExport* s = cfg_.registry.select(parts[0].name);
-  if (!s) return "no module provides @" + parts[0].name;
-  return s->resolve(parts, out);
+  if (!s) return fail("no module provides @" + parts[0].name);
+  SelectFn out;
+  if (std::string err = s->resolve(parts, out); !err.empty()) return fail(std::move(err));
+  return out;
 }
 
 void* CoreRuntime::moduleApi(const std::string& module, const std::string& name) {

@@ -40,7 +40,7 @@ class CoreRuntime : public CoreApi {
   int currentWorker() const override;
   bool postToWorker(int worker, std::function<void()> fn) override;
   bool connectionOpen(uint64_t connId) const override;
-  std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) override;
+  Result<SelectFn> resolveSelect(const std::vector<SelectPart>& parts) override;
   void* moduleApi(const std::string& module, const std::string& name) override;
   std::vector<std::string> listenAddresses(Proto proto) const override;
   std::unique_ptr<WorkerTimer> makeWorkerTimer(std::function<void()> fn) override;

@@ -40,8 +40,7 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.maxConnectionsPerIp = size_t(s.tcpMaxConnectionsPerIp);
   o.connectBackoff = std::chrono::seconds(s.tcpConnectBackoff);
   o.connectBackoffMax = std::chrono::seconds(s.tcpConnectBackoffMax);
-  for (const ModuleExports* m : cfg.registry.modules())
-    if (m->transport && m->transportProto != Proto::None) o.transports[m->transportProto] = m->transport;
+  o.transports = cfg.registry.transports();
   return o;
 }
 

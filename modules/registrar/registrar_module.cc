@@ -224,9 +224,8 @@ std::string init(CoreApi& core) {
     return "min_expires (" + std::to_string(p.minExpires) + ") is above max_expires (" + std::to_string(p.maxExpires) + ")";
   // The peer certificate is stored with the binding when TLS is there (protocol-neutral: the
   // selects are the tls module's; without it the fields stay empty).
-  SelectFn fn;
-  if (core.resolveSelect({{"tls", -1}, {"peer", -1}}, fn).empty()) st.certSubject = fn;
-  if (core.resolveSelect({{"tls", -1}, {"peer", -1}, {"fingerprint", -1}}, fn).empty()) st.certFingerprint = fn;
+  if (auto fn = core.resolveSelect({{"tls", -1}, {"peer", -1}})) st.certSubject = std::move(fn).value();
+  if (auto fn = core.resolveSelect({{"tls", -1}, {"peer", -1}, {"fingerprint", -1}})) st.certFingerprint = std::move(fn).value();
   // Every final answer to a REGISTER, ours (save()) or the script's (sl_reply 403), is counted.
   core.addReplyObserver([](const ScriptContext& ctx, int status) {
     if (ctx.msg.isRequest() && ctx.msg.method == "REGISTER") state().metrics.replied(status);

@@ -71,7 +71,7 @@ struct Transaction {
     size_t n = sizeof(Transaction) + heapBytes(key) + heapBytes(request) + heapBytes(ruri) + heapBytes(lastReply) +
                heapBytes(bestReply) + branches.capacity() * sizeof(Branch);
     for (const auto& b : branches)
-      n += heapBytes(b.request) + heapBytes(b.cancel) + heapBytes(b.connect.serverId) + heapBytes(b.connect.serverName);
+      n += heapBytes(b.request) + heapBytes(b.cancel) + heapBytes(b.connect.profile) + heapBytes(b.connect.serverName);
     return n;
   }
   // A string's heap block (short strings live inside the object).

@@ -18,14 +18,8 @@ State gState;
 
 class NoTransport : public Transport {
  public:
-  std::unique_ptr<TransportSession> accept(const ConnEndpoints&, std::string& err) override {
-    err = "test transport";
-    return nullptr;
-  }
-  std::unique_ptr<TransportSession> connect(const ConnEndpoints&, const ConnectOptions&, std::string& err) override {
-    err = "test transport";
-    return nullptr;
-  }
+  SessionResult accept(const ConnEndpoints&) override { return fail("test transport"); }
+  SessionResult connect(const ConnEndpoints&, const ConnectOptions&) override { return fail("test transport"); }
 };
 
 ModuleExports makeExports() {
@@ -57,8 +51,7 @@ ModuleExports makeExports() {
                          return {};
                        }});
   m.rpcs.push_back({"tm.state", "test", [](const std::vector<RpcValue>&) { return RpcValue(gState.count); }});
-  m.transportProto = Proto::TLS;
-  m.transport = std::make_shared<NoTransport>();
+  m.transports.push_back({Proto::TLS, std::make_shared<NoTransport>()});
   m.claimGlobal = [](const std::string& name, const ParamValue& v, bool& claimed) -> std::string {
     if (name.rfind("tm_", 0) != 0) return {};
     claimed = true;

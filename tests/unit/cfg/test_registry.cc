@@ -1,6 +1,8 @@
 // Test registry with module doubles.
 #include "test_registry.h"
 
+#include <stdexcept>
+
 #include "cfg/checker.h"
 #include "cfg/config_parser.h"
 #include "cfg/preprocessor.h"
@@ -9,6 +11,13 @@
 namespace sipsd::test {
 
 namespace {
+// Stands for the tls module's transport: registered for TLS, opens nothing.
+class TransportDouble : public Transport {
+ public:
+  SessionResult accept(const ConnEndpoints&) override { return fail("transport double"); }
+  SessionResult connect(const ConnEndpoints&, const ConnectOptions&) override { return fail("transport double"); }
+};
+
 FunctionExport fn(const std::string& name, int args) {
   FunctionExport f;
   f.name = name;
@@ -41,14 +50,9 @@ std::unique_ptr<Registry> makeTestRegistry() {
     return {};
   };
   reg->addSelect(xmlrpc, "doubles");
-  // Stands for the tls module's transport so forward_tls() passes its load-time check.
-  static const ModuleExports tlsDouble = [] {
-    ModuleExports m;
-    m.name = "tls";
-    m.transportProto = Proto::TLS;
-    return m;
-  }();
-  reg->addModule(&tlsDouble);
+  // A TLS transport so forward_tls() passes its load-time check.
+  if (auto added = reg->transports().add(Proto::TLS, std::make_shared<TransportDouble>(), "tls"); !added)
+    throw std::logic_error(added.error());
   return reg;
 }
 

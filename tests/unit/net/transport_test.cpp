@@ -1,5 +1,6 @@
-// The Transport path with a fake secure transport: an XOR "cipher" behind a one-message
-// handshake ("HELLO\n" -> "OK\n"). Covers accept and connect hooks, decrypt -> framer, encrypt
+// The Transport path with a fake transport: an XOR "cipher" behind a one-message handshake
+// ("HELLO\n" -> "OK\n"), registered for plain TCP — the core treats any protocol a module
+// registers a transport for alike, so the fake need not pretend to be TLS. Covers accept and connect hooks, decrypt -> framer, encrypt
 // on send, sends queued before establishment, ReceiveInfo.session, close_notify on stop,
 // clientDomainKey reuse rules and the handshake timeout.
 #include <doctest/doctest.h>
@@ -77,17 +78,46 @@ class XorTransport : public Transport {
  public:
   std::atomic<int> accepts{0}, connects{0}, shutdowns{0}, closes{0};
   std::chrono::milliseconds hsTimeout{30000};
-  std::unique_ptr<TransportSession> accept(const ConnEndpoints& ep, std::string&) override {
+  SessionResult accept(const ConnEndpoints& ep) override {
     CHECK(ep.connId != 0);
     ++accepts;
-    return std::make_unique<XorSession>(false, shutdowns, closes);
+    return std::unique_ptr<TransportSession>(std::make_unique<XorSession>(false, shutdowns, closes));
   }
-  std::unique_ptr<TransportSession> connect(const ConnEndpoints&, const ConnectOptions&, std::string&) override {
+  SessionResult connect(const ConnEndpoints&, const ConnectOptions&) override {
     ++connects;
-    return std::make_unique<XorSession>(true, shutdowns, closes);
+    return std::unique_ptr<TransportSession>(std::make_unique<XorSession>(true, shutdowns, closes));
   }
-  std::string clientDomainKey(const SockAddr&, const ConnectOptions& opt) override { return "dom:" + opt.serverId; }
+  std::string clientDomainKey(const SockAddr&, const ConnectOptions& opt) override { return "dom:" + opt.profile; }
   std::chrono::milliseconds handshakeTimeout() const override { return hsTimeout; }
+};
+
+// A layer stacked on another (as WebSocket framing will sit on TLS): passes bytes through to
+// the session it wraps and marks itself secure, so the tests can tell the layers apart.
+class PassLayer : public TransportSession {
+ public:
+  explicit PassLayer(std::unique_ptr<TransportSession> lower) : lower_(std::move(lower)) {}
+  IoResult start(std::string& wire) override { return lower_->start(wire); }
+  IoResult onReceive(std::string_view in, std::string& plain, std::string& wire) override {
+    return lower_->onReceive(in, plain, wire);
+  }
+  IoResult encrypt(std::string_view plain, std::string& wire) override { return lower_->encrypt(plain, wire); }
+  void shutdown(std::string& wire) override { lower_->shutdown(wire); }
+  bool established() const override { return lower_->established(); }
+  void onClosed(std::string_view reason) override { lower_->onClosed(reason); }
+  const TransportSession* lower() const override { return lower_.get(); }
+  bool secure() const override { return true; }
+
+ private:
+  std::unique_ptr<TransportSession> lower_;
+};
+
+class StackedTransport : public XorTransport {
+ public:
+  SessionResult accept(const ConnEndpoints& ep) override {
+    auto lower = XorTransport::accept(ep);
+    if (!lower) return lower;
+    return std::unique_ptr<TransportSession>(std::make_unique<PassLayer>(std::move(lower).value()));
+  }
 };
 
 // A raw client speaking the fake protocol.
@@ -121,17 +151,17 @@ TEST_CASE("transport: inbound sessions decrypt into the framer and encrypt repli
   auto t = std::make_shared<XorTransport>();
   ServerOptions o;
   o.workers = 2;
-  o.listens = {{Proto::TLS, *SockAddr::fromIpPort("127.0.0.1", 0)}};
-  o.transports[Proto::TLS] = t;
+  o.listens = {{Proto::TCP, *SockAddr::fromIpPort("127.0.0.1", 0)}};
+  REQUIRE(o.transports.add(Proto::TCP, t, "test"));
   std::atomic<int> withSession{0};
   Server* self = nullptr;
   Server srv(o, [&](std::string_view raw, const ReceiveInfo& rcv) {
-    if (rcv.proto == Proto::TLS && rcv.session && rcv.session->established()) ++withSession;
+    if (rcv.proto == Proto::TCP && rcv.session && rcv.session->established()) ++withSession;
     self->sendOnConnection(rcv.connId, std::string(raw));
   });
   self = &srv;
   REQUIRE(srv.start() == "");
-  auto addr = *srv.listenAddressFor(Proto::TLS, AF_INET);
+  auto addr = *srv.listenAddressFor(Proto::TCP, AF_INET);
   XorClient c(addr);
   REQUIRE(c.handshake());
   std::string m1 = sipMessage("MESSAGE sip:x SIP/2.0", "secret");
@@ -157,12 +187,12 @@ TEST_CASE("transport: a peer that never completes the handshake is closed at han
   t->hsTimeout = std::chrono::milliseconds(300);
   ServerOptions o;
   o.workers = 1;
-  o.listens = {{Proto::TLS, *SockAddr::fromIpPort("127.0.0.1", 0)}};
-  o.transports[Proto::TLS] = t;
+  o.listens = {{Proto::TCP, *SockAddr::fromIpPort("127.0.0.1", 0)}};
+  REQUIRE(o.transports.add(Proto::TCP, t, "test"));
   std::atomic<int> msgs{0};
   Server srv(o, [&](std::string_view, const ReceiveInfo&) { ++msgs; });
   REQUIRE(srv.start() == "");
-  auto addr = *srv.listenAddressFor(Proto::TLS, 0);
+  auto addr = *srv.listenAddressFor(Proto::TCP, 0);
   XorClient silent(addr), good(addr);
   REQUIRE(good.handshake());
   auto t0 = std::chrono::steady_clock::now();
@@ -188,8 +218,8 @@ TEST_CASE("transport: outbound connect, sends queued until established, reuse by
   std::atomic<int> bGot{0};
   ServerOptions ob;
   ob.workers = 2;
-  ob.listens = {{Proto::TLS, *SockAddr::fromIpPort("127.0.0.1", 0)}};
-  ob.transports[Proto::TLS] = tb;
+  ob.listens = {{Proto::TCP, *SockAddr::fromIpPort("127.0.0.1", 0)}};
+  REQUIRE(ob.transports.add(Proto::TCP, tb, "test"));
   Server* bs = nullptr;
   Server b(ob, [&](std::string_view raw, const ReceiveInfo& rcv) {
     {
@@ -201,14 +231,14 @@ TEST_CASE("transport: outbound connect, sends queued until established, reuse by
   });
   bs = &b;
   REQUIRE(b.start() == "");
-  auto bAddr = *b.listenAddressFor(Proto::TLS, 0);
+  auto bAddr = *b.listenAddressFor(Proto::TCP, 0);
 
   ServerOptions oa;
   oa.workers = 1;
-  oa.transports[Proto::TLS] = ta;
+  REQUIRE(oa.transports.add(Proto::TCP, ta, "test"));
   std::atomic<int> replies{0};
   Server a(oa, [&](std::string_view raw, const ReceiveInfo& rcv) {
-    CHECK(rcv.proto == Proto::TLS);
+    CHECK(rcv.proto == Proto::TCP);
     CHECK(rcv.session != nullptr);
     if (raw.rfind("SIP/2.0 200", 0) == 0) ++replies;
   });
@@ -217,13 +247,13 @@ TEST_CASE("transport: outbound connect, sends queued until established, reuse by
   auto done = [&](bool ok, const std::string&) { ok ? ++oks : ++fails; };
   // Three sends before the handshake can have completed: all queued, all delivered in order.
   for (int i = 1; i <= 3; ++i)
-    a.sendTo(Proto::TLS, bAddr, sipMessage("MESSAGE sip:b SIP/2.0", std::to_string(i)), {}, done);
+    a.sendTo(Proto::TCP, bAddr, sipMessage("MESSAGE sip:b SIP/2.0", std::to_string(i)), {}, done);
   REQUIRE(waitUntil([&] { return oks == 3 && replies == 3; }));
   CHECK(ta->connects == 1);
   // Another client domain (server id) must not reuse that connection.
   ConnectOptions other;
-  other.serverId = "tenant2";
-  a.sendTo(Proto::TLS, bAddr, sipMessage("MESSAGE sip:b SIP/2.0", "4"), other, done);
+  other.profile = "tenant2";
+  a.sendTo(Proto::TCP, bAddr, sipMessage("MESSAGE sip:b SIP/2.0", "4"), other, done);
   REQUIRE(waitUntil([&] { return oks == 4 && replies == 4; }));
   CHECK(ta->connects == 2);
   CHECK(fails == 0);
@@ -233,6 +263,39 @@ TEST_CASE("transport: outbound connect, sends queued until established, reuse by
   }
   a.stop(std::chrono::milliseconds(500));
   b.stop(std::chrono::milliseconds(500));
+}
+
+TEST_CASE("transport: a module finds its own layer under a session stacked on it") {
+  std::atomic<int> shutdowns{0}, closes{0};
+  XorSession bare(false, shutdowns, closes);
+  CHECK(findLayer<XorSession>(&bare) == &bare);
+  CHECK(findLayer<PassLayer>(&bare) == nullptr);
+  CHECK_FALSE(stackSecure(&bare));
+  CHECK_FALSE(stackSecure(nullptr));
+
+  auto t = std::make_shared<StackedTransport>();
+  ServerOptions o;
+  o.workers = 1;
+  o.listens = {{Proto::TCP, *SockAddr::fromIpPort("127.0.0.1", 0)}};
+  REQUIRE(o.transports.add(Proto::TCP, t, "test"));
+  std::atomic<int> layered{0};
+  Server* self = nullptr;
+  Server srv(o, [&](std::string_view raw, const ReceiveInfo& rcv) {
+    // The top is the stacked layer; the XOR session is found beneath it; the stack is secure
+    // because one layer is.
+    if (rcv.layer<PassLayer>() == rcv.session && rcv.layer<XorSession>() && rcv.secure()) ++layered;
+    self->sendOnConnection(rcv.connId, std::string(raw));
+  });
+  self = &srv;
+  REQUIRE(srv.start() == "");
+  XorClient c(*srv.listenAddressFor(Proto::TCP, AF_INET));
+  REQUIRE(c.handshake());
+  std::string m = sipMessage("OPTIONS sip:x SIP/2.0", "");
+  REQUIRE(c.send(m));
+  CHECK(c.readPlain(m.size()) == std::optional<std::string>(m));
+  CHECK(layered == 1);
+  srv.stop(std::chrono::milliseconds(300));
+  CHECK(t->shutdowns == 1);
 }
 
 }  // TEST_SUITE

@@ -32,14 +32,12 @@ TEST_CASE("log writes at its level through CoreApi, default NOTICE; levels above
 TEST_CASE("forward variants reach ProxyActions with host, port and protocol") {
   FakeProxy proxy;
   sipsd::test::Fixture f(&proxy);
-  // The tls transport check needs a module offering TLS.
-  static const sipsd::ModuleExports tls = [] {
-    sipsd::ModuleExports m;
-    m.name = "tls";
-    m.transportProto = sipsd::Proto::TLS;
-    return m;
-  }();
-  f.registry.addModule(&tls);
+  // forward_tls() is refused at load unless a transport serves TLS.
+  struct TlsDouble : sipsd::Transport {
+    SessionResult accept(const sipsd::ConnEndpoints&) override { return sipsd::fail("double"); }
+    SessionResult connect(const sipsd::ConnEndpoints&, const sipsd::ConnectOptions&) override { return sipsd::fail("double"); }
+  };
+  REQUIRE(f.registry.transports().add(sipsd::Proto::TLS, std::make_shared<TlsDouble>(), "tls"));
   f.run("route { forward(); forward(\"10.0.0.1\", 5070); forward_udp(\"a\", \"5071\"); forward_tcp(@sel.ip, @sel.num); "
         "forward_tls(\"b\", 5061); create_via(); force_rport(); }");
   CHECK(proxy.calls == std::vector<std::string>{"forward - - any", "forward 10.0.0.1 5070 any", "forward a 5071 UDP",

@@ -80,11 +80,12 @@ struct Conn {
 inline Conn connect(TlsModule& cm, TlsModule& sm, const std::string& dest = "127.0.0.1:5061",
                     ConnectOptions opt = {}, bool doPump = true) {
   Conn c;
-  std::string err;
-  c.client = asTls(cm.transport().connect(clientEp(dest), opt, err));
-  REQUIRE_MESSAGE(c.client, err);
-  c.server = asTls(sm.transport().accept(serverEp(dest), err));
-  REQUIRE_MESSAGE(c.server, err);
+  auto client = cm.transport().connect(clientEp(dest), opt);
+  REQUIRE_MESSAGE(client, client.error());
+  c.client = asTls(std::move(client).value());
+  auto server = sm.transport().accept(serverEp(dest));
+  REQUIRE_MESSAGE(server, server.error());
+  c.server = asTls(std::move(server).value());
   if (doPump) c.r = pump(*c.client, *c.server);
   return c;
 }

@@ -192,10 +192,10 @@ TEST_CASE("tls_set_connect_server_id") {
   FuncArg a;
   a.str = "upstream";
   CHECK(s.call("tls_set_connect_server_id", {a}, &ctx) == 1);
-  CHECK(ctx.connectServerId == "upstream");
+  CHECK(ctx.connect.profile == "upstream");
   FuncArg b;
   b.str = "nobody";
   ScriptContext ctx2(s.msg, s.rcv, s.core);
   CHECK(s.call("tls_set_connect_server_id", {b}, &ctx2) == -1);
-  CHECK(ctx2.connectServerId.empty());
+  CHECK(ctx2.connect.profile.empty());
 }

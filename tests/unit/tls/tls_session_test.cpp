@@ -72,9 +72,10 @@ TEST_CASE("garbage instead of a ClientHello fails only that session") {
   Pki p;
   TlsModule srv;
   REQUIRE(initModule(srv, serverParams(p)) == "");
-  std::string err, plain, wire;
-  auto s = srv.transport().accept(serverEp(), err);
-  REQUIRE(s);
+  std::string plain, wire;
+  auto accepted = srv.transport().accept(serverEp());
+  REQUIRE_MESSAGE(accepted, accepted.error());
+  auto& s = *accepted;
   IoResult r = s->onReceive("GET / HTTP/1.1\r\nHost: x\r\n\r\n", plain, wire);
   CHECK_FALSE(r.ok);
   CHECK(r.error.find("127.0.0.9:40000") != std::string::npos);
@@ -266,7 +267,7 @@ TEST_CASE("client domain by destination and by server_id; reuse key follows the 
   REQUIRE(byAddr.r.serverOk);
   CHECK(peerCn(byAddr) == "Bob");
   ConnectOptions opt;
-  opt.serverId = "bob-id";
+  opt.profile = "bob-id";
   Conn byId = connect(cli, srv, "127.0.0.1:5061", opt);
   REQUIRE(byId.r.serverOk);
   CHECK(peerCn(byId) == "Bob");
@@ -277,10 +278,10 @@ TEST_CASE("client domain by destination and by server_id; reuse key follows the 
   CHECK(t.clientDomainKey(addr("127.0.0.1:5061"), {}) != t.clientDomainKey(addr("127.0.0.1:5061"), opt));
   CHECK(t.clientDomainKey(addr("127.0.0.1:5061"), {}) == t.clientDomainKey(addr("127.0.0.1:5061"), {}));
   ConnectOptions unknown;
-  unknown.serverId = "nobody";
-  std::string err;
-  CHECK_FALSE(t.connect(clientEp(), unknown, err));
-  CHECK(err.find("nobody") != std::string::npos);
+  unknown.profile = "nobody";
+  auto refused = t.connect(clientEp(), unknown);
+  CHECK_FALSE(refused);
+  CHECK(refused.error().find("nobody") != std::string::npos);
 }
 
 TEST_CASE("session resumption: tickets and the client session cache") {
