@@ -43,7 +43,8 @@ class Baresip:
                     f.write(src.read())
         # Headless, all from Debian's baresip-core: ausine is the microphone (it only does 48 kHz,
         # hence opus), no audio_player (nothing is played, no sound device needed); menu
-        # implements the dial/hangup commands that ctrl_tcp carries.
+        # implements the dial/hangup commands that ctrl_tcp carries; net_interface keeps SIP and
+        # RTP on loopback whatever interfaces the machine has.
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write(f"""poll_method epoll
 sip_listen {HOST}:{self.sip_port}
@@ -57,6 +58,7 @@ module menu.so
 module ctrl_tcp.so
 ctrl_tcp_listen {HOST}:{self.ctrl_port}
 audio_source ausine,440
+net_interface 127.0.0.1
 """)
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(f'<sip:{user}@example.com;transport=tls>;outbound="sip:{HOST}:{sipsd_tls};transport=tls";'
