@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "cfg/format_string.h"
+#include "core/log.h"
 #include "core/parser/core_pvars.h"
 
 namespace sipsd::cfg {
@@ -243,18 +244,6 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
   return node;
 }
 
-namespace {
-// Kamailio's log level names, usable as bare words where a function takes a level.
-std::optional<int> logLevelConstant(const std::string& name) {
-  static const std::pair<const char*, int> kLevels[] = {
-      {"L_ALERT", kLogErr}, {"L_CRIT", kLogErr},   {"L_ERR", kLogErr},  {"L_WARN", kLogWarn},
-      {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDebug}};
-  for (const auto& [n, l] : kLevels)
-    if (name == n) return l;
-  return std::nullopt;
-}
-}  // namespace
-
 bool Checker::compileArg(const ast::Arg& a, FuncArg& fa, const std::string& fname, bool format) {
   if (const auto* s = boost::get<ast::StringLit>(&a)) {
     fa.kind = FuncArg::Kind::Str;
@@ -281,7 +270,7 @@ bool Checker::compileArg(const ast::Arg& a, FuncArg& fa, const std::string& fnam
     return compilePVar(*pv, fa.select, fa.str);
   }
   const auto& id = boost::get<ast::Ident>(a);
-  if (auto level = logLevelConstant(id.name)) {
+  if (auto level = logging::levelFromName(id.name)) {
     fa.kind = FuncArg::Kind::Int;
     fa.num = *level;
     fa.str = id.name;

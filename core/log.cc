@@ -115,6 +115,16 @@ void useSyslog(bool on) {
   gSyslog = on;
 }
 
+std::optional<int> levelFromName(std::string_view name) {
+  // Kamailio's levels above L_ERR are errors here too (sipsd has no alert/critical level).
+  static const std::pair<std::string_view, int> kLevels[] = {{"L_ALERT", 0}, {"L_CRIT", 0},   {"L_ERR", 0},
+                                                              {"L_WARN", 1},  {"L_NOTICE", 2}, {"L_INFO", 3},
+                                                              {"L_DBG", 4}};
+  for (const auto& [n, l] : kLevels)
+    if (name == n) return l;
+  return std::nullopt;
+}
+
 std::optional<int> facilityFromName(std::string_view name) {
   static const std::pair<const char*, int> kFacilities[] = {
       {"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1}, {"LOCAL2", LOG_LOCAL2}, {"LOCAL3", LOG_LOCAL3},

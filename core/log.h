@@ -26,6 +26,9 @@ void setFacility(int facility);
 void setPrefix(std::string_view prefix);
 // LOG_LOCAL0..7, LOG_DAEMON, LOG_USER... (the LOG_ prefix and case are optional).
 std::optional<int> facilityFromName(std::string_view name);
+// Kamailio's script level names (L_ALERT, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG) as
+// sipsd levels (0 = error .. 4 = debug); nullopt for any other name.
+std::optional<int> levelFromName(std::string_view name);
 
 // `text` as write() shows it: escaped and cut after `max` bytes.
 void appendEscaped(std::string& out, std::string_view text, size_t max = kMaxText);

@@ -29,10 +29,40 @@ struct RpcValue {
   RpcValue(RpcStruct s) : v(std::move(s)) {}
 };
 
-// Thrown by an RPC method; becomes an XML-RPC fault.
+// Thrown by an RPC method; becomes an XML-RPC fault. `c` is one of RpcFaultCode.
 struct RpcFault : std::runtime_error {
   int code;
   RpcFault(int c, const std::string& msg) : std::runtime_error(msg), code(c) {}
+};
+
+// The one table of RPC fault codes: the XML-RPC layer's own (specs.xmlrpc.com "xmlrpc-errors")
+// and the HTTP-like answers methods give, as Kamailio's RPCs do. Every method of the core and
+// of every module throws one of these; README.md ("RPC fault codes") lists them and a unit test
+// keeps the two in step. (A script's xmlrpc_reply(code, reason) may still send any code.)
+enum RpcFaultCode : int {
+  kRpcParseError = -32700,      // the body is not a well-formed methodCall
+  kRpcInvalidRequest = -32600,  // a methodCall without what XML-RPC requires
+  kRpcMethodNotFound = -32601,  // no such method
+  kRpcInvalidParams = -32602,   // wrong number or type of parameters
+  kRpcInternalError = -32603,   // the method broke (an exception), or a service it needs is absent
+  kRpcNotFound = 404,           // what the parameters name does not exist (a connection id, an AoR)
+  kRpcFailed = 500,             // the method could not do it now (TLS not running, a reload that failed)
+};
+
+struct RpcFaultInfo {
+  RpcFaultCode code;
+  const char* name;     // the constant's name
+  const char* meaning;  // as README.md says it
+};
+
+inline constexpr RpcFaultInfo kRpcFaultTable[] = {
+    {kRpcParseError, "kRpcParseError", "the request body is not a well-formed `methodCall` (the text gives line and column)"},
+    {kRpcInvalidRequest, "kRpcInvalidRequest", "a `methodCall` without what XML-RPC requires"},
+    {kRpcMethodNotFound, "kRpcMethodNotFound", "no such method"},
+    {kRpcInvalidParams, "kRpcInvalidParams", "wrong number or type of parameters"},
+    {kRpcInternalError, "kRpcInternalError", "the method broke, or a service it needs is not available"},
+    {kRpcNotFound, "kRpcNotFound", "what the parameters name does not exist (a connection id, an AoR)"},
+    {kRpcFailed, "kRpcFailed", "the method could not do it now (TLS not running, a reload that failed and kept the running configuration)"},
 };
 
 }  // namespace sipsd

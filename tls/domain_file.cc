@@ -2,6 +2,7 @@
 #include "tls/domain_file.h"
 
 #include "tls/ini_domain_file.h"
+#include "tls/setting_table.h"
 
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
@@ -27,8 +28,9 @@ struct Reader {
 
   std::string setting(const DomainId& id, const std::string& name, const YAML::Node& v) {
     if (!v.IsScalar()) return at(v) + "TLS setting '" + name + "' of domain " + id.str() + " must be a single value";
-    std::string canon = canonicalSetting(name);
-    if (!isDomainSetting(canon)) return at(v) + "unknown TLS setting '" + name + "' in domain " + id.str();
+    const SettingSpec* spec = findDomainSetting(name);
+    if (!spec) return at(v) + "unknown TLS setting '" + name + "' in domain " + id.str();
+    const std::string canon(spec->name);
     ParamValue pv;
     pv.str = v.Scalar();
     pv.loc = loc(v);
@@ -52,7 +54,7 @@ struct Reader {
       }
       std::string name = prefix + key;
       // "peers.ca_list" and the like: a SER name inside a Media Gateway group.
-      if (!isDomainSetting(canonicalSetting(name)) && isDomainSetting(canonicalSetting(key))) name = key;
+      if (!findDomainSetting(name) && findDomainSetting(key)) name = key;
       if (std::string e = setting(id, name, v); !e.empty()) return e;
     }
     return {};

@@ -43,16 +43,7 @@ void addPath(EVP_MD_CTX* md, const std::string& path) {
     return;
   }
   addBytes(md, "dir:" + path);
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(path.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
+  for (const auto& n : sortedDirEntries(path)) {
     std::string full = path + "/" + n;
     struct stat es{};
     if (::stat(full.c_str(), &es) == 0 && S_ISREG(es.st_mode)) addFile(md, full);
@@ -60,6 +51,19 @@ void addPath(EVP_MD_CTX* md, const std::string& path) {
 }
 
 }  // namespace
+
+std::vector<std::string> sortedDirEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+    }
+    ::closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 std::string digestPaths(const std::vector<std::string>& paths) {
   EvpMdCtxPtr md(EVP_MD_CTX_new());

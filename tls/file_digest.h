@@ -10,4 +10,8 @@ namespace sipsd::tls {
 // bytes; a missing or unreadable path contributes a marker, so its appearance counts too.
 std::string digestPaths(const std::vector<std::string>& paths);
 
+// The names in a directory, sorted, without "." and ".." (empty when it cannot be read): the
+// order every reader of a directory (digest, watcher, Kamailio's tls.cfg directory) agrees on.
+std::vector<std::string> sortedDirEntries(const std::string& dir);
+
 }  // namespace sipsd::tls

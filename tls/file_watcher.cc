@@ -1,10 +1,7 @@
 // stat() signature + content digest change detection.
 #include "tls/file_watcher.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
-
-#include <algorithm>
 
 #include "tls/file_digest.h"
 
@@ -21,16 +18,7 @@ void addStat(std::string& out, const std::string& path) {
          std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
          std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec) + ";";
   if (!S_ISDIR(st.st_mode)) return;
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(path.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) addStat(out, path + "/" + n);
+  for (const auto& n : sortedDirEntries(path)) addStat(out, path + "/" + n);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/module_api.h"
+#include "tls/setting_table.h"
 
 namespace sipsd::tls {
 namespace {
@@ -45,16 +46,22 @@ void warn(const SourceLoc& at, const std::string& text) {
   logging::write(kLogWarn, "tls", at.str() + ": warning: " + text);
 }
 
-// Kamailio's own names for one setting, mapped to sipsd's canonical names. Settings sipsd has
-// beyond Kamailio's (crl_enabled, cipher_suites) are taken under their own names.
+// Kamailio's own names for one setting (the table's iniNames), mapped to sipsd's canonical
+// names. Settings sipsd has beyond Kamailio's (crl_enabled, cipher_suites) are taken under their
+// own names; an unknown name stays as it is.
 std::string canonicalIni(const std::string& name) {
-  static const std::map<std::string, std::string, std::less<>> names = {
-      {"tls_method", "method"},        {"verify_cert", "verify_certificate"},
-      {"require_cert", "require_certificate"}, {"pkey_file", "private_key"},
-      {"cert_file", "certificate"},    {"calist_file", "ca_list"},
-  };
-  auto it = names.find(name);
-  return it == names.end() ? name : it->second;
+  const SettingSpec* s = findIniSetting(name);
+  return s ? std::string(s->name) : name;
+}
+
+// What the error for an unknown setting lists: every domain setting and Kamailio's two
+// section-level ones.
+std::string knownIniSettings() {
+  std::string r;
+  for (const auto& s : settingTable()) {
+    if (s.scope == SettingScope::Domain) r += (r.empty() ? "" : ", ") + std::string(s.name);
+  }
+  return r + ", verify_client, server_name_mode";
 }
 
 class Reader {
@@ -171,7 +178,8 @@ class Reader {
 
   std::string set(const DomainId& id, const std::string& name, const std::string& value, const SourceLoc& at) {
     ParamValue pv;
-    pv.str = isPathSetting(name) ? resolve(value, at) : value;
+    const SettingSpec* spec = findSetting(name);
+    pv.str = spec && spec->isPath() ? resolve(value, at) : value;
     pv.loc = at;
     std::string e = out_.set(id, name, pv, "");
     return e.empty() ? e : at.str() + ": " + e;
@@ -184,10 +192,9 @@ class Reader {
     for (const Setting& it : s.items) {
       std::string canon = canonicalIni(it.name);
       bool special = canon == "server_name_mode" || canon == "verify_client";
-      if (!special && !isDomainSetting(canon)) {
-        return it.nameLoc.str() + ": unknown setting '" + it.name + "' in " + where +
-               " (method, certificate, private_key, ca_list, ca_path, crl, verify_certificate, require_certificate, "
-               "verify_client, verify_depth, cipher_list, server_name, server_name_mode, server_id)";
+      const SettingSpec* spec = findSetting(canon);
+      if (!special && !(spec && spec->scope == SettingScope::Domain)) {
+        return it.nameLoc.str() + ": unknown setting '" + it.name + "' in " + where + " (" + knownIniSettings() + ")";
       }
       auto [pos, fresh] = eff.emplace(canon, &it);
       if (!fresh) {

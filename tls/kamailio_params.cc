@@ -66,8 +66,6 @@ std::vector<ParamExport> kamailioParams(TlsModule& m) {
                    if (!*b) warn(v, "tls_disable_compression", "TLS compression is always disabled");
                    return std::string();
                  }});
-  // Kamailio's modparam name for `method`.
-  out.push_back({"tls_method", ParamType::Any, [&m](const ParamValue& v) { return m.setParam("method", v); }});
   // verify_client (Kamailio 5.5+): the verify/require pair of the server domain(s) it names.
   out.push_back({"verify_client", ParamType::Any, [&m](const ParamValue& v) {
                    std::string text = v.text(), prefix = "server:default";

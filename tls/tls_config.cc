@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "core/net/sock_addr.h"
+#include "tls/setting_table.h"
 
 namespace sipsd::tls {
 
@@ -63,43 +64,6 @@ std::optional<DomainId> DomainId::parse(std::string_view text, Side defSide, std
   return id;
 }
 
-const std::vector<std::string>& domainSettingNames() {
-  static const std::vector<std::string> names = {
-      "method",         "certificate",         "private_key",  "ca_list",      "ca_path",
-      "crl",            "crl_enabled",         "verify_certificate", "require_certificate",
-      "verify_depth",   "cipher_list",         "cipher_suites", "server_name",  "server_id"};
-  return names;
-}
-
-bool isDomainSetting(std::string_view name) {
-  const auto& n = domainSettingNames();
-  return std::find(n.begin(), n.end(), name) != n.end();
-}
-
-bool isPathSetting(std::string_view name) {
-  return name == "certificate" || name == "private_key" || name == "ca_list" || name == "ca_path" ||
-         name == "crl";
-}
-
-std::string canonicalSetting(std::string_view name) {
-  static const std::map<std::string, std::string, std::less<>> aliases = {
-      {"identity.certificate", "certificate"},
-      {"identity.key", "private_key"},
-      {"key", "private_key"},
-      {"certificate_key", "private_key"},
-      {"root_certificate", "ca_list"},
-      {"peers.lookup_hash_directory", "ca_path"},
-      {"lookup_hash_directory", "ca_path"},
-      {"certificate_directory", "ca_path"},
-      {"peers.crl_enabled", "crl_enabled"},
-      {"ciphers_list", "cipher_list"},
-      {"tls_method", "method"},
-      {"verify", "verify_certificate"},
-  };
-  auto it = aliases.find(name);
-  return it == aliases.end() ? std::string(name) : it->second;
-}
-
 const ParamValue* DomainConfig::get(const std::string& name) const {
   auto it = settings.find(name);
   return it == settings.end() ? nullptr : &it->second;
@@ -111,9 +75,10 @@ static std::string where(const SourceLoc& l) {
 
 std::string TlsConfig::set(const DomainId& id, const std::string& rawName, ParamValue v,
                            const std::string& baseDir) {
-  std::string name = canonicalSetting(rawName);
-  if (!isDomainSetting(name)) return "unknown TLS domain setting '" + rawName + "'";
-  if (isPathSetting(name)) {
+  const SettingSpec* spec = findDomainSetting(rawName);
+  if (!spec) return "unknown TLS domain setting '" + rawName + "'";
+  const std::string name(spec->name);
+  if (spec->isPath()) {
     if (v.isInt) v.str = std::to_string(v.num), v.isInt = false;
     if (v.str.empty()) return "'" + name + "' for domain " + id.str() + " is empty";
     v.str = resolvePath(v.str, baseDir);

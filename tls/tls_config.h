@@ -36,12 +36,6 @@ struct DomainId {
   static std::optional<DomainId> parse(std::string_view text, Side defSide, std::string& err);
 };
 
-// The per-domain settings of SPEC §4 (canonical names).
-const std::vector<std::string>& domainSettingNames();
-bool isDomainSetting(std::string_view name);
-// Settings that hold a file or directory path (resolved relative to where they were written).
-bool isPathSetting(std::string_view name);
-
 struct DomainConfig {
   DomainId id;
   std::map<std::string, ParamValue> settings;  // canonical name -> value (with its SourceLoc)
@@ -52,19 +46,22 @@ struct DomainConfig {
   const ParamValue* get(const std::string& name) const;
 };
 
-// Global (not per-domain) settings.
+// Global (not per-domain) settings. The defaults come from the settings table
+// (tls/setting_table.h), which the constructor applies.
 struct GlobalConfig {
-  int handshakeTimeout = 30;  // seconds
-  int sendTimeout = 10;       // seconds
-  int tlsLog = 3;             // log level of handshake diagnostics
-  int sessionCache = 20480;   // server-side session cache entries; 0 = off
-  bool sessionTickets = true;
-  int ticketKeyLifetime = 3600;  // seconds a ticket key encrypts before rotating
-  int watchInterval = 1;         // seconds between on-disk change checks; 0 = off
-  bool disabled = false;         // disable_tls
-  std::string configFile;        // modparam config (absolute)
+  GlobalConfig();
+  int handshakeTimeout;   // seconds
+  int sendTimeout;        // seconds
+  int tlsLog;             // log level of handshake diagnostics
+  int sessionCache;       // server-side session cache entries; 0 = off
+  bool sessionTickets;
+  int ticketKeyLifetime;  // seconds a ticket key encrypts before rotating
+  int watchInterval;      // seconds between on-disk change checks; 0 = off
+  bool disabled;          // disable_tls
+  std::string configFile; // modparam config (absolute)
   SourceLoc configFileLoc;
-  bool watchInotify = true;  // inotify wakes the watcher at once (polling stays on as fallback)
+  bool watchInotify;      // inotify wakes the watcher at once (polling stays on as fallback)
+  int expiryWarningDays;  // days before notAfter/nextUpdate that warnings start; 0 = off
 };
 
 class TlsConfig {
@@ -85,10 +82,6 @@ class TlsConfig {
  private:
   std::map<DomainId, DomainConfig> domains_;
 };
-
-// Maps an alias (Media Gateway / legacy names) to the canonical setting name, or returns
-// the name unchanged.
-std::string canonicalSetting(std::string_view name);
 
 // Directory of a file path ("" -> "."), and path resolution against a base directory.
 using str::dirOf;

@@ -41,113 +41,61 @@ TlsDomain* TlsDomain::fromCtx(SSL_CTX* ctx) {
 
 TlsDomain::~TlsDomain() = default;
 
-bool TlsDomain::parseMethod(const std::string& text, int& minV, int& maxV) {
-  std::string m = str::toLower(text);
-  struct Entry {
-    const char* name;
-    int v;
-  };
-  static const Entry versions[] = {{"tlsv1.3", TLS1_3_VERSION}, {"tlsv1.2", TLS1_2_VERSION},
-                                   {"tlsv1.1", TLS1_1_VERSION}, {"tlsv1.0", TLS1_VERSION},
-                                   {"tlsv1", TLS1_VERSION}};
-  if (m == "sslv23" || m == "any" || m == "tls") {
-    minV = 0;
-    maxV = 0;
-    return true;
-  }
-  bool plus = !m.empty() && m.back() == '+';
-  if (plus) m.pop_back();
-  for (const auto& e : versions) {
-    if (m == e.name) {
-      minV = e.v;
-      maxV = plus ? 0 : e.v;
-      return true;
-    }
-  }
-  return false;
-}
-
 std::shared_ptr<TlsDomain> TlsDomain::parse(const DomainConfig& cfg, const DomainConfig* def, std::string& err) {
   std::shared_ptr<TlsDomain> d(new TlsDomain());
   d->id_ = cfg.id;
   d->name_ = cfg.id.str();
   const std::string prefix = "TLS domain " + d->name_ + ": ";
 
-  // Effective settings: the domain's own, then what the side's default says. The identity of
-  // a domain (certificate + key) is inherited only as a pair, never half of it.
+  // Effective settings: the domain's own, then what the side's default says. What chooses a
+  // domain (server_name, server_id) is its own; its identity (certificate + key) is inherited
+  // only as a pair, never half of it.
+  auto effectOf = [](const std::string& name) {
+    const SettingSpec* s = findSetting(name);
+    return s ? s->effect : SettingEffect::Setup;
+  };
   std::map<std::string, ParamValue> eff = cfg.settings;
-  bool ownIdentity = eff.count("certificate") || eff.count("private_key");
+  bool ownIdentity = false;
+  for (const auto& [name, v] : eff) ownIdentity = ownIdentity || effectOf(name) == SettingEffect::Identity;
   bool peers = cfg.peersGiven;
   if (def) {
     peers = peers || def->peersGiven;
     for (const auto& [name, v] : def->settings) {
-      if (name == "server_name" || name == "server_id") continue;
-      if (ownIdentity && (name == "certificate" || name == "private_key")) continue;
+      const SettingEffect e = effectOf(name);
+      if (e == SettingEffect::Choice || (ownIdentity && e == SettingEffect::Identity)) continue;
       eff.emplace(name, v);
     }
   }
   DomainOptions& o = d->opt_;
-  o.verifyCertificate = cfg.id.side == Side::Client;
+  o = defaultOptions(cfg.id.side);
   if (peers) o.verifyCertificate = o.requireCertificate = true;
   for (const auto& [name, v] : eff) {
     d->locs_[name] = v.loc;
-    auto bad = [&](const std::string& what) {
+    const SettingSpec* spec = findSetting(name);
+    if (!spec) continue;  // TlsConfig::set admits table names only
+    if (std::string what = applySetting(*spec, v, o); !what.empty()) {
       err = (v.loc.file.empty() ? std::string() : v.loc.str() + ": ") + prefix + "'" + name + "' " + what;
-    };
-    if (name == "method") {
-      o.method = v.text();
-      if (!parseMethod(o.method, o.minVersion, o.maxVersion)) {
-        bad("has unknown value '" + o.method + "' (TLSv1.2+, TLSv1.3, TLSv1.2, TLSv1.1+, SSLv23 ...)");
-        return nullptr;
-      }
-    } else if (name == "certificate") o.certificate = v.text();
-    else if (name == "private_key") o.privateKey = v.text();
-    else if (name == "ca_list") o.caList = v.text();
-    else if (name == "ca_path") o.caPath = v.text();
-    else if (name == "crl") o.crl = v.text();
-    else if (name == "cipher_list") o.cipherList = v.text();
-    else if (name == "cipher_suites") o.cipherSuites = v.text();
-    else if (name == "server_name") o.serverName = str::toLower(v.text());
-    else if (name == "server_id") o.serverId = v.text();
-    else if (name == "verify_depth") {
-      auto n = parseInt(v);
-      if (!n || *n < 0 || *n > 100) {
-        bad("must be a number 0..100, not '" + v.text() + "'");
-        return nullptr;
-      }
-      o.verifyDepth = int(*n);
-    } else {
-      auto b = parseBool(v);
-      if (!b) {
-        bad("must be 0 or 1, not '" + v.text() + "'");
-        return nullptr;
-      }
-      if (name == "crl_enabled") o.crlEnabled = *b;
-      else if (name == "verify_certificate") o.verifyCertificate = *b;
-      else if (name == "require_certificate") o.requireCertificate = *b;
+      return nullptr;
     }
   }
   if (o.serverName.empty() && !cfg.id.label.empty() && cfg.id.side == Side::Server) o.serverName = cfg.id.label;
   if (o.serverId.empty() && !cfg.id.label.empty() && cfg.id.side == Side::Client) o.serverId = cfg.id.label;
-  for (const auto* p : {&o.certificate, &o.privateKey, &o.caList, &o.caPath, &o.crl}) {
-    if (!p->empty()) d->inputs_.push_back(*p);
+  for (const auto& spec : settingTable()) {
+    if (spec.scope != SettingScope::Domain || !spec.isPath()) continue;
+    if (std::string p = settingText(spec, o); !p.empty()) d->inputs_.push_back(std::move(p));
   }
   d->computeDigest();
   return d;
 }
 
 void TlsDomain::computeDigest() {
-  // Every effective setting (paths by role, so a file moved from ca_list to crl counts) and the
-  // content of every file read. Equal digests mean an equal SSL_CTX.
-  const DomainOptions& o = opt_;
+  // Every effective setting the table marks (paths by role, so a file moved from ca_list to crl
+  // counts) and the content of every file read. Equal digests mean an equal SSL_CTX.
   std::string settingsText = name_;
   for (const auto& [n, l] : locs_) settingsText += "|" + n;
-  for (const auto* p : {&o.method, &o.certificate, &o.privateKey, &o.caList, &o.caPath, &o.crl, &o.cipherList,
-                        &o.cipherSuites, &o.serverName, &o.serverId}) {
-    settingsText += "|" + *p;
+  for (const auto& s : settingTable()) {
+    if (s.inDigest()) settingsText += "|" + std::string(s.name) + "=" + settingText(s, opt_);
   }
-  settingsText += "|" + std::to_string(o.verifyCertificate) + std::to_string(o.requireCertificate) +
-                  std::to_string(o.crlEnabled) + std::to_string(o.verifyDepth);
   digest_ = digestPaths(inputs_) + ":" + std::to_string(std::hash<std::string>{}(settingsText));
 }
 
@@ -355,20 +303,10 @@ RpcStruct TlsDomain::describe() const {
   s.emplace_back("domain", name_);
   s.emplace_back("side", std::string(sideName(id_.side)));
   s.emplace_back("address", id_.addr);
-  s.emplace_back("server_name", opt_.serverName);
-  s.emplace_back("server_id", opt_.serverId);
-  s.emplace_back("method", opt_.method);
-  s.emplace_back("certificate", opt_.certificate);
-  s.emplace_back("private_key", opt_.privateKey.empty() ? std::string() : opt_.privateKey);
-  s.emplace_back("ca_list", opt_.caList);
-  s.emplace_back("ca_path", opt_.caPath);
-  s.emplace_back("crl", opt_.crl);
-  s.emplace_back("crl_enabled", opt_.crlEnabled);
-  s.emplace_back("verify_certificate", opt_.verifyCertificate);
-  s.emplace_back("require_certificate", opt_.requireCertificate);
-  s.emplace_back("verify_depth", opt_.verifyDepth);
-  s.emplace_back("cipher_list", opt_.cipherList);
-  s.emplace_back("cipher_suites", opt_.cipherSuites);
+  // Every domain setting of the table (the key's path, never key material).
+  for (const auto& spec : settingTable()) {
+    if (spec.scope == SettingScope::Domain) s.emplace_back(std::string(spec.name), settingValue(spec, opt_));
+  }
   if (X509* x = SSL_CTX_get0_certificate(ctx_.get())) {
     s.emplace_back("certificate_subject", CertInfo::nameField(X509_get_subject_name(x), NID_commonName));
     s.emplace_back("certificate_not_after", CertInfo::timeText(X509_get0_notAfter(x)));

@@ -13,6 +13,7 @@
 
 #include "core/rpc_value.h"
 #include "tls/ossl_ptr.h"
+#include "tls/setting_table.h"
 #include "tls/tls_config.h"
 
 namespace sipsd::tls {
@@ -25,21 +26,6 @@ struct CrlDue {
   std::string issuer;      // CN of the CA that signed it
   std::string nextUpdate;  // as text, "Jun 17 15:03:20 2026 GMT"
   time_t at = 0;
-};
-
-// The typed, effective settings of a domain (after inheritance from the side's default).
-struct DomainOptions {
-  std::string method = "TLSv1.2+";
-  int minVersion = TLS1_2_VERSION;
-  int maxVersion = 0;  // 0: the highest the library supports
-  std::string certificate, privateKey, caList, caPath, crl;
-  bool crlEnabled = false;
-  bool verifyCertificate = false;
-  bool requireCertificate = false;
-  int verifyDepth = 9;
-  std::string cipherList, cipherSuites;
-  std::string serverName;  // lower case
-  std::string serverId;
 };
 
 class TlsDomain {
@@ -82,8 +68,6 @@ class TlsDomain {
   void storeSession(const std::string& key, SSL_SESSION* s);  // takes ownership
 
   static TlsDomain* fromCtx(SSL_CTX* ctx);
-  // Parses a method text into min/max protocol versions.
-  static bool parseMethod(const std::string& m, int& minV, int& maxV);
 
  private:
   TlsDomain() = default;

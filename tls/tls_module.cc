@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "tls/domain_file.h"
 #include "tls/kamailio_params.h"
+#include "tls/setting_table.h"
 #include "tls/tls_domain_set.h"
 #include "tls/tls_metrics.h"
 #include "tls/tls_rpc.h"
@@ -17,15 +18,9 @@
 namespace sipsd::tls {
 namespace {
 
-const char* const kGlobals[] = {"handshake_timeout", "send_timeout",        "tls_log",        "session_cache",
-                                "session_tickets",   "ticket_key_lifetime", "watch_interval", "config",
-                                "disable_tls",       "watch_inotify"};
-
-bool isGlobal(const std::string& n) {
-  for (const char* g : kGlobals) {
-    if (n == g) return true;
-  }
-  return false;
+const SettingSpec* findGlobal(std::string_view name) {
+  const SettingSpec* s = findSetting(name);
+  return s && s->scope == SettingScope::Global ? s : nullptr;
 }
 
 std::string where(const SourceLoc& l) { return l.file.empty() ? std::string("(built-in)") : l.str(); }
@@ -37,40 +32,27 @@ TlsModule::TlsModule() : transport_(std::make_shared<TlsTransport>()) { buildExp
 TlsModule::~TlsModule() = default;
 
 std::string TlsModule::setGlobal(const std::string& name, const ParamValue& v) {
+  const SettingSpec* spec = findGlobal(name);
+  if (!spec) return "unknown TLS setting '" + name + "'";
   auto [it, fresh] = globalsAt_.emplace(name, v.loc);
   if (!fresh) {
     return "TLS setting '" + name + "' is set twice: at " + where(it->second) + " and at " + where(v.loc);
   }
-  if (name == "config") {
-    if (v.text().empty()) return "modparam tls config: empty file name";
-    g_.configFile = resolvePath(v.text(), v.loc.file.empty() ? std::string() : dirOf(v.loc.file));
-    g_.configFileLoc = v.loc;
-    return {};
+  ParamValue value = v;
+  if (spec->isPath()) {
+    if (v.text().empty()) return "modparam tls " + name + ": empty file name";
+    value.isInt = false;
+    value.str = resolvePath(v.text(), v.loc.file.empty() ? std::string() : dirOf(v.loc.file));
   }
-  if (name == "session_tickets" || name == "disable_tls" || name == "watch_inotify") {
-    auto b = parseBool(v);
-    if (!b) return "TLS setting '" + name + "' must be 0 or 1, not '" + v.text() + "'";
-    (name == "disable_tls" ? g_.disabled : name == "watch_inotify" ? g_.watchInotify : g_.sessionTickets) = *b;
-    return {};
-  }
-  auto n = parseInt(v);
-  if (!n || *n < 0 || *n > 100000000) return "TLS setting '" + name + "' must be a non-negative number, not '" + v.text() + "'";
-  int x = int(*n);
-  if ((name == "handshake_timeout" || name == "send_timeout" || name == "ticket_key_lifetime") && x == 0) {
-    return "TLS setting '" + name + "' must be at least 1 second";
-  }
-  if (name == "handshake_timeout") g_.handshakeTimeout = x;
-  else if (name == "send_timeout") g_.sendTimeout = x;
-  else if (name == "tls_log") g_.tlsLog = std::min(x, 4);
-  else if (name == "session_cache") g_.sessionCache = x;
-  else if (name == "ticket_key_lifetime") g_.ticketKeyLifetime = x;
-  else if (name == "watch_interval") g_.watchInterval = x;
+  if (std::string e = applySetting(*spec, value, g_); !e.empty()) return "TLS setting '" + name + "' " + e;
+  if (spec->name == "config") g_.configFileLoc = v.loc;
   return {};
 }
 
 std::string TlsModule::setDomainParam(const std::string& rawName, const ParamValue& v, const char* origin) {
-  std::string name = canonicalSetting(rawName);
-  if (!isDomainSetting(name)) return std::string("unknown TLS ") + origin + " '" + rawName + "'";
+  const SettingSpec* spec = findDomainSetting(rawName);
+  if (!spec) return std::string("unknown TLS ") + origin + " '" + rawName + "'";
+  const std::string name(spec->name);
   const std::string baseDir = v.loc.file.empty() ? std::string() : dirOf(v.loc.file);
   // "[server:|client:]IP:PORT=value" addresses one domain; anything else sets both defaults.
   if (!v.isInt) {
@@ -84,6 +66,7 @@ std::string TlsModule::setDomainParam(const std::string& rawName, const ParamVal
       }
     }
   }
+  // A client domain's id names one domain, never both defaults.
   if (name != "server_id") {
     if (auto e = params_.set(DomainId{Side::Server, "default", ""}, name, v, baseDir); !e.empty()) return e;
   }
@@ -92,26 +75,23 @@ std::string TlsModule::setDomainParam(const std::string& rawName, const ParamVal
 
 std::string TlsModule::setParam(const std::string& name, const ParamValue& v) {
   if (initialized_) return "TLS parameters cannot change after start (use tls.reload for files)";
-  if (isGlobal(name) && name != "disable_tls") return setGlobal(name, v);
+  if (const SettingSpec* g = findGlobal(name); g && g->modparam) return setGlobal(name, v);
   return setDomainParam(name, v, "parameter");
 }
 
 std::string TlsModule::claimGlobal(const std::string& name, const ParamValue& v, bool& claimed) {
   claimed = false;
-  if (name == "disable_tls") {
-    claimed = true;
-    return setGlobal(name, v);
+  for (const auto& s : settingTable()) {
+    if (s.scope == SettingScope::Global && !s.keyword.empty() && s.keyword == name) {
+      claimed = true;
+      return setGlobal(std::string(s.name), v);
+    }
   }
   if (name.rfind("tls_", 0) != 0) return {};
-  std::string rest = name.substr(4);
-  if (rest == "log" || rest == "handshake_timeout" || rest == "send_timeout") {
-    claimed = true;
-    return setGlobal(rest == "log" ? "tls_log" : rest, v);
-  }
-  std::string canon = canonicalSetting(rest);
-  if (!isDomainSetting(canon)) return {};
+  const SettingSpec* spec = findDomainSetting(name.substr(4));
+  if (!spec) return {};
   claimed = true;
-  return setDomainParam(canon, v, "keyword");
+  return setDomainParam(std::string(spec->name), v, "keyword");
 }
 
 std::string TlsModule::claimBlock(const CfgBlock& b, bool& claimed) {
@@ -124,11 +104,9 @@ std::string TlsModule::claimBlock(const CfgBlock& b, bool& claimed) {
   const std::string baseDir = b.loc.file.empty() ? std::string() : dirOf(b.loc.file);
   for (const auto& [rawName, v] : b.items) {
     std::string n = rawName.rfind("tls_", 0) == 0 ? rawName.substr(4) : rawName;
-    std::string canon = canonicalSetting(n);
-    if (!isDomainSetting(canon)) {
-      return v.loc.str() + ": unknown setting '" + rawName + "' in tls_domain[" + b.selector + "]";
-    }
-    if (auto e = params_.set(*id, canon, v, baseDir); !e.empty()) return e;
+    const SettingSpec* spec = findDomainSetting(n);
+    if (!spec) return v.loc.str() + ": unknown setting '" + rawName + "' in tls_domain[" + b.selector + "]";
+    if (auto e = params_.set(*id, std::string(spec->name), v, baseDir); !e.empty()) return e;
   }
   // A block with no items still declares the domain (it inherits the defaults).
   params_.declare(*id, b.loc);
@@ -344,17 +322,17 @@ void TlsModule::startNotifier() {
 void TlsModule::buildExports() {
   ModuleExports& x = exports_;
   x.name = "tls";
-  for (const auto& n : domainSettingNames()) {
+  // Every setting of the table under its name, and under Kamailio's modparam names.
+  for (const auto& s : settingTable()) {
+    if (!s.modparam) continue;
+    std::string n(s.name);
     x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
-  }
-  for (const char* g : kGlobals) {
-    std::string n = g;
-    if (n == "disable_tls") continue;
-    x.params.push_back({n, ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
+    for (std::string_view k : s.kamailioParams) {
+      x.params.push_back({std::string(k), ParamType::Any, [this, n](const ParamValue& v) { return setParam(n, v); }});
+    }
   }
   for (auto& p : kamailioParams(*this)) x.params.push_back(std::move(p));  // accepted for Kamailio configs
   ops_ = std::make_unique<TlsOps>(*this);
-  for (auto& p : ops_->params()) x.params.push_back(std::move(p));
   x.functions = tlsFunctions(*this);
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);
@@ -363,8 +341,8 @@ void TlsModule::buildExports() {
   x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
   x.init = [this](CoreApi& core) { return init(&core); };
   x.reload = [this] { return reload("SIGHUP", nullptr); };
-  // Worker-init hooks run only in the running server (never under `sipsd -c`), on the main
-  // thread before traffic flows: the place to start the inotify thread.
+  // Worker-init hooks run only in the running server (never under `sipsd -c`; see
+  // ModuleExports::workerInit): worker 0's call is the place to start the inotify thread.
   x.workerInit = [this](CoreApi&, int worker) {
     if (worker == 0) startNotifier();
     return std::string();

@@ -5,16 +5,12 @@
 
 #include <string>
 
+#include "tls/setting_table.h"
 #include "tls/tls_domain_set.h"
 #include "tls/tls_module.h"
 #include "tls/tls_session.h"
 
 namespace sipsd::tls {
-
-namespace {
-// XML-RPC convention for "wrong parameters" (the same code the core RPCs use).
-constexpr int kInvalidParams = -32602;
-}  // namespace
 
 std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
   std::vector<RpcMethod> r;
@@ -44,20 +40,13 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                }});
   r.push_back({"tls.options", "Effective settings per TLS domain", [&m](const std::vector<RpcValue>&) {
                  auto set = m.transport().current();
-                 if (!set) throw RpcFault(500, "TLS is not running");
+                 if (!set) throw RpcFault(kRpcFailed, "TLS is not running");
                  RpcArray a;
                  for (const auto& d : set->all()) a.emplace_back(d->describe());
                  RpcStruct g;
-                 const GlobalConfig& c = m.globals();
-                 g.emplace_back("handshake_timeout", c.handshakeTimeout);
-                 g.emplace_back("send_timeout", c.sendTimeout);
-                 g.emplace_back("tls_log", c.tlsLog);
-                 g.emplace_back("session_cache", c.sessionCache);
-                 g.emplace_back("session_tickets", c.sessionTickets);
-                 g.emplace_back("ticket_key_lifetime", c.ticketKeyLifetime);
-                 g.emplace_back("watch_interval", c.watchInterval);
-                 g.emplace_back("watch_inotify", c.watchInotify);
-                 g.emplace_back("config", c.configFile);
+                 for (const auto& s : settingTable()) {
+                   if (s.scope == SettingScope::Global) g.emplace_back(std::string(s.name), settingValue(s, m.globals()));
+                 }
                  RpcStruct st;
                  st.emplace_back("global", std::move(g));
                  st.emplace_back("domains", std::move(a));
@@ -67,7 +56,7 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                [&m](const std::vector<RpcValue>&) {
                  ReloadReport rep;
                  std::string err = m.reload("tls.reload", &rep);
-                 if (!err.empty()) throw RpcFault(500, "TLS reload failed, running configuration kept: " + err);
+                 if (!err.empty()) throw RpcFault(kRpcFailed, "TLS reload failed, running configuration kept: " + err);
                  RpcArray c, rebuilt;
                  for (auto& s : rep.changes) c.emplace_back(std::move(s));
                  for (auto& s : rep.rebuilt) rebuilt.emplace_back(std::move(s));
@@ -83,7 +72,7 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                [&m](const std::vector<RpcValue>& params) {
                  const int64_t* id = params.size() == 1 ? std::get_if<int64_t>(&params[0].v) : nullptr;
                  if (!id || *id <= 0)
-                   throw RpcFault(kInvalidParams, "tls.kill takes one integer parameter: a connection id from tls.list");
+                   throw RpcFault(kRpcInvalidParams, "tls.kill takes one integer parameter: a connection id from tls.list");
                  const auto connId = uint64_t(*id);
                  // Only TLS connections: the core's id space also holds plain TCP connections,
                  // which this method must not reach.
@@ -91,12 +80,12 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
                  m.transport().registry().forEach([&](const TlsSession& s) {
                    if (s.endpoints().connId == connId) isTls = true;
                  });
-                 if (!isTls) throw RpcFault(404, "no TLS connection with id " + std::to_string(connId));
+                 if (!isTls) throw RpcFault(kRpcNotFound, "no TLS connection with id " + std::to_string(connId));
                  CoreApi* core = m.core();
-                 if (!core) throw RpcFault(500, "TLS is not running");
+                 if (!core) throw RpcFault(kRpcFailed, "TLS is not running");
                  // The connection may have closed since the lookup; that is the same answer.
                  if (!core->closeConnectionById(connId))
-                   throw RpcFault(404, "no TLS connection with id " + std::to_string(connId));
+                   throw RpcFault(kRpcNotFound, "no TLS connection with id " + std::to_string(connId));
                  return RpcValue("closed");
                }});
   return r;

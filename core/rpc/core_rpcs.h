@@ -13,15 +13,6 @@
 
 namespace sipsd {
 
-// Standard XML-RPC fault codes (specs.xmlrpc.com "xmlrpc-errors"), used by every RPC layer.
-enum RpcFaultCode : int {
-  kRpcParseError = -32700,
-  kRpcInvalidRequest = -32600,
-  kRpcMethodNotFound = -32601,
-  kRpcInvalidParams = -32602,
-  kRpcInternalError = -32603,
-};
-
 struct CoreRpcEnv {
   // Starts a graceful stop. Must only schedule it: core.kill returns its answer after calling
   // this, and the caller has to receive that answer before the listeners go away.

@@ -2,6 +2,7 @@
 #include "core/script/core_functions.h"
 
 
+#include "core/log.h"
 #include "core/net/listen_requirement.h"
 #include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
@@ -138,13 +139,9 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
         if (a.num < kLogErr || a.num > kLogDebug) return "the level " + std::to_string(a.num) + " is not in 0..4";
         level = int(a.num);
       } else {
-        static const std::pair<const char*, int> kNames[] = {
-            {"L_ALERT", kLogErr}, {"L_CRIT", kLogErr},      {"L_ERR", kLogErr},  {"L_WARN", kLogWarn},
-            {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDebug}};
-        bool found = false;
-        for (const auto& [n, l] : kNames)
-          if (a.str == n) level = l, found = true;
-        if (!found) return "unknown level '" + a.str + "' (L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG)";
+        auto named = logging::levelFromName(a.str);
+        if (!named) return "unknown level '" + a.str + "' (L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG)";
+        level = *named;
       }
     }
     fixed = std::make_shared<int>(level);

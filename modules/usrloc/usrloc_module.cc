@@ -9,8 +9,6 @@
 namespace sipsd::usrloc {
 namespace {
 
-constexpr int kInvalidParams = -32602;
-
 Location& location() {
   static Location loc;
   return loc;
@@ -45,15 +43,15 @@ RpcValue recordValue(const AorRecord& r, int64_t now) {
 
 const LocationTable& tableOrFault() {
   const LocationTable* t = location().currentTable();
-  if (!t) throw RpcFault(500, "the location table is read on a worker (call through dispatch_rpc)");
+  if (!t) throw RpcFault(kRpcFailed, "the location table is read on a worker (call through dispatch_rpc)");
   return *t;
 }
 
 std::string aorParam(const std::vector<RpcValue>& p) {
   const std::string* s = p.size() == 1 ? std::get_if<std::string>(&p[0].v) : nullptr;
-  if (!s) throw RpcFault(kInvalidParams, "expected one parameter: the address of record (sip:user@domain)");
+  if (!s) throw RpcFault(kRpcInvalidParams, "expected one parameter: the address of record (sip:user@domain)");
   std::string aor = location().aorOf(*s);
-  if (aor.empty()) throw RpcFault(kInvalidParams, "'" + *s + "' is not a SIP URI with a user part");
+  if (aor.empty()) throw RpcFault(kRpcInvalidParams, "'" + *s + "' is not a SIP URI with a user part");
   return aor;
 }
 
@@ -86,10 +84,10 @@ std::vector<RpcMethod> rpcs() {
                  const LocationTable& t = tableOrFault();
                  RecordPtr rec = t.get(aor);
                  int64_t now = unixNow();
-                 if (!rec) throw RpcFault(404, "no bindings for " + aor);
+                 if (!rec) throw RpcFault(kRpcNotFound, "no bindings for " + aor);
                  RpcValue v = recordValue(*rec, now);
                  if (std::get<RpcArray>(std::get<RpcStruct>(v.v)[1].second.v).empty())
-                   throw RpcFault(404, "no bindings for " + aor);
+                   throw RpcFault(kRpcNotFound, "no bindings for " + aor);
                  return v;
                }});
   r.push_back({"ul.rm", "Removes every binding of an address of record: ul.rm sip:alice@example.com",
@@ -97,7 +95,7 @@ std::vector<RpcMethod> rpcs() {
                  std::string aor = aorParam(p);
                  const LocationTable& t = tableOrFault();
                  RecordPtr rec = t.get(aor);
-                 if (!rec) throw RpcFault(404, "no bindings for " + aor);
+                 if (!rec) throw RpcFault(kRpcNotFound, "no bindings for " + aor);
                  int64_t n = int64_t(rec->bindings.size());
                  location().update(aor, [](const AorRecord* cur) {
                    UpdateResult u;

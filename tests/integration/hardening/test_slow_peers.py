@@ -23,7 +23,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, client_hello, free_port, make_pki, read_sip_message, sip_options,
-                           status_of, tls_client_context, wait_for)
+                           status_of, tls_client_context, tls_params, wait_for)
 
 HOST = "127.0.0.1"
 TRICKLERS = int(os.environ.get("SIPSD_IT_TRICKLERS", "300"))
@@ -39,10 +39,7 @@ listen=tcp:{HOST}:{tcp_port}
 loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
-modparam("tls", "certificate", "{ca}/certs/server.crt")
-modparam("tls", "private_key", "{ca}/certs/server.key")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
+{tls_params(f'{ca}/certs/server.crt', f'{ca}/certs/server.key', f'{ca}/ca.crt', 1)}
 
 route {{
     if (method == "POST") {{ dispatch_rpc(); exit; }}

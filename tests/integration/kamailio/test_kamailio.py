@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, wait_for
+from sipsd_harness import Checker, Sipsd, free_port, make_pki, tls_params, wait_for
 
 HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,9 +101,7 @@ loadmodule "tls"
 loadmodule "sl"
 loadmodule "tm"
 loadmodule "rr"
-modparam("tls", "certificate", "{ca}/certs/server.crt")
-modparam("tls", "private_key", "{ca}/certs/server.key")
-modparam("tls", "ca_list", "{ca}/ca.crt")
+{tls_params(f'{ca}/certs/server.crt', f'{ca}/certs/server.key', f'{ca}/ca.crt')}
 modparam("rr", "enable_double_rr", 1)
 
 route {{

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xmlrpc.client
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -98,14 +99,14 @@ class Sipsd:
         self.extra = list(extra_args)
         self.proc = None
 
-    def start(self, wait_tcp=None, wait_udp=None, preexec_fn=None):
+    def start(self, wait_tcp=None, wait_udp=None, preexec_fn=None, timeout=10):
         self.log = open(self.log_path, "wb")
         args = [sipsd_binary(), "-f", self.cfg, "-E", "-L", os.path.join(build_dir(), "modules"),
                 "-L", build_dir()] + self.extra
         # preexec_fn: e.g. lower a resource limit for the sipsd process only.
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         for host, port in (wait_tcp or []):
-            wait_for(lambda: self.proc.poll() is not None or tcp_open(host, port), 10, f"sipsd on {host}:{port}")
+            wait_for(lambda: self.proc.poll() is not None or tcp_open(host, port), timeout, f"sipsd on {host}:{port}")
             if self.proc.poll() is not None:
                 raise Failure("sipsd exited at start:\n" + self.output())
         return self
@@ -168,12 +169,48 @@ def make_pki(dirpath, clients=("bob:Bob", "alice:Alice"), servers=(("server", "l
     return ca
 
 
-def tls_client_context(ca, cert=None, key=None):
+def crt(ca, name):
+    """The certificate tools/sipsd-ca issued to `name` in the CA directory `ca`."""
+    return os.path.join(ca, "certs", name + ".crt")
+
+
+def key(ca, name):
+    return os.path.join(ca, "certs", name + ".key")
+
+
+def tls_client_context(ca, cert=None, key=None, version=None):
+    """A client context trusting the CA in `ca` (no host name check), with a certificate when
+    given, and pinned to one TLS version (ssl.TLSVersion) when asked."""
     ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.crt"))
     ctx.check_hostname = False
     if cert:
         ctx.load_cert_chain(cert, key)
+    if version:
+        ctx.minimum_version = version
+        ctx.maximum_version = version
     return ctx
+
+
+def client_ctx(ca, who=None, version=None):
+    """tls_client_context with the certificate of `who` (a name in the CA directory)."""
+    return tls_client_context(ca, crt(ca, who) if who else None, key(ca, who) if who else None, version)
+
+
+def tls_params(cert, key, ca_list=None, verify=None, require=None):
+    """The modparam("tls", ...) lines of a config: identity, trusted CAs, verification."""
+    lines = [f'modparam("tls", "certificate", "{cert}")', f'modparam("tls", "private_key", "{key}")']
+    if ca_list:
+        lines.append(f'modparam("tls", "ca_list", "{ca_list}")')
+    if verify is not None:
+        lines.append(f'modparam("tls", "verify_certificate", {int(verify)})')
+    if require is not None:
+        lines.append(f'modparam("tls", "require_certificate", {int(require)})')
+    return "\n".join(lines)
+
+
+def rpc(port, host="127.0.0.1"):
+    """XML-RPC to sipsd's dispatch_rpc() over plain TCP."""
+    return xmlrpc.client.ServerProxy(f"http://{host}:{port}/RPC2")
 
 
 def sip_options(host, port, proto="TCP", branch="z9hG4bKit1", call_id="it-1@test", cseq=1, local=("127.0.0.1", 5999)):
@@ -206,6 +243,57 @@ def read_sip_message(sock, buf=b""):
             raise Failure("connection closed inside a body")
         rest += chunk
     return head + b"\r\n\r\n" + rest[:length], rest[length:]
+
+
+def first_line(msg):
+    return msg.split(b"\r\n", 1)[0].decode(errors="replace")
+
+
+def reason_of(msg):
+    parts = first_line(msg).split(" ", 2)
+    return parts[2] if len(parts) > 2 else ""
+
+
+def headers(msg, name):
+    """Every value of header `name` (case-insensitive), in order."""
+    out = []
+    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == name.lower().encode():
+            out.append(v.strip().decode())
+    return out
+
+
+def header(msg, name):
+    """First value of header `name` (case-insensitive), or None."""
+    values = headers(msg, name)
+    return values[0] if values else None
+
+
+def run_sections(sections, tmp_prefix, setup):
+    """Runs the sections named on the command line (default: all of `sections`, name -> function
+    taking (checker, tmp, setup result)) in a fresh temp dir; a section that crashes is a failed
+    check, not the end of the others. Exits with the checker's verdict."""
+    c = Checker()
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+    ctx = setup(tmp)
+    for name in sys.argv[1:] or list(sections):
+        t0 = time.monotonic()
+        try:
+            sections[name](c, tmp, ctx)
+        except Exception as e:  # noqa: BLE001 - one section's crash must not hide the others
+            c.check(False, f"{name}: ran to the end", f"{type(e).__name__}: {e}")
+        print(f"-- {name}: {time.monotonic() - t0:.1f}s", flush=True)
+    c.finish()
+
+
+def finish(c, tmp):
+    """Ends a test: keeps the work directory (logs, configs) when a check failed, else removes it."""
+    if c.failed:
+        print("logs kept in", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    c.finish()
 
 
 def status_of(msg):

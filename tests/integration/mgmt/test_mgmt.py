@@ -14,8 +14,8 @@ import tempfile
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (ROOT, Checker, Sipsd, free_port, make_pki, read_sip_message, status_of,
-                           tls_client_context, wait_for)
+from sipsd_harness import (ROOT, Checker, Sipsd, free_port, header, make_pki, read_sip_message, status_of,
+                           tls_client_context, tls_params, wait_for)
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
 
@@ -30,11 +30,7 @@ loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
 loadmodule "http"
-modparam("tls", "certificate", "{ca}/certs/server.crt")
-modparam("tls", "private_key", "{ca}/certs/server.key")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 0)
+{tls_params(f'{ca}/certs/server.crt', f'{ca}/certs/server.key', f'{ca}/ca.crt', 1, 0)}
 
 route {{
     if (method == "GET" && @http.path == "/health") {{
@@ -82,14 +78,6 @@ def xml_call(method, params_xml=""):
 def http_post(body, version="HTTP/1.1", extra=""):
     return (f"POST /RPC2 {version}\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n{extra}"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-def header(msg, name):
-    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == name.lower().encode():
-            return v.strip().decode()
-    return None
 
 
 def main():

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import ROOT, Checker, Sipsd, free_port, run, sipsd_ca, tcp_open, wait_for  # noqa: E402
+from sipsd_harness import ROOT, Checker, Sipsd, free_port, run, sipsd_ca, tcp_open, tls_params, wait_for  # noqa: E402
 
 HOST = "127.0.0.1"
 CALLS = 5
@@ -61,11 +61,7 @@ listen=udp:{HOST}:{s_udp}
 listen=tls:{HOST}:{s_tls}
 loadmodule "tls"
 loadmodule "sl"
-modparam("tls", "certificate", "ca/certs/sipsd.crt")
-modparam("tls", "private_key", "ca/certs/sipsd.key")
-modparam("tls", "ca_list", "ca/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 1)
+{tls_params('ca/certs/sipsd.crt', 'ca/certs/sipsd.key', 'ca/ca.crt', 1, 1)}
 route {{
     if (proto == TLS) {{
         # from kamailio: only its verified certificate is let through

@@ -7,31 +7,9 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import read_sip_message, status_of  # noqa: E402
+from sipsd_harness import first_line, header, headers, read_sip_message, status_of  # noqa: E402,F401
 
 HOST = "127.0.0.1"
-
-
-def header(msg, name):
-    """First value of header `name` (case-insensitive), or None."""
-    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == name.lower().encode():
-            return v.strip().decode()
-    return None
-
-
-def headers(msg, name):
-    out = []
-    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == name.lower().encode():
-            out.append(v.strip().decode())
-    return out
-
-
-def first_line(msg):
-    return msg.split(b"\r\n", 1)[0].decode(errors="replace")
 
 
 def request(method, ruri, frm, to, call_id, cseq, via, contact=None, expires=None, extra="", body="",

@@ -20,7 +20,7 @@ import tempfile
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
-from sipsd_harness import Checker, Sipsd, build_dir, free_port, make_pki, run, sipsd_binary, tcp_open, wait_for  # noqa: E402
+from sipsd_harness import Checker, Sipsd, build_dir, finish, free_port, make_pki, run, sipsd_binary, tcp_open, wait_for  # noqa: E402,E501
 from test_registrar import CALL_ROUTE, config, sipsctl  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -220,11 +220,7 @@ def main():
     finally:
         for ua in uas:
             ua.stop()
-        if c.failed:
-            print("logs kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+        finish(c, tmp)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import urllib.request
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
-from sipsd_harness import ROOT, Checker, Sipsd, free_port, make_pki, run, status_of, wait_for  # noqa: E402
+from sipsd_harness import ROOT, Checker, Sipsd, finish, free_port, make_pki, run, status_of, tls_params, wait_for  # noqa: E402,E501
 from sip_ua import HOST, TlsUa, UdpUa, first_line, header, headers, reply_to  # noqa: E402
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
@@ -107,11 +107,7 @@ loadmodule "xmlrpc"
 loadmodule "http"
 {loads}loadmodule "usrloc"
 loadmodule "registrar"
-modparam("tls", "certificate", "{ca}/certs/server.crt")
-modparam("tls", "private_key", "{ca}/certs/server.key")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 0)
+{tls_params(f'{ca}/certs/server.crt', f'{ca}/certs/server.key', f'{ca}/ca.crt', 1, 0)}
 {usrloc_params}
 {extra_params}
 
@@ -429,11 +425,7 @@ def main():
         if "cluster" in sections:
             section_cluster(c, tmp, ca)
     finally:
-        if c.failed:
-            print("logs kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+        finish(c, tmp)
 
 
 if __name__ == "__main__":

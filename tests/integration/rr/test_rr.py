@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, read_sip_message, status_of
+from sipsd_harness import Checker, Sipsd, first_line, free_port, headers, make_pki, read_sip_message, status_of
 
 HOST = "127.0.0.1"
 ALIAS = "proxy.rr.test"
@@ -74,19 +74,6 @@ def request(method, ruri, via, extra="", cseq=1, call_id="rr-1", to_tag="", body
             f"CSeq: {cseq} {method}\r\n"
             f"{extra}"
             f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
-
-
-def headers(msg, name):
-    out = []
-    for line in msg.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
-        n, _, v = line.partition(b":")
-        if n.strip().lower() == name.lower().encode():
-            out.append(v.strip().decode())
-    return out
-
-
-def first_line(msg):
-    return msg.split(b"\r\n", 1)[0].decode(errors="replace")
 
 
 def reply_to(req, code, reason, extra=""):

@@ -22,8 +22,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, client_hello, free_port, read_sip_message, run, sip_options,
-                           sipsd_binary, sipsd_ca, status_of, wait_for)
+from sipsd_harness import (Checker, Sipsd, build_dir, client_ctx, client_hello, crt, free_port, key, read_sip_message,
+                           reason_of, run, run_sections, sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
 
 HOST = "127.0.0.1"
 
@@ -46,35 +46,11 @@ def pki(tmp):
     return ca
 
 
-def crt(ca, name):
-    return os.path.join(ca, "certs", name + ".crt")
-
-
-def key(ca, name):
-    return os.path.join(ca, "certs", name + ".key")
-
-
-def client_ctx(ca, who=None, version=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.crt"))
-    ctx.check_hostname = False
-    if who:
-        ctx.load_cert_chain(crt(ca, who), key(ca, who))
-    if version:
-        ctx.minimum_version = version
-        ctx.maximum_version = version
-    return ctx
-
-
 def options(host, port, local, extra="", branch="z9hG4bKtls1", cseq=1, proto="TLS"):
     req = sip_options(host, port, proto, branch=branch, cseq=cseq, local=local)
     if extra:
         req = req.replace(b"Content-Length: 0\r\n", extra.encode() + b"\r\nContent-Length: 0\r\n")
     return req
-
-
-def reason_of(msg):
-    parts = msg.split(b"\r\n", 1)[0].decode(errors="replace").split(" ", 2)
-    return parts[2] if len(parts) > 2 else ""
 
 
 def tls_request(port, ctx, extra="", server_name=None, timeout=10):
@@ -157,11 +133,7 @@ children=2
 listen=tls:{HOST}:{port}
 loadmodule "tls"
 loadmodule "sl"
-modparam("tls", "certificate", "{crt(ca, 'server')}")
-modparam("tls", "private_key", "{key(ca, 'server')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 0)
+{tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt', 1, 0)}
 """ + ACCESS_ROUTE
     with Sipsd(cfg, workdir=tmp, name="access") as d:
         d.start(wait_tcp=[(HOST, port)])
@@ -199,9 +171,7 @@ listen=tls:{HOST}:{p2}
 listen=tls:{HOST}:{p3}
 loadmodule "tls"
 loadmodule "sl"
-modparam("tls", "certificate", "{crt(ca, 'server')}")
-modparam("tls", "private_key", "{key(ca, 'server')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
+{tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt')}
 modparam("tls", "certificate", "{HOST}:{p1}={crt(ca, 'l1')}")
 modparam("tls", "private_key", "{HOST}:{p1}={key(ca, 'l1')}")
 modparam("tls", "certificate", "server:any/sni.example.org={crt(ca, 'sni')}")
@@ -259,11 +229,7 @@ listen=tls:{HOST}:{b1}
 listen=tls:{HOST}:{b2}
 loadmodule "tls"
 loadmodule "sl"
-modparam("tls", "certificate", "{crt(ca, 'server-b')}")
-modparam("tls", "private_key", "{key(ca, 'server-b')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 1)
+{tls_params(crt(ca, 'server-b'), key(ca, 'server-b'), f'{ca}/ca.crt', 1, 1)}
 route {{
     if (proto == TLS && @tls.peer == "proxy-a" && @tls.peer.verified && dst_port == {b1}) {{
         sl_reply(200, "hello proxy-a");
@@ -284,9 +250,7 @@ listen=tcp:{HOST}:{a_tcp}
 listen=tls:{HOST}:{a_tls}
 loadmodule "tls"
 loadmodule "sl"
-modparam("tls", "certificate", "{crt(ca, 'server')}")
-modparam("tls", "private_key", "{key(ca, 'server')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
+{tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt')}
 modparam("tls", "certificate", "client:default={crt(ca, 'default-client')}")
 modparam("tls", "private_key", "client:default={key(ca, 'default-client')}")
 modparam("tls", "certificate", "client:{HOST}:{b1}={crt(ca, 'proxy-a')}")
@@ -460,9 +424,7 @@ tcp_max_connections=2000
 tcp_max_send_queue=67108864
 loadmodule "tls"
 loadmodule "sl"
-modparam("tls", "certificate", "{crt(ca, 'server')}")
-modparam("tls", "private_key", "{key(ca, 'server')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
+{tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt')}
 modparam("tls", "handshake_timeout", 2)
 modparam("tls", "send_timeout", 2)
 route {{
@@ -641,18 +603,7 @@ SECTIONS = {"check_mode": check_mode, "access_rule": access_rule, "certificates"
 
 
 def main():
-    c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-tlsit-")
-    ca = pki(tmp)
-    wanted = sys.argv[1:] or list(SECTIONS)
-    for name in wanted:
-        t0 = time.monotonic()
-        try:
-            SECTIONS[name](c, tmp, ca)
-        except Exception as e:  # noqa: BLE001 - one section's crash must not hide the others
-            c.check(False, f"{name}: ran to the end", f"{type(e).__name__}: {e}")
-        print(f"-- {name}: {time.monotonic() - t0:.1f}s", flush=True)
-    c.finish()
+    run_sections(SECTIONS, "sipsd-tlsit-", pki)
 
 
 if __name__ == "__main__":

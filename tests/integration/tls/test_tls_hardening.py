@@ -27,8 +27,8 @@ import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, free_port, read_sip_message, sip_options, sipsd_binary,
-                           sipsd_ca, status_of, wait_for)
+from sipsd_harness import (Checker, Sipsd, build_dir, client_ctx, crt, free_port, key, read_sip_message, rpc,
+                           run_sections, sip_options, sipsd_binary, sipsd_ca, status_of, tls_params, wait_for)
 
 HOST = "127.0.0.1"
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
@@ -48,25 +48,6 @@ def pki(tmp):
     return ca
 
 
-def crt(ca, name):
-    return os.path.join(ca, "certs", name + ".crt")
-
-
-def key(ca, name):
-    return os.path.join(ca, "certs", name + ".key")
-
-
-def client_ctx(ca, who=None, version=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.crt"))
-    ctx.check_hostname = False
-    if who:
-        ctx.load_cert_chain(crt(ca, who), key(ca, who))
-    if version:
-        ctx.minimum_version = version
-        ctx.maximum_version = version
-    return ctx
-
-
 def tls_options(port, ctx, session=None):
     """Handshake (offering `session`), one OPTIONS, its reply (TLS 1.3 tickets arrive before it).
     Returns (code, reason, reused, session)."""
@@ -78,10 +59,6 @@ def tls_options(port, ctx, session=None):
             return status_of(msg), reason, s.session_reused, s.session
 
 
-def rpc(port):
-    return xmlrpc.client.ServerProxy(f"http://{HOST}:{port}/RPC2")
-
-
 def base_cfg(ca, tls_port, rpc_port, extra="", debug=3):
     return f"""
 debug={debug}
@@ -91,11 +68,7 @@ listen=tcp:{HOST}:{rpc_port}
 loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
-modparam("tls", "certificate", "{crt(ca, 'server')}")
-modparam("tls", "private_key", "{key(ca, 'server')}")
-modparam("tls", "ca_list", "{ca}/ca.crt")
-modparam("tls", "verify_certificate", 1)
-modparam("tls", "require_certificate", 1)
+{tls_params(crt(ca, 'server'), key(ca, 'server'), f'{ca}/ca.crt', 1, 1)}
 {extra}
 route {{
     if (proto == TCP && method == "POST") {{ dispatch_rpc(); exit; }}
@@ -547,10 +520,13 @@ route {{
 
 
 # ------------------------------------------------------------------------------------------------
-# 7. Issue 10 item 4: a reload rebuilds only the domain whose file changed
+# 7. Issue 10 item 4: a reload rebuilds only the domain whose file changed, and the others keep
+#    resuming sessions across it
 
 def many_domains(c, tmp, ca):
-    n = int(os.environ.get("SIPSD_IT_DOMAINS", "200"))
+    # 1,000 SNI domains; the sanitized build (several times slower to build 1,000 SSL_CTXs) uses
+    # fewer, the property is the same.
+    n = int(os.environ.get("SIPSD_IT_DOMAINS", "300" if os.environ.get("SIPSD_SANITIZED") else "1000"))
     own = os.path.join(tmp, "many-domains")
     os.makedirs(own, exist_ok=True)
     for f, src in (("shared.crt", crt(ca, "server")), ("shared.key", key(ca, "server")),
@@ -564,6 +540,8 @@ def many_domains(c, tmp, ca):
                   f"    identity: {{ certificate: {files[0]}, key: {files[1]} }}"]
     with open(os.path.join(own, "tls.yml"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    # The watcher is off so that tls.reload is the one reload that sees the change (with it on,
+    # inotify could rebuild the domain first and leave the RPC nothing to report).
     cfg = f"""
 debug=2
 children=2
@@ -573,25 +551,40 @@ loadmodule "tls"
 loadmodule "sl"
 loadmodule "xmlrpc"
 modparam("tls", "config", "{own}/tls.yml")
+modparam("tls", "watch_interval", 0)
 route {{
     if (proto == TCP && method == "POST") {{ dispatch_rpc(); exit; }}
     sl_reply(200, @tls.domain);
 }}
 """
     with Sipsd(cfg, workdir=own, name="many-domains") as d:
-        d.start(wait_tcp=[(HOST, tls_port), (HOST, rpc_port)])
+        t0 = time.monotonic()
+        d.start(wait_tcp=[(HOST, tls_port), (HOST, rpc_port)], timeout=60)
+        started = time.monotonic() - t0
         proxy = rpc(rpc_port)
-        ctx = client_ctx(ca, version=TLS12)  # TLS 1.2: resumption through the domain's session-ID cache
+        ctxs = {TLS12: client_ctx(ca, version=TLS12), TLS13: client_ctx(ca, version=TLS13)}
 
-        def sni_request(name, session=None):
+        def sni_request(name, version, session=None):
             with socket.create_connection((HOST, tls_port), timeout=10) as raw:
-                with ctx.wrap_socket(raw, server_hostname=name, session=session) as s:
+                with ctxs[version].wrap_socket(raw, server_hostname=name, session=session) as s:
                     s.sendall(sip_options(HOST, tls_port, "TLS", local=s.getsockname()))
-                    msg, _ = read_sip_message(s)
+                    msg, _ = read_sip_message(s)  # TLS 1.3: the tickets arrive before the reply
                     cn = dict(x[0] for x in s.getpeercert()["subject"]).get("commonName")
                     return msg.split(b"\r\n", 1)[0].decode(), s.session_reused, s.session, cn
-        first, _, sess, _ = sni_request("t7.example.org")
-        c.check(first.endswith(f"/t7.example.org"), "many_domains: SNI t7 is served by its domain", first)
+
+        # Unchanged domains spread over the set, and the one whose certificate changes (t0).
+        unchanged = sorted({1, n // 4, n // 2, n - 1})
+        names = [f"t{i}.example.org" for i in unchanged]
+        sessions = {}
+        for v, label in ((TLS12, "TLS 1.2"), (TLS13, "TLS 1.3")):
+            for name in names + ["t0.example.org"]:
+                line, _, sess, _ = sni_request(name, v)
+                sessions[(v, name)] = sess
+                c.check(line.endswith(f"/{name}"), f"many_domains: SNI {name} is served by its domain ({label})", line)
+            # Before the reload: each session resumes (else the check after it would prove nothing).
+            before = [sni_request(name, v, sessions[(v, name)])[1] for name in names]
+            c.check(all(before), f"many_domains: {label} sessions of {len(names)} domains resume before the reload",
+                    before)
         shutil.copy(crt(ca, "renewed"), os.path.join(own, "own.crt.new"))
         shutil.copy(key(ca, "renewed"), os.path.join(own, "own.key.new"))
         os.replace(os.path.join(own, "own.key.new"), os.path.join(own, "own.key"))
@@ -600,19 +593,25 @@ route {{
         r = proxy.tls.reload()
         took = time.monotonic() - t0
         want = f"server:{HOST}:{tls_port}/t0.example.org"
-        # The watcher may have rebuilt it first (inotify); then this reload finds nothing left to do.
-        rebuilt = r.get("rebuilt")
+        c.check(r.get("status") == "ok" and r.get("rebuilt") == [want] and r.get("kept") == n + 1
+                and r.get("changed") == [f"changed {want}"],
+                f"many_domains: {n} domains (+2 defaults, started in {started:.1f} s), one certificate file changed: "
+                f"tls.reload rebuilds exactly that SSL_CTX and keeps the other {n + 1} "
+                f"(reload {took * 1000:.0f} ms, {r.get('ms', 0):.0f} ms inside sipsd)", r)
         log = d.output()
-        by_watcher = f"changed {want}; 1 of {n + 2} domains rebuilt" in log
-        c.check(r.get("status") == "ok" and (rebuilt == [want] or (rebuilt == [] and by_watcher))
-                and r.get("kept") == n + 2 - len(rebuilt),
-                f"many_domains: {n} domains, one certificate file changed: the reload rebuilds exactly that "
-                f"domain and keeps the others ({took * 1000:.0f} ms)", (r, log[-600:]))
-        _, _, _, cn0 = sni_request("t0.example.org")
+        c.check(f"1 of {n + 2} domains rebuilt, {n + 1} kept with their sessions" in log,
+                "many_domains: the reload's log line says 1 rebuilt and the rest kept", log[-600:])
+        _, _, _, cn0 = sni_request("t0.example.org", TLS13)
         c.check(cn0 == "renewed.example.org", "many_domains: the changed domain presents its new certificate", cn0)
-        line, reused, _, _ = sni_request("t7.example.org", sess)
-        c.check(line.endswith("/t7.example.org") and reused,
-                "many_domains: a TLS 1.2 session of an unchanged domain still resumes after the reload", (line, reused))
+        for v, label in ((TLS12, "TLS 1.2"), (TLS13, "TLS 1.3")):
+            after = {name: sni_request(name, v, sessions[(v, name)])[:2] for name in names}
+            c.check(all(line.endswith(f"/{name}") and reused for name, (line, reused) in after.items()),
+                    f"many_domains: {label} sessions of the unchanged domains {', '.join(names)} still resume "
+                    f"after the reload", after)
+            line, reused, _, _ = sni_request("t0.example.org", v, sessions[(v, "t0.example.org")])
+            c.check(line.endswith("/t0.example.org") and not reused,
+                    f"many_domains: a {label} session of the rebuilt domain does not resume (its certificate changed)",
+                    (line, reused))
         c.check(d.alive(), "many_domains: sipsd alive")
 
 
@@ -655,18 +654,7 @@ SECTIONS = {"many_domains": many_domains, "unused_domain": unused_domain, "resum
 
 
 def main():
-    c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-tlshard-")
-    ca = pki(tmp)
-    wanted = sys.argv[1:] or list(SECTIONS)
-    for name in wanted:
-        t0 = time.monotonic()
-        try:
-            SECTIONS[name](c, tmp, ca)
-        except Exception as e:  # noqa: BLE001 - one section's crash must not hide the others
-            c.check(False, f"{name}: ran to the end", f"{type(e).__name__}: {e}")
-        print(f"-- {name}: {time.monotonic() - t0:.1f}s", flush=True)
-    c.finish()
+    run_sections(SECTIONS, "sipsd-tlshard-", pki)
 
 
 if __name__ == "__main__":

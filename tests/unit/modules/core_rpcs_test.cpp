@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <map>
 #include <thread>
 
 #include "core/rpc/core_rpcs.h"
@@ -108,5 +110,37 @@ TEST_CASE("missing environment pieces become faults, not crashes") {
     if (m.name == "system.listMethods") {
       CHECK(std::get<RpcArray>(m.call({}).v).empty());
     }
+  }
+}
+
+TEST_CASE("RPC fault codes: README.md's table is the code's") {
+  std::ifstream in(std::string(SIPSD_SOURCE_ROOT) + "/README.md");
+  REQUIRE(in);
+  std::map<int, std::pair<std::string, std::string>> readme;  // code -> constant, meaning
+  std::string line;
+  bool inSection = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("#### ", 0) == 0 || line.rfind("### ", 0) == 0) inSection = line == "#### RPC fault codes";
+    if (!inSection || line.rfind("| `", 0) != 0) continue;
+    // | `CODE` | `CONSTANT` | meaning |
+    auto cell = [&](size_t& pos) {
+      size_t a = line.find('|', pos), b = line.find('|', a + 1);
+      std::string c = line.substr(a + 1, b - a - 1);
+      pos = b;
+      while (!c.empty() && c.front() == ' ') c.erase(0, 1);
+      while (!c.empty() && c.back() == ' ') c.pop_back();
+      if (c.size() >= 2 && c.front() == '`' && c.back() == '`') c = c.substr(1, c.size() - 2);
+      return c;
+    };
+    size_t pos = 0;
+    std::string code = cell(pos), name = cell(pos), meaning = cell(pos);
+    readme[std::stoi(code)] = {name, meaning};
+  }
+  CHECK(readme.size() == std::size(kRpcFaultTable));
+  for (const RpcFaultInfo& f : kRpcFaultTable) {
+    auto it = readme.find(f.code);
+    REQUIRE_MESSAGE(it != readme.end(), "README.md has no row for fault " << f.code << " (" << f.name << ")");
+    CHECK(it->second.first == f.name);
+    CHECK(it->second.second == f.meaning);
   }
 }
