@@ -258,11 +258,10 @@ struct ModuleExports {
 
   // Lifecycle. init runs after all params/claims (config check included: `sipsd -c`).
   // workerInit runs only in the running server (never under `sipsd -c`), after every module's
-  // init and after the workers have started: on the main thread (not the worker's), once per
-  // worker index 0..children-1 in that order, before sipsd logs "running with N workers". The
-  // listeners are open by then, so a message may reach worker N before its call; a hook
-  // publishes what workers read safely (an atomic flag, or posting to the worker). An error
-  // text stops sipsd. reload runs on SIGHUP; destroy when the loaded config is freed, in
+  // init, once the workers exist and their listeners are bound but before any worker thread
+  // runs: on the main thread (not the worker's), once per worker index 0..children-1 in that
+  // order, before sipsd logs "running with N workers". No message reaches a worker before every
+  // hook has run. An error text stops sipsd. reload runs on SIGHUP; destroy when the loaded config is freed, in
   // reverse load order, for modules whose init ran. (README.md "Modules" says the same.)
   std::function<std::string(CoreApi&)> init;
   std::function<std::string(CoreApi&, int worker)> workerInit;

@@ -85,7 +85,7 @@ Server::~Server() {
   timers_.reset();
 }
 
-std::string Server::start() {
+std::string Server::start(const std::function<std::string()>& beforeServe) {
   {
     std::lock_guard<std::mutex> lk(stop_->mu);
     if (stop_->started) return "server already started";
@@ -135,6 +135,13 @@ std::string Server::start() {
     local_ = LocalAddresses(std::move(ls), opts_.aliases);
   }
   checkFdLimit(opts_.maxConnections, opts_.listens.size() * workers_.size(), opts_.workers);
+  if (beforeServe) {
+    if (std::string err = beforeServe(); !err.empty()) {
+      workers_.clear();
+      bound_.clear();
+      return err;
+    }
+  }
   std::string err = timers_->start();
   if (!err.empty()) {
     workers_.clear();

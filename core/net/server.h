@@ -98,7 +98,10 @@ class Server {
 
   // Binds every listen on every worker and starts the worker and timer threads.
   // Returns "" or an error naming the address (nothing keeps running on error).
-  std::string start();
+  // beforeServe runs on this thread once the workers exist and their listeners are bound, but
+  // before any worker thread reads a socket: modules set up per-worker state there (workerInit),
+  // so no message can reach a worker ahead of it. An error stops the start.
+  std::string start(const std::function<std::string()>& beforeServe = {});
   // Graceful stop, safe from any non-worker thread (e.g. a signal-watching thread) and
   // idempotent: closes listeners, sends TLS close_notify, flushes queues for at most
   // flushBound, then ends the loops and joins them. From a worker thread it only requests

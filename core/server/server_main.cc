@@ -143,21 +143,20 @@ int ServerRunner::run(LoadedConfig& cfg) {
   runtime.attach(&server);
   runtime.setProxy(proxy_.get());
   proxy_->attach(&server);
-  if (std::string err = server.start(); !err.empty()) {
+  // Worker-init hooks run before any worker thread reads a socket (see Server::start).
+  auto initWorkers = [&cfg, &runtime, &server]() -> std::string {
+    for (const ModuleExports* m : cfg.registry.modules()) {
+      if (!m->workerInit) continue;
+      for (int w = 0; w < server.workerCount(); ++w)
+        if (std::string err = m->workerInit(runtime, w); !err.empty())
+          return "module " + m->name + ": worker " + std::to_string(w) + " init failed: " + err;
+    }
+    return "";
+  };
+  if (std::string err = server.start(initWorkers); !err.empty()) {
     logCore(kLogErr, "cannot start: " + err);
     runtime.detach();
     return 1;
-  }
-  for (const ModuleExports* m : cfg.registry.modules()) {
-    if (!m->workerInit) continue;
-    for (int w = 0; w < server.workerCount(); ++w) {
-      if (std::string err = m->workerInit(runtime, w); !err.empty()) {
-        logCore(kLogErr, "module " + m->name + ": worker " + std::to_string(w) + " init failed: " + err);
-        server.stop(std::chrono::milliseconds(0));
-        runtime.detach();
-        return 1;
-      }
-    }
   }
   std::string where;
   for (const auto& l : server.listenAddresses())
