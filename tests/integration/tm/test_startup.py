@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Start-up order through the real sipsd: requests that arrive while sipsd starts are served by
+"""Start-up order through the real sipsd: INVITEs that arrive while sipsd starts are served by
 tm, never dropped with "t_relay() outside a worker". A UDP flood to sipsd's port begins before
 sipsd runs (the kernel drops datagrams until the port is bound); the moment the listeners are
 bound, requests land on workers. Module worker-init hooks (tm's per-worker tables) must have run
@@ -11,33 +11,15 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 from sipsd_harness import Checker, Sipsd, free_port, wait_for  # noqa: E402
+from test_tm import Uas  # noqa: E402
 
 HOST = "127.0.0.1"
 ROUNDS = 10
 c = Checker()
 
-uas = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-uas.bind((HOST, 0))
-uas_port = uas.getsockname()[1]
-stop_uas = threading.Event()
-
-
-def answer():
-    # A UAS that answers every request 200 (Via, From, To, Call-ID, CSeq copied).
-    uas.settimeout(0.1)
-    while not stop_uas.is_set():
-        try:
-            m, src = uas.recvfrom(65535)
-        except socket.timeout:
-            continue
-        if m.startswith(b"SIP/2.0"):
-            continue
-        keep = [ln for ln in m.split(b"\r\n") if ln.split(b":")[0].lower() in (b"via", b"from", b"to", b"call-id", b"cseq")]
-        uas.sendto(b"SIP/2.0 200 OK\r\n" + b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n", src)
-
-
-threading.Thread(target=answer, daemon=True).start()
+uas = Uas("startup", mode="answer")  # answers every INVITE 200 at once
 
 for rnd in range(ROUNDS):
     port = free_port(socket.SOCK_DGRAM)
@@ -47,7 +29,7 @@ listen=udp:{HOST}:{port}
 loadmodule "sl"
 loadmodule "tm"
 route {{
-    $du = "sip:{HOST}:{uas_port}";
+    $du = "sip:{HOST}:{uas.port}";
     t_relay();
 }}
 """
@@ -62,10 +44,10 @@ route {{
         n = 0
         while flooding.is_set():
             n += 1
-            msg = (f"MESSAGE sip:x@{HOST}:{port} SIP/2.0\r\n"
+            msg = (f"INVITE sip:x@{HOST}:{port} SIP/2.0\r\n"
                    f"Via: SIP/2.0/UDP {HOST}:{local};branch=z9hG4bKst{rnd}x{n}\r\n"
                    f"Max-Forwards: 70\r\nFrom: <sip:a@example.org>;tag=a{n}\r\nTo: <sip:x@example.org>\r\n"
-                   f"Call-ID: st{rnd}-{n}\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n")
+                   f"Call-ID: st{rnd}-{n}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
             try:
                 uac.sendto(msg.encode(), (HOST, port))
             except OSError:
@@ -102,5 +84,5 @@ route {{
         d.stop()
         uac.close()
 
-stop_uas.set()
+uas.stop()
 c.finish()
