@@ -27,5 +27,7 @@ std::optional<BranchId> parseBranch(std::string_view branch);
 // and CANCEL look up the INVITE: pass matchMethod "INVITE"). Empty when the request has no Via
 // with an RFC 3261 branch (z9hG4bK...): such a request is not matched statefully.
 std::string serverKey(const SipMsg& req, std::string_view matchMethod);
+// The same into `key` (reused: no allocation once it has grown); false (key empty) when none.
+bool serverKeyInto(const SipMsg& req, std::string_view matchMethod, std::string& key);
 
 }  // namespace sipsd::tm
