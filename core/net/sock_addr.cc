@@ -5,6 +5,8 @@
 #include <cstring>
 #include <functional>
 
+#include "core/util/strings.h"
+
 namespace sipsd {
 
 std::string_view protoName(Proto p) {
@@ -28,15 +30,9 @@ std::string_view protoToken(Proto p) {
 }
 
 std::optional<Proto> protoFromName(std::string_view s) {
-  auto eq = [&](std::string_view w) {
-    if (s.size() != w.size()) return false;
-    for (size_t i = 0; i < s.size(); ++i)
-      if ((s[i] | 0x20) != (w[i] | 0x20)) return false;
-    return true;
-  };
-  if (eq("udp")) return Proto::UDP;
-  if (eq("tcp")) return Proto::TCP;
-  if (eq("tls")) return Proto::TLS;
+  if (str::iequals(s, "udp")) return Proto::UDP;
+  if (str::iequals(s, "tcp")) return Proto::TCP;
+  if (str::iequals(s, "tls")) return Proto::TLS;
   return std::nullopt;
 }
 

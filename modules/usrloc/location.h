@@ -71,6 +71,8 @@ class Location : public LocationApi {
   // Sized once (kMaxWorkers) so workers already running never see it move; count_ says how
   // many exist (set when the first worker is initialised, before Redis may publish).
   static constexpr int kMaxWorkers = 1024;
+  // Records a replica's sweep looks at per 100 ms tick (a fraction of a millisecond of work).
+  static constexpr size_t kSweepBudget = 1000;
   std::vector<std::unique_ptr<LocationTable>> tables_;
   std::atomic<int> count_{0};
   std::atomic<uint64_t> version_{0};

@@ -1,6 +1,8 @@
 // LocationTable: one worker's replica (see location_table.h).
 #include "modules/usrloc/location_table.h"
 
+#include <iterator>
+
 namespace sipsd::usrloc {
 
 void LocationTable::indexContacts(const AorRecord& r, bool add) {
@@ -51,27 +53,51 @@ RecordPtr LocationTable::getByContact(std::string_view contact, const std::strin
   return nullptr;
 }
 
+bool LocationTable::droppable(const AorRecord& r, int64_t now, int64_t keep) {
+  if (r.bindings.empty()) return r.written + keep < now;
+  for (const Binding& b : r.bindings)
+    if (b.expires > now) return false;
+  return true;
+}
+
+void LocationTable::drop(std::unordered_map<std::string_view, RecordPtr>::iterator it) {
+  indexContacts(*it->second, false);
+  byAor_.erase(it);
+}
+
 size_t LocationTable::sweep(int64_t now, int64_t keep) {
   size_t dropped = 0;
   for (auto it = byAor_.begin(); it != byAor_.end();) {
-    const AorRecord& r = *it->second;
-    bool drop;
-    if (r.bindings.empty()) {
-      drop = r.written + keep < now;
-    } else {
-      drop = true;
-      for (const Binding& b : r.bindings)
-        if (b.expires > now) drop = false;
-    }
-    if (!drop) {
+    if (!droppable(*it->second, now, keep)) {
       ++it;
       continue;
     }
-    indexContacts(r, false);
-    it = byAor_.erase(it);
+    auto next = std::next(it);
+    drop(it);
+    it = next;
     ++dropped;
   }
   return dropped;
+}
+
+size_t LocationTable::sweepSome(int64_t now, int64_t keep, size_t budget) {
+  const size_t buckets = byAor_.bucket_count();
+  // Buckets are a stable order between rehashes; a rehash (the table grew) only moves where
+  // the cursor points, so a record may wait one more round.
+  if (sweepBucket_ >= buckets) sweepBucket_ = 0;
+  sweepDue_.clear();
+  size_t visited = 0;
+  for (size_t scanned = 0; visited < budget && scanned < buckets && scanned < 8 * budget; ++scanned) {
+    for (auto it = byAor_.begin(sweepBucket_); it != byAor_.end(sweepBucket_); ++it) {
+      ++visited;
+      if (droppable(*it->second, now, keep)) sweepDue_.push_back(it->first);
+    }
+    if (++sweepBucket_ == buckets) sweepBucket_ = 0;
+  }
+  // Erased after the walk: erasing invalidates the bucket's local iterators. Each key views
+  // its own record's AoR, which stays alive until its node is erased.
+  for (std::string_view aor : sweepDue_) drop(byAor_.find(aor));
+  return sweepDue_.size();
 }
 
 }  // namespace sipsd::usrloc

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "modules/usrloc/binding.h"
 
@@ -21,6 +22,12 @@ class LocationTable {
   RecordPtr getByContact(std::string_view contact, const std::string& node, size_t& index) const;
   // Drops records whose bindings all expired before `now` and tombstones older than `keep` s.
   size_t sweep(int64_t now, int64_t keep);
+  // The same over the next part of the table only: about `budget` records (whole hash buckets,
+  // at most 8 * budget buckets), going on from where the previous call stopped and round the
+  // table. A worker sweeps its replica this way so that no sweep stalls its messages for
+  // longer than `budget` records take, whatever the size of the table (a whole sweep of
+  // 100,000 records costs ~20 ms, tools/bench/usrloc_lookup_bench.cc). Returns the records dropped.
+  size_t sweepSome(int64_t now, int64_t keep, size_t budget);
   // Calls fn for every live record (RPC dump).
   template <class Fn>
   void forEach(Fn&& fn) const {
@@ -31,10 +38,14 @@ class LocationTable {
 
  private:
   void indexContacts(const AorRecord& r, bool add);
+  static bool droppable(const AorRecord& r, int64_t now, int64_t keep);
+  void drop(std::unordered_map<std::string_view, RecordPtr>::iterator it);
 
   std::unordered_map<std::string_view, RecordPtr> byAor_;
   // contact URI -> AoR, for requests routed here by another node with the contact as R-URI.
   std::unordered_multimap<std::string_view, std::string_view> byContact_;
+  size_t sweepBucket_ = 0;                 // where the next sweepSome() goes on
+  std::vector<std::string_view> sweepDue_; // sweepSome()'s finds, kept for its capacity
 };
 
 }  // namespace sipsd::usrloc

@@ -27,6 +27,9 @@ Usage: sipsd-bench --target IP:PORT [options]
   --ca FILE                  verify the server certificate against this CA (IP or --sni name)
   --sni NAME                 server name to send and verify
   --ruri URI                 Request-URI (default sip:TARGET)
+  --ruri-users N             each request asks for USER<k>, k uniformly random in 0..N-1, where
+                             USER is the --ruri user part (sip:u@d -> sip:u4711@d; lookups
+                             spread over a whole location table)
   --server-pid PID           report the server's CPU time per operation (/proc/PID/stat)
   --no-resume | --resume     handshake mode: full handshakes (default) or session resumption
   --request-per-conn         handshake mode: one OPTIONS->200 on every connection
@@ -96,7 +99,7 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
     } else if (arg == "--target" || arg == "--proto" || arg == "--mode" || arg == "--connections" ||
                arg == "--pipeline" || arg == "--threads" || arg == "--duration" || arg == "--count" ||
                arg == "--timeout" || arg == "--cert" || arg == "--key" || arg == "--ca" || arg == "--sni" ||
-               arg == "--ruri" || arg == "--server-pid" || arg == "--tls-version") {
+               arg == "--ruri" || arg == "--server-pid" || arg == "--tls-version" || arg == "--ruri-users") {
       if (!needValue()) return fail(arg + " needs a value");
       if (arg == "--target") {
         const auto a = parseHostPort(value);
@@ -135,6 +138,8 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
         o->sni = value;
       } else if (arg == "--ruri") {
         o->ruri = value;
+      } else if (arg == "--ruri-users") {
+        if (!toNumber(value, &o->ruriUsers) || o->ruriUsers < 1) return fail("--ruri-users " + value + ": expected a positive integer");
       } else if (arg == "--tls-version") {
         if (value == "1.2") o->tlsVersion = TLS1_2_VERSION;
         else if (value == "1.3") o->tlsVersion = TLS1_3_VERSION;
@@ -148,6 +153,8 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
   if (o->mode == Mode::kHandshake && o->proto == Proto::kUdp) return fail("--mode handshake needs --proto tcp or tls");
   if (o->threads > o->connections) o->threads = o->connections;
   if (o->ruri.empty()) o->ruri = "sip:" + formatHostPort(o->target.sa());
+  if (o->ruriUsers > 0 && o->ruri.find('@') == std::string::npos)
+    return fail("--ruri-users needs a --ruri with a user part, e.g. --ruri sip:u@example.com");
   return 0;
 }
 

@@ -31,6 +31,7 @@ struct BenchOptions {
   bool requestPerConn = false; // handshake mode: one OPTIONS->200 on each connection
   int tlsVersion = 0;          // TLS1_2_VERSION / TLS1_3_VERSION: offer only that version; 0 = 1.2+
   bool json = false;
+  std::uint64_t ruriUsers = 0; // > 0: Request-URI user + a random number 0..ruriUsers-1 per request
 };
 
 const char* protoName(Proto p);    // "udp" / "tcp" / "tls"

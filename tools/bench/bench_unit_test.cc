@@ -138,6 +138,51 @@ TEST_CASE("OPTIONS requests: framed, unique branch and Call-ID, rport, Content-L
   CHECK(statusCode(reply) == 200);
 }
 
+namespace {
+
+// The requests `count` appends of a builder make, framed one by one.
+std::vector<std::string> requestsOf(RequestBuilder& rb, std::uint64_t count) {
+  std::string out;
+  for (std::uint64_t i = 1; i <= count; ++i) rb.append(i, &out);
+  SipFramer f;
+  feed(f, out);
+  return drain(f);
+}
+
+}  // namespace
+
+TEST_CASE("OPTIONS requests with --ruri-users: the R-URI user is spread over 0..N-1") {
+  RequestBuilder rb;
+  rb.prepare("UDP", "127.0.0.1:40000", "sip:u@example.com", "t1", 1000);
+  const auto msgs = requestsOf(rb, 20000);
+  REQUIRE(msgs.size() == 20000);
+  std::vector<int> seen(1000, 0);
+  std::vector<int> first;  // the first 20 users asked for
+  for (const auto& m : msgs) {
+    REQUIRE(m.rfind("OPTIONS sip:u", 0) == 0);
+    const auto at = m.find("@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-t1-");
+    REQUIRE(at != std::string::npos);
+    const int user = std::stoi(m.substr(13, at - 13));
+    REQUIRE(user >= 0);
+    REQUIRE(user < 1000);
+    ++seen[static_cast<std::size_t>(user)];
+    if (first.size() < 20) first.push_back(user);
+    CHECK(m.find("To: <sip:u@example.com>\r\n") != std::string::npos);
+  }
+  // 20 requests per user on average: every user asked for, none more than a few times the mean.
+  for (const int n : seen) {
+    CHECK(n > 0);
+    CHECK(n < 60);
+  }
+  // Another connection (tag) asks in another order.
+  RequestBuilder other;
+  other.prepare("UDP", "127.0.0.1:40001", "sip:u@example.com", "t2", 1000);
+  std::vector<int> first2;
+  for (const auto& m : requestsOf(other, 20)) first2.push_back(std::stoi(m.substr(13, m.find('@') - 13)));
+  REQUIRE(first2.size() == 20);
+  CHECK(first2 != first);
+}
+
 TEST_CASE("latency histogram: percentiles within a few percent") {
   LatencyHistogram h;
   CHECK(h.percentile(0.5) == 0);

@@ -257,7 +257,8 @@ void LoadWorker::onConnected(Conn& c) {
     getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &len);
     char tag[64];
     std::snprintf(tag, sizeof tag, "%x.%d.%u.%u", static_cast<unsigned>(getpid()), index_, c.index, c.gen);
-    c.request.prepare(transport_, formatHostPort(reinterpret_cast<const sockaddr*>(&local)), opt_.ruri, tag);
+    c.request.prepare(transport_, formatHostPort(reinterpret_cast<const sockaddr*>(&local)), opt_.ruri, tag,
+                      opt_.ruriUsers);
   }
   if (opt_.proto != Proto::kTls) return onReady(c);
   c.ssl.reset(SSL_new(ctx_));

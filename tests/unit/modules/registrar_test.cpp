@@ -201,6 +201,41 @@ TEST_CASE("replica: newer versions win, tombstones block older writes, sweep exp
   CHECK(t.size() == 0);
 }
 
+TEST_CASE("replica: the per-tick sweep takes a bounded slice and comes round the whole table") {
+  // 5,000 AoRs: every even one expired at 150, every odd one live until 900.
+  LocationTable t;
+  for (int i = 0; i < 5000; ++i) {
+    auto r = std::make_shared<AorRecord>();
+    r->aor = "u" + std::to_string(i);
+    r->version = 1;
+    r->bindings.push_back(mkb("sip:" + r->aor + "@h", i % 2 ? 900 : 150));
+    r->written = 100;
+    t.apply(r);
+  }
+  REQUIRE(t.size() == 5000);
+  CHECK(t.sweepSome(140, 60, 100) == 0);  // nothing expired yet
+  size_t total = 0, calls = 0;
+  while (total < 2500 && calls < 200) {
+    size_t n = t.sweepSome(200, 60, 100);
+    // At most the budget's records looked at (whole buckets: a few more), about half expired.
+    CHECK(n <= 110);
+    total += n;
+    ++calls;
+  }
+  CHECK(total == 2500);
+  CHECK(calls >= 40);  // 100 per call cannot see 5,000 records in fewer calls
+  CHECK(t.size() == 2500);
+  for (int i = 0; i < 5000; ++i) CHECK((t.get("u" + std::to_string(i)) != nullptr) == (i % 2 == 1));
+  size_t idx = 0;
+  CHECK_FALSE(t.getByContact("sip:u0@h", "", idx));  // the dropped records' contacts are unindexed
+  CHECK(t.getByContact("sip:u1@h", "", idx));
+  // Going on round: nothing more to drop until the live ones expire, then all go.
+  CHECK(t.sweepSome(200, 60, 100000) == 0);
+  CHECK(t.sweepSome(901, 60, 100000) == 2500);
+  CHECK(t.size() == 0);
+  CHECK(t.sweepSome(901, 60, 100) == 0);  // an empty table
+}
+
 TEST_CASE("registrar metrics: REGISTER answers counted as accepted or refused by code") {
   RegistrarMetrics m;
   for (int status : {100, 180, 200, 202, 403, 403, 423, 503, 500, 488, 606}) m.replied(status);

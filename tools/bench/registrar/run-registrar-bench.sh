@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Registrar benchmark (one run, ratios): REGISTER/s and memory per binding for sipsd in memory,
 # sipsd with Redis (db_url), and Kamailio's registrar with usrloc in memory (db_mode 0), on this
-# machine, each with 2 workers on UDP; then lookup latency with 1,000 and with all bindings.
-#   tools/bench/registrar/run-registrar-bench.sh [BINDINGS]   (default 100000; build/ must exist)
+# machine, each with 2 workers on UDP; then lookup latency with 1,000, 10,000 and all bindings.
+#   tools/bench/registrar/run-registrar-bench.sh [BINDINGS [ROUNDS]]
+#   (default 100000 bindings, 5 lookup rounds; build/ must exist, or SIPSD_BUILD_DIR)
 # Load: sipp, one REGISTER per new AoR (-inf users.csv), up to 200 in flight. Memory: the sum of
 # the server's processes' PSS (Kamailio's shared memory counted once) before and after, divided
-# by the number of bindings; with Redis, plus Redis's used_memory growth. Lookups: sipsd-bench
-# sends OPTIONS for one registered AoR, the script answers 200 after lookup("location").
+# by the number of bindings; with Redis, plus Redis's used_memory growth.
+# Lookups: three instances of each server hold 1,000, 10,000 and BINDINGS bindings side by side;
+# sipsd-bench sends OPTIONS sip:u<k>@example.com with k uniformly random over the instance's
+# registered AoRs (--ruri-users), the script answers 200 after lookup("location") (404 if not
+# found: every 404 is counted and reported). ROUNDS rounds of LOOKUP_SECS (default 2) s per
+# instance, the sizes interleaved (rotated each round); the table gives the median of the rounds.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N=${1:-100000}
+ROUNDS=${2:-5}
+LOOKUP_SECS=${LOOKUP_SECS:-2}
+MID=$((N / 10))   # the middle table size (10,000 for the default)
 BUILD=${SIPSD_BUILD_DIR:-build}
 WORK=$(mktemp -d /tmp/sipsd-regbench-XXXX)
 trap 'for p in ${PIDS:-}; do kill $p 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
@@ -43,12 +51,14 @@ PY
 }
 
 SMALL=1000
-python3 -c "
+users_csv() {  # $1 first, $2 end (exclusive) -> sipp injection file
+  python3 -c "
 print('SEQUENTIAL')
-for i in range($SMALL): print('u%d;' % i)" > "$WORK/small.csv"
-python3 -c "
-print('SEQUENTIAL')
-for i in range($SMALL, $N): print('u%d;' % i)" > "$WORK/rest.csv"
+for i in range($1, $2): print('u%d;' % i)"
+}
+users_csv 0 "$SMALL" > "$WORK/small.csv"
+users_csv "$SMALL" "$N" > "$WORK/rest.csv"
+users_csv 0 "$MID" > "$WORK/mid.csv"
 
 sipsd_cfg() {  # $1 port, $2 extra modparams
   cat <<CFG
@@ -104,66 +114,126 @@ register_run() {  # $1 port, $2 csv, $3 count -> prints "seconds"
   python3 -c "print('%.2f' % ($t1 - $t0))"
 }
 
-lookup_lat() {  # $1 port, $2 user -> p50 latency us and rate
-  "$BUILD/tools/bench/sipsd-bench" --target 127.0.0.1:$1 --proto udp --connections 4 --duration 3 \
-      --ruri "sip:$2@example.com" --json 2>/dev/null | tail -1
+lookup_round() {  # $1 port, $2 users -> one sipsd-bench JSON line (or nothing)
+  "$BUILD/tools/bench/sipsd-bench" --target 127.0.0.1:$1 --proto udp --connections 4 --duration "$LOOKUP_SECS" \
+      --ruri "sip:u@example.com" --ruri-users "$2" --json 2>/dev/null | tail -1 || true
 }
 
-summ() {  # sipsd-bench JSON -> "p50/p99 us @ rate/s"
-  python3 -c "
-import json,sys
-try:
-    d=json.loads(sys.argv[1])
-except Exception:
-    print('n/a'); sys.exit()
-bad=d.get('non200',0)+d.get('timeouts',0)
-print('%s/%s us @ %d/s%s' % (d['p50_us'], d['p99_us'], d['ops_per_s'], ' (%d NOT 200)' % bad if bad else ''))" "$1"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# $1 server name, $2 command template (PORT, CFG, LOG and DB are replaced), $3 config generator,
+# $4 redis port or "". Three instances: BINDINGS (REGISTER/s and memory measured on it), then
+# 1,000 and 10,000; then the interleaved lookup rounds; then all three are stopped.
+run_server() {
+  local name=$1 tmpl=$2 gen=$3 rport=$4
+  local -a ports=() pids=() sizes=("$N" "$SMALL" "$MID")
+  local k
+  for k in 0 1 2; do
+    local port cfg log cmd
+    port=$(free_port)
+    cfg="$WORK/$gen-$k.cfg"; log="$WORK/$gen-$k.log"
+    "$gen" "$port" "$k" > "$cfg"
+    cmd=${tmpl//PORT/$port}; cmd=${cmd//CFG/$cfg}; cmd=${cmd//LOG/$log}
+    eval "exec $cmd" &
+    pids[$k]=$!; ports[$k]=$port
+    PIDS="$PIDS ${pids[$k]}"
+    wait_udp "$port"
+    if [ "$k" = 0 ]; then
+      # The big table: REGISTER/s over all but the first 1,000, memory over all.
+      local base redis0=0 secs mem rate
+      base=$(pss_kb "${pids[0]}")
+      [ -n "$rport" ] && redis0=$(redis-cli -p "$rport" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r')
+      register_run "$port" "$WORK/small.csv" "$SMALL" >/dev/null
+      secs=$(register_run "$port" "$WORK/rest.csv" "$((N - SMALL))")
+      sleep 1
+      mem=$(( $(pss_kb "${pids[0]}") - base ))
+      if [ -n "$rport" ]; then
+        local r1; r1=$(redis-cli -p "$rport" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r')
+        mem=$(( mem + (r1 - redis0) / 1024 ))
+      fi
+      rate=$(python3 -c "print(int(($N - $SMALL) / $secs))")
+      echo "$name|$rate|$(python3 -c "print(round($mem * 1024 / $N))")" >> "$WORK/register.txt"
+    elif [ "$k" = 1 ]; then
+      register_run "$port" "$WORK/small.csv" "$SMALL" >/dev/null
+    else
+      register_run "$port" "$WORK/mid.csv" "$MID" >/dev/null
+    fi
+  done
+  local round
+  for round in $(seq "$ROUNDS"); do
+    local j
+    for j in 0 1 2; do
+      k=$(( (j + round) % 3 ))
+      printf '%s\t%s\t%s\t%s\n' "$name" "${sizes[$k]}" "$round" "$(lookup_round "${ports[$k]}" "${sizes[$k]}")" \
+        >> "$WORK/lookups.tsv"
+    done
+  done
+  for k in 0 1 2; do kill "${pids[$k]}"; wait "${pids[$k]}" 2>/dev/null || true; done
 }
 
-results=()
-run_one() {  # $1 name, $2 start command (background), $3 port, $4 redis port or ""
-  local name=$1 port=$3
-  eval "exec $2" &
-  local pid=$!
-  PIDS="$PIDS $pid"
-  wait_udp "$port"
-  # 1,000 bindings first: the lookup latency with a small table.
-  local base redis0=0
-  base=$(pss_kb $pid)
-  [ -n "$4" ] && redis0=$(redis-cli -p "$4" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r')
-  local secs rate mem lat1 lat2
-  register_run "$port" "$WORK/small.csv" "$SMALL" >/dev/null
-  lat1=$(lookup_lat "$port" "u$((SMALL - 1))")
-  secs=$(register_run "$port" "$WORK/rest.csv" "$((N - SMALL))")
-  sleep 1
-  mem=$(( $(pss_kb $pid) - base ))
-  if [ -n "$4" ]; then
-    local r1; r1=$(redis-cli -p "$4" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r')
-    mem=$(( mem + (r1 - redis0) / 1024 ))
-  fi
-  rate=$(python3 -c "print(int(($N - $SMALL) / $secs))")
-  lat2=$(lookup_lat "$port" "u$((N - 1))")
-  results+=("$name|$rate|$(python3 -c "print(round($mem * 1024 / $N))")|$(summ "$lat1")|$(summ "$lat2")")
-  kill $pid; wait $pid 2>/dev/null || true
-}
+: > "$WORK/register.txt"; : > "$WORK/lookups.tsv"
+LOAD0=$(loadavg)
+sipsd_mem_cfg() { sipsd_cfg "$1" ""; }
+run_server "sipsd (memory)" "$BUILD/sipsd -f CFG -E -L $BUILD/modules > LOG 2>&1" sipsd_mem_cfg ""
 
-P1=$(free_port); P2=$(free_port); P3=$(free_port); RP=$(free_port)
-sipsd_cfg "$P1" "" > "$WORK/mem.cfg"
-run_one "sipsd (memory)" "$BUILD/sipsd -f $WORK/mem.cfg -E -L $BUILD/modules > $WORK/mem.log 2>&1" "$P1" ""
-
+RP=$(free_port)
 redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no > "$WORK/redis.log" 2>&1 &
 RPID=$!; PIDS="$PIDS $RPID"
-sleep 0.5
-sipsd_cfg "$P2" "modparam(\"usrloc\", \"db_url\", \"redis://127.0.0.1:$RP/0\")
-modparam(\"usrloc\", \"node_address\", \"sip:127.0.0.1:$P2\")" > "$WORK/redis.cfg"
-run_one "sipsd (Redis)" "$BUILD/sipsd -f $WORK/redis.cfg -E -L $BUILD/modules > $WORK/redis-sipsd.log 2>&1" "$P2" "$RP"
+for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+sipsd_redis_cfg() {  # each instance its own Redis database: three separate tables
+  sipsd_cfg "$1" "modparam(\"usrloc\", \"db_url\", \"redis://127.0.0.1:$RP/$2\")
+modparam(\"usrloc\", \"node_address\", \"sip:127.0.0.1:$1\")"
+}
+run_server "sipsd (Redis)" "$BUILD/sipsd -f CFG -E -L $BUILD/modules > LOG 2>&1" sipsd_redis_cfg "$RP"
 
-kamailio_cfg "$P3" > "$WORK/kam.cfg"
-run_one "Kamailio 5.6 (usrloc in memory)" "kamailio -f $WORK/kam.cfg -DD -E -m 1024 -M 16 > $WORK/kam.log 2>&1" "$P3" ""
+kamailio_cfg_k() { kamailio_cfg "$1"; }
+run_server "Kamailio 5.6 (usrloc in memory)" "kamailio -f CFG -DD -E -m 1024 -M 16 > LOG 2>&1" kamailio_cfg_k ""
+LOAD1=$(loadavg)
 
-echo "bindings: $N, 2 workers each, UDP, sipp REGISTER load (200 in flight)"
-printf '%-34s %12s %14s  %-28s %s\n' server "REGISTER/s" "bytes/binding" "lookup p50/p99 @1000" "lookup p50/p99 @$N"
-for r in "${results[@]}"; do
-  IFS='|' read -r n rate mem l1 l2 <<<"$r"
-  printf '%-34s %12s %14s  %-28s %s\n' "$n" "$rate" "$mem" "$l1" "$l2"
-done
+python3 - "$WORK/register.txt" "$WORK/lookups.tsv" "$N" "$SMALL" "$MID" "$ROUNDS" "$LOOKUP_SECS" "$LOAD0" "$LOAD1" <<'PY'
+import json, statistics, sys
+reg_file, look_file, n, small, mid, rounds, secs, load0, load1 = sys.argv[1:]
+n, small, mid = int(n), int(small), int(mid)
+sizes = sorted({small, mid, n})
+reg = [l.rstrip('\n').split('|') for l in open(reg_file) if l.strip()]
+look = {}
+for line in open(look_file):
+    name, size, rnd, js = line.rstrip('\n').split('\t', 3)
+    try:
+        d = json.loads(js)
+    except ValueError:
+        d = None
+    look.setdefault((name, int(size)), []).append(d)
+print('bindings: %d, 2 workers each, UDP; REGISTER: sipp, 200 in flight; load average (1/5/15 min) %s at the start, %s at the end'
+      % (n, load0, load1))
+print('%-34s %12s %14s' % ('server', 'REGISTER/s', 'bytes/binding'))
+for name, rate, mem in reg:
+    print('%-34s %12s %14s' % (name, rate, mem))
+print()
+print('lookups: sipsd-bench, 4 clients, OPTIONS for a random registered AoR; median of %s rounds of %s s, sizes interleaved'
+      % (rounds, secs))
+print('%-34s %s  %s' % ('server', '  '.join('%-26s' % ('p50/p99 us, rate @%d' % s) for s in sizes),
+                         'p50 @%d/@%d  404s+timeouts' % (n, small)))
+for name, _, _ in reg:
+    cells, p50s, bad = [], {}, 0
+    for s in sizes:
+        runs = [d for d in look.get((name, s), []) if d]
+        bad += sum(d.get('non200', 0) + d.get('timeouts', 0) for d in runs)
+        missing = int(rounds) - len(runs)
+        if not runs:
+            cells.append('%-26s' % 'n/a'); continue
+        p50 = statistics.median(d['p50_us'] for d in runs)
+        p99 = statistics.median(d['p99_us'] for d in runs)
+        ops = statistics.median(d['ops_per_s'] for d in runs)
+        p50s[s] = p50
+        cells.append('%-26s' % ('%.1f/%.1f @ %d/s%s' % (p50, p99, ops, ' (%d runs failed)' % missing if missing else '')))
+    ratio = '%.2f' % (p50s[n] / p50s[small]) if n in p50s and small in p50s and p50s[small] else 'n/a'
+    print('%-34s %s  %-15s %d' % (name, '  '.join(cells), ratio, bad))
+print()
+print('every round (p50/p99 us @ rate/s, 404s+timeouts):')
+for (name, s), runs in sorted(look.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    print('  %-32s @%-7d %s' % (name, s, '  '.join(
+        '%.0f/%.0f@%d%s' % (d['p50_us'], d['p99_us'], d['ops_per_s'],
+                            '!%d' % (d['non200'] + d['timeouts']) if d['non200'] + d['timeouts'] else '')
+        if d else 'failed' for d in runs)))
+PY
