@@ -16,6 +16,7 @@
 #include "core/net/conn_index.h"
 #include "core/net/ip_limiter.h"
 #include "core/net/socket_util.h"
+#include "core/net/udp_reply_steering.h"
 
 namespace sipsd {
 namespace {
@@ -101,6 +102,12 @@ std::string Worker::bindListen(const ListenSpec& spec, SockAddr& bound) {
                       auto* lp = static_cast<Listener*>(arg);
                       tCurrent->onAccept(*lp);
                     };
+  // The first worker's socket founds the reuseport group; the program applies to all of it.
+  if (dgram && index_ == 0) {
+    std::string serr;
+    if (!UdpReplySteering::attach(fd, serr))
+      logNet(kInfo, "udp:" + l->addr.str() + ": replies not steered to their worker (" + serr + ")");
+  }
   l->ev.reset(event_new(loop_.base(), fd, EV_READ | EV_PERSIST, cb, l.get()));
   if (!l->ev || event_add(l->ev.get(), nullptr) != 0) {
     ::close(fd);

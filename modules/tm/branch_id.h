@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/net/udp_reply_steering.h"
 #include "core/parser/sip_msg.h"
 
 namespace sipsd::tm {
@@ -18,7 +19,9 @@ struct BranchId {
   int branch = 0;
 };
 
-constexpr std::string_view kBranchPrefix = "z9hG4bKtm";
+// The core's worker branch prefix: with the owner's index as the next hex digit, the kernel
+// delivers UDP replies to the owning worker (core/net/udp_reply_steering.h).
+constexpr std::string_view kBranchPrefix = kWorkerBranchPrefix;
 
 std::string makeBranch(const BranchId& id);
 std::optional<BranchId> parseBranch(std::string_view branch);
