@@ -10,6 +10,7 @@
 #include "cfg/ast.h"
 #include "cfg/ast_adapted.h"
 #include "cfg/grammar.h"
+#include "core/util/strings.h"
 
 namespace sipsd::cfg::parser {
 
@@ -52,7 +53,7 @@ void reportExpectation(ErrorHandler& handler, const It& last, const Exception& x
   if (what.size() > 1 && what[0] == '\'' && what != "'}'") {
     It prev = x.where();
     const It begin = handler.source().begin();
-    while (prev != begin && std::isspace(static_cast<unsigned char>(*(prev - 1)))) --prev;
+    while (prev != begin && str::isSpace(*(prev - 1))) --prev;
     at = prev;
   }
   if (token == last) what += " before end of file";

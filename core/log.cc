@@ -1,12 +1,13 @@
 #include "core/log.h"
 
-#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+
+#include "core/util/strings.h"
 
 namespace sipsd::logging {
 namespace {
@@ -126,15 +127,15 @@ std::optional<int> levelFromName(std::string_view name) {
 }
 
 std::optional<int> facilityFromName(std::string_view name) {
-  static const std::pair<const char*, int> kFacilities[] = {
+  static const std::pair<std::string_view, int> kFacilities[] = {
       {"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1}, {"LOCAL2", LOG_LOCAL2}, {"LOCAL3", LOG_LOCAL3},
       {"LOCAL4", LOG_LOCAL4}, {"LOCAL5", LOG_LOCAL5}, {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7},
       {"DAEMON", LOG_DAEMON}, {"USER", LOG_USER},     {"AUTH", LOG_AUTH},     {"AUTHPRIV", LOG_AUTHPRIV},
       {"CRON", LOG_CRON},     {"FTP", LOG_FTP},       {"KERN", LOG_KERN},     {"LPR", LOG_LPR},
       {"MAIL", LOG_MAIL},     {"NEWS", LOG_NEWS},     {"SYSLOG", LOG_SYSLOG}, {"UUCP", LOG_UUCP}};
-  if (name.size() > 4 && strncasecmp(name.data(), "LOG_", 4) == 0) name.remove_prefix(4);
+  if (name.size() > 4 && str::istartsWith(name, "LOG_")) name.remove_prefix(4);
   for (const auto& [n, f] : kFacilities)
-    if (name.size() == std::char_traits<char>::length(n) && strncasecmp(name.data(), n, name.size()) == 0) return f;
+    if (str::iequals(name, n)) return f;
   return std::nullopt;
 }
 

@@ -100,8 +100,7 @@ class Reader {
       std::string_view v = trim(line.substr(eq + 1));
       // Column of the value (of the '=' when the value is empty), for diagnostics.
       const size_t eqRaw = raw.find('=');
-      size_t vcol = eqRaw + 1;
-      while (vcol < raw.size() && std::isspace(static_cast<unsigned char>(raw[vcol]))) ++vcol;
+      size_t vcol = std::min(raw.find_first_not_of(str::kSpace, eqRaw + 1), raw.size());
       s.loc = SourceLoc{path, lineNo, int(v.empty() ? eqRaw : vcol) + 1};
       if (!v.empty() && v.front() == '"') {
         auto close = v.find('"', 1);
@@ -112,7 +111,7 @@ class Reader {
       } else {
         // A comment starts at a '#' that follows white space ("HIGH:!aNULL  # strong").
         for (size_t i = 1; i < v.size(); ++i) {
-          if (v[i] == '#' && std::isspace(static_cast<unsigned char>(v[i - 1]))) {
+          if (v[i] == '#' && str::isSpace(v[i - 1])) {
             v = trim(v.substr(0, i));
             break;
           }

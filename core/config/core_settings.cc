@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,10 +23,10 @@ std::optional<int64_t> intValue(const ParamValue& v) {
 
 std::optional<bool> boolValue(const ParamValue& v) {
   if (auto n = intValue(v)) return *n != 0;
-  for (const char* t : {"yes", "on", "true"})
-    if (strcasecmp(v.str.c_str(), t) == 0) return true;
-  for (const char* f : {"no", "off", "false"})
-    if (strcasecmp(v.str.c_str(), f) == 0) return false;
+  for (std::string_view t : {"yes", "on", "true"})
+    if (str::iequals(v.str, t)) return true;
+  for (std::string_view f : {"no", "off", "false"})
+    if (str::iequals(v.str, f)) return false;
   return std::nullopt;
 }
 

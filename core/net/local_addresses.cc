@@ -2,10 +2,10 @@
 #include "core/net/local_addresses.h"
 
 #include <ifaddrs.h>
-#include <strings.h>
 
 #include "core/parser/param_list.h"
 #include "core/parser/uri_parser.h"
+#include "core/util/strings.h"
 
 namespace sipsd {
 
@@ -19,7 +19,7 @@ std::string_view unbracket(std::string_view h) {
 bool sameHost(std::string_view a, std::string_view b) {
   a = unbracket(a);
   b = unbracket(b);
-  if (a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0) return true;
+  if (str::iequals(a, b)) return true;
   // Different spellings of one address ("::1" and "0:0::1").
   auto x = SockAddr::fromIpPort(a, 0), y = SockAddr::fromIpPort(b, 0);
   return x && y && x->sameIp(*y);
@@ -84,7 +84,7 @@ bool LocalAddresses::uriIsMyself(std::string_view text) const {
   SipUri uri;
   std::string err;
   bool isUri = text.find(':') != std::string_view::npos &&
-               (strncasecmp(text.data(), "sip:", 4) == 0 || strncasecmp(text.data(), "sips:", 5) == 0);
+               (str::istartsWith(text, "sip:") || str::istartsWith(text, "sips:"));
   if (isUri) {
     if (!parseUri(text, uri, err) || uri.scheme == SipUri::Scheme::Tel) return false;
     Proto proto = Proto::None;

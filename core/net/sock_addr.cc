@@ -5,6 +5,8 @@
 #include <cstring>
 #include <functional>
 
+#include "core/util/strings.h"
+
 namespace sipsd {
 
 std::string_view protoName(Proto p) {
@@ -28,15 +30,9 @@ std::string_view protoToken(Proto p) {
 }
 
 std::optional<Proto> protoFromName(std::string_view s) {
-  auto eq = [&](std::string_view w) {
-    if (s.size() != w.size()) return false;
-    for (size_t i = 0; i < s.size(); ++i)
-      if ((s[i] | 0x20) != (w[i] | 0x20)) return false;
-    return true;
-  };
-  if (eq("udp")) return Proto::UDP;
-  if (eq("tcp")) return Proto::TCP;
-  if (eq("tls")) return Proto::TLS;
+  if (str::iequals(s, "udp")) return Proto::UDP;
+  if (str::iequals(s, "tcp")) return Proto::TCP;
+  if (str::iequals(s, "tls")) return Proto::TLS;
   return std::nullopt;
 }
 
@@ -84,9 +80,21 @@ std::optional<SockAddr> SockAddr::fromString(std::string_view s) {
 
 std::string SockAddr::ip() const {
   char buf[INET6_ADDRSTRLEN] = {0};
-  if (family() == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, buf, sizeof buf);
-  else if (family() == AF_INET6)
+  if (family() == AF_INET) {
+    // By hand: glibc's inet_ntop formats IPv4 with sprintf, and the proxy asks for the text of
+    // a source address several times per message (received=, Record-Route, logs).
+    const auto* b = reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr);
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = b[i];
+      if (v >= 100) *p++ = char('0' + v / 100);
+      if (v >= 10) *p++ = char('0' + v / 10 % 10);
+      *p++ = char('0' + v % 10);
+      if (i < 3) *p++ = '.';
+    }
+    return std::string(buf, size_t(p - buf));
+  }
+  if (family() == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_addr, buf, sizeof buf);
   return buf;
 }

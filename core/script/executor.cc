@@ -1,8 +1,6 @@
 // The route interpreter: walks the compiled action tree, no name lookups or parsing here.
 #include "core/script/executor.h"
 
-#include <strings.h>
-
 #include "core/module_api.h"
 #include "core/util/strings.h"
 
@@ -231,8 +229,7 @@ class Executor {
       } else {
         Value v = value(e.lhs);
         std::string_view want = protoName(e.rhs.proto);
-        same = v.isStr() && v.str().size() == want.size() &&
-               strncasecmp(v.str().data(), want.data(), want.size()) == 0;
+        same = v.isStr() && str::iequals(v.str(), want);
       }
       return same != negate;
     }

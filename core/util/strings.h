@@ -17,6 +17,8 @@ namespace sipsd::str {
 inline constexpr std::string_view kLws = " \t\r\n";
 // What C's isspace() calls space in the "C" locale.
 inline constexpr std::string_view kSpace = " \t\r\n\v\f";
+// One byte of kSpace (no locale, no undefined behaviour for bytes >= 0x80 as with isspace()).
+constexpr bool isSpace(char c) { return kSpace.find(c) != std::string_view::npos; }
 
 constexpr char lowerChar(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 

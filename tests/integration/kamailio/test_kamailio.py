@@ -15,14 +15,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, tls_params, wait_for
+from sipsd_harness import Checker, Sipsd, free_port, make_pki, tls_params, udp_bound, wait_for
 
 HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -154,17 +153,6 @@ class Kamailio:
                 self.proc.wait()
         if self.proc:
             self.log.close()
-
-
-def udp_bound(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((HOST, port))
-        return False
-    except OSError:
-        return True
-    finally:
-        s.close()
 
 
 def sipp_messages(path):

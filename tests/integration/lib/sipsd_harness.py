@@ -62,6 +62,19 @@ def tcp_open(host, port):
         return False
 
 
+def udp_bound(port, host="127.0.0.1"):
+    """True once some process holds the UDP port (a peer such as sipp gives no other readiness
+    signal: datagrams sent before it binds are lost)."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((host, port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
 class Failure(Exception):
     pass
 

@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, free_port, read_sip_message, sip_options, status_of,
-                           wait_for)
+                           udp_bound, wait_for)
 
 CALLS = int(os.environ.get("SIPSD_IT_CALLS", "300"))
 
@@ -54,7 +54,7 @@ def sipp_flow(c, transport, calls):
             if transport == "tcp":
                 wait_for(lambda: _tcp_up(uas_port), 10, "sipp uas")
             else:
-                time.sleep(0.3)  # sipp UDP has no readiness signal; UDP loss would fail the call count
+                wait_for(lambda: uas.poll() is not None or udp_bound(uas_port), 10, "sipp uas")
             r = subprocess.run(["sipp", "-sn", "uac", f"127.0.0.1:{sip_port}", "-i", "127.0.0.1",
                                 "-p", str(uac_port), "-m", str(calls), "-r", "200", "-l", "100",
                                 "-timeout", "60s", "-timeout_error", "-nostdin"] + t,

@@ -33,6 +33,11 @@ TEST_CASE("strings: trim") {
   CHECK(str::trim("\fx\v", str::kSpace) == "x");
   CHECK(str::trim(" \t\t ", str::kSpace) == "");
   CHECK(str::trim("\nx\n", " \t\r") == "\nx\n");
+  // isSpace is one byte of kSpace: no locale, and a byte >= 0x80 is never space.
+  for (char c : str::kSpace) CHECK(str::isSpace(c));
+  CHECK_FALSE(str::isSpace('x'));
+  CHECK_FALSE(str::isSpace('\0'));
+  CHECK_FALSE(str::isSpace('\xa0'));
 }
 
 TEST_CASE("strings: toNumber takes the whole text or nothing") {
