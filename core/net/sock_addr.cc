@@ -80,9 +80,21 @@ std::optional<SockAddr> SockAddr::fromString(std::string_view s) {
 
 std::string SockAddr::ip() const {
   char buf[INET6_ADDRSTRLEN] = {0};
-  if (family() == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, buf, sizeof buf);
-  else if (family() == AF_INET6)
+  if (family() == AF_INET) {
+    // By hand: glibc's inet_ntop formats IPv4 with sprintf, and the proxy asks for the text of
+    // a source address several times per message (received=, Record-Route, logs).
+    const auto* b = reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr);
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = b[i];
+      if (v >= 100) *p++ = char('0' + v / 100);
+      if (v >= 10) *p++ = char('0' + v / 10 % 10);
+      *p++ = char('0' + v % 10);
+      if (i < 3) *p++ = '.';
+    }
+    return std::string(buf, size_t(p - buf));
+  }
+  if (family() == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_addr, buf, sizeof buf);
   return buf;
 }

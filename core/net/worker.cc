@@ -16,6 +16,7 @@
 #include "core/net/conn_index.h"
 #include "core/net/ip_limiter.h"
 #include "core/net/socket_util.h"
+#include "core/net/udp_reply_steering.h"
 
 namespace sipsd {
 namespace {
@@ -65,6 +66,7 @@ std::string Worker::init() {
   spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const ServerOptions& o = server_.options();
   readBuf.resize(std::max<size_t>(65536, o.maxMessageSize + 1));
+  udpReader_ = std::make_unique<UdpBatchReader>(readBuf.size());
   maxSendQueue = o.maxSendQueue;
   reapEv_.reset(event_new(loop_.base(), -1, 0,
                           [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->graveyard_.clear(); },
@@ -100,6 +102,12 @@ std::string Worker::bindListen(const ListenSpec& spec, SockAddr& bound) {
                       auto* lp = static_cast<Listener*>(arg);
                       tCurrent->onAccept(*lp);
                     };
+  // The first worker's socket founds the reuseport group; the program applies to all of it.
+  if (dgram && index_ == 0) {
+    std::string serr;
+    if (!UdpReplySteering::attach(fd, serr))
+      logNet(kInfo, "udp:" + l->addr.str() + ": replies not steered to their worker (" + serr + ")");
+  }
   l->ev.reset(event_new(loop_.base(), fd, EV_READ | EV_PERSIST, cb, l.get()));
   if (!l->ev || event_add(l->ev.get(), nullptr) != 0) {
     ::close(fd);
@@ -273,39 +281,41 @@ void Worker::onAcceptNoFd(Listener& l, int err) {
 
 void Worker::onUdp(Listener& l) {
   const ServerOptions& o = server_.options();
-  for (int i = 0; i < 64; ++i) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ssize_t r = ::recvfrom(l.fd, readBuf.data(), readBuf.size(), MSG_TRUNC | MSG_DONTWAIT,
-                           reinterpret_cast<sockaddr*>(&ss), &len);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    counters.bytesIn.fetch_add(size_t(r), std::memory_order_relaxed);
-    SockAddr src(reinterpret_cast<sockaddr*>(&ss), len);
-    // MSG_TRUNC reports the real size of a datagram larger than the buffer.
-    auto d = StreamFramer::checkDatagram(std::string_view(readBuf.data(), size_t(r)).substr(0, readBuf.size()),
-                                         o.maxMessageSize);
-    if (size_t(r) > readBuf.size() && d.error.empty()) d.error = "datagram of " + std::to_string(r) + " bytes";
-    if (!d.error.empty()) {
-      LogThrottle& t = d.http ? httpDgramLog_ : dgramLog_;
-      (d.http ? counters.httpOverUdp : counters.errors).fetch_add(1, std::memory_order_relaxed);
-      if (t.allow()) logNet(d.http ? kNotice : kWarn, "UDP " + src.str() + ": dropped: " + d.error + t.note());
-      continue;
-    }
-    if (d.msg.empty()) continue;  // CRLF keep-alive
-    counters.msgIn.fetch_add(1, std::memory_order_relaxed);
-    ReceiveInfo rcv;
-    rcv.proto = Proto::UDP;
-    rcv.src = src;
-    rcv.dst = l.addr;
-    rcv.worker = index_;
-    try {
-      server_.handler()(d.msg, rcv);
-    } catch (const std::exception& e) {
-      logNet(kErr, "handler failed on a datagram from " + src.str() + ": " + e.what());
-    }
+  // At most 64 datagrams per wake-up (then the other events get their turn), read in batches;
+  // a short batch means the socket is drained, so no trailing read that fails with EAGAIN.
+  for (int taken = 0; taken < 64;) {
+    int n = udpReader_->read(l.fd);
+    if (n <= 0) return;
+    taken += n;
+    for (size_t i = 0; i < size_t(n); ++i) onDatagram(l, i, o);
+    if (size_t(n) < UdpBatchReader::kBatch) return;
+  }
+}
+
+void Worker::onDatagram(Listener& l, size_t i, const ServerOptions& o) {
+  const size_t r = udpReader_->size(i);
+  counters.bytesIn.fetch_add(r, std::memory_order_relaxed);
+  SockAddr src = udpReader_->source(i);
+  // MSG_TRUNC reports the real size of a datagram larger than the buffer.
+  auto d = StreamFramer::checkDatagram(udpReader_->bytes(i), o.maxMessageSize);
+  if (r > udpReader_->slotSize() && d.error.empty()) d.error = "datagram of " + std::to_string(r) + " bytes";
+  if (!d.error.empty()) {
+    LogThrottle& t = d.http ? httpDgramLog_ : dgramLog_;
+    (d.http ? counters.httpOverUdp : counters.errors).fetch_add(1, std::memory_order_relaxed);
+    if (t.allow()) logNet(d.http ? kNotice : kWarn, "UDP " + src.str() + ": dropped: " + d.error + t.note());
+    return;
+  }
+  if (d.msg.empty()) return;  // CRLF keep-alive
+  counters.msgIn.fetch_add(1, std::memory_order_relaxed);
+  ReceiveInfo rcv;
+  rcv.proto = Proto::UDP;
+  rcv.src = src;
+  rcv.dst = l.addr;
+  rcv.worker = index_;
+  try {
+    server_.handler()(d.msg, rcv);
+  } catch (const std::exception& e) {
+    logNet(kErr, "handler failed on a datagram from " + src.str() + ": " + e.what());
   }
 }
 

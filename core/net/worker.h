@@ -20,6 +20,7 @@
 #include "core/net/connection.h"
 #include "core/net/server.h"
 #include "core/net/stream_framer.h"
+#include "core/net/udp_batch_reader.h"
 
 namespace sipsd {
 
@@ -83,6 +84,7 @@ class Worker : private ConnectionHost {
 
   void onAccept(Listener& l);
   void onUdp(Listener& l);
+  void onDatagram(Listener& l, size_t i, const ServerOptions& o);  // datagram i of udpReader_'s batch
   void onSweep();
   // Sets up the events and enters c in the tables; null (c dropped) when libevent cannot.
   Connection* registerConn(std::unique_ptr<Connection> conn);
@@ -122,6 +124,7 @@ class Worker : private ConnectionHost {
   Connection* freshTail_ = nullptr;
   int spareFd_ = -1;  // held in reserve: closed to accept-and-close a client when out of descriptors
   ConnectBackoff backoff_;  // outbound destinations whose connect or handshake failed lately
+  std::unique_ptr<UdpBatchReader> udpReader_;  // UDP reads, one recvmmsg per wake-up
 };
 
 }  // namespace sipsd

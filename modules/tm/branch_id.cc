@@ -47,21 +47,29 @@ std::optional<BranchId> parseBranch(std::string_view branch) {
   return BranchId{int(w), tx, int(b)};
 }
 
-std::string serverKey(const SipMsg& req, std::string_view matchMethod) {
+bool serverKeyInto(const SipMsg& req, std::string_view matchMethod, std::string& key) {
+  key.clear();
   ViaBody top;
   std::string err;
-  if (!nthVia(req, 0, top, err)) return {};
-  if (top.branch.size() <= 7 || !parse::istartsWith(top.branch, "z9hG4bK")) return {};
-  std::string key;
+  if (!nthVia(req, 0, top, err)) return false;
+  if (top.branch.size() <= 7 || !parse::istartsWith(top.branch, "z9hG4bK")) return false;
   key.reserve(top.branch.size() + top.host.size() + matchMethod.size() + 10);
   key.append(top.branch);
   key += '|';
   // sent-by: host is case-insensitive; the default port is written out so "h" == "h:5060".
   for (char c : top.host) key += parse::lower(c);
   key += ':';
-  key += std::to_string(top.port ? top.port : 5060);
+  char port[8];
+  auto r = std::to_chars(port, port + sizeof port, unsigned(top.port ? top.port : 5060));
+  key.append(port, size_t(r.ptr - port));
   key += '|';
   key.append(matchMethod);
+  return true;
+}
+
+std::string serverKey(const SipMsg& req, std::string_view matchMethod) {
+  std::string key;
+  serverKeyInto(req, matchMethod, key);
   return key;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/net/udp_reply_steering.h"
 #include "core/parser/sip_msg.h"
 
 namespace sipsd::tm {
@@ -18,7 +19,9 @@ struct BranchId {
   int branch = 0;
 };
 
-constexpr std::string_view kBranchPrefix = "z9hG4bKtm";
+// The core's worker branch prefix: with the owner's index as the next hex digit, the kernel
+// delivers UDP replies to the owning worker (core/net/udp_reply_steering.h).
+constexpr std::string_view kBranchPrefix = kWorkerBranchPrefix;
 
 std::string makeBranch(const BranchId& id);
 std::optional<BranchId> parseBranch(std::string_view branch);
@@ -27,5 +30,7 @@ std::optional<BranchId> parseBranch(std::string_view branch);
 // and CANCEL look up the INVITE: pass matchMethod "INVITE"). Empty when the request has no Via
 // with an RFC 3261 branch (z9hG4bK...): such a request is not matched statefully.
 std::string serverKey(const SipMsg& req, std::string_view matchMethod);
+// The same into `key` (reused: no allocation once it has grown); false (key empty) when none.
+bool serverKeyInto(const SipMsg& req, std::string_view matchMethod, std::string& key);
 
 }  // namespace sipsd::tm

@@ -27,8 +27,16 @@ struct RunState {
   int onFailure = -1;
   int64_t frTimer = 0;
   int64_t frInvTimer = 0;
+  // requestKey()'s last key: for which message (in the request route) and method.
+  const SipMsg* keyMsg = nullptr;
+  const char* keyBuf = nullptr;
+  size_t keyLen = 0;
+  std::string_view keyMethod;
+  bool keyFound = false;
+  uint64_t keyHash = 0;
 };
 thread_local RunState run;
+thread_local std::string tKey;  // requestKey()'s buffer
 
 std::string_view cseqMethodOf(const SipMsg& msg) {
   const Header* h = findHeader(msg, HdrType::CSeq);
@@ -116,17 +124,16 @@ TmStats TransactionLayer::stats() const {
 Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   if (run.tx && run.worker == w.index) return run.tx;
   const SipMsg& msg = ctx.msg;
-  std::string key = serverKey(msg, msg.method);
-  if (!key.empty()) {
-    auto it = w.byKey.find(key);
-    if (it != w.byKey.end()) return run.tx = it->second;
-  }
+  std::string_view key;
+  uint64_t hash = 0;
+  if (requestKey(ctx, msg.method, key, hash))
+    if (Transaction* found = w.byKey.find(hash, key)) return run.tx = found;
   auto owned = std::make_unique<Transaction>();
   Transaction& tx = *owned;
   tx.id = w.nextId++;
   tx.invite = msg.method == "INVITE";
   tx.state = ServerState::Trying;
-  tx.key = std::move(key);
+  tx.key.assign(key);
   tx.request.assign(msg.buf);
   tx.rcv = ctx.rcv;
   tx.rcv.session = nullptr;  // the connection may be gone when tm answers later
@@ -137,9 +144,10 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   // A transaction nobody relays or answers is dropped after fr_timer (t_newtran() alone).
   tx.endAt = clock_() + frFor(tx);
   if (!tx.key.empty()) {
-    w.byKey.emplace(tx.key, &tx);
+    tx.indexHash = hash;
+    w.byKey.insert(hash, &tx);
     if (directory_ && tx.invite && w.index < 255) {
-      tx.keyHash = std::hash<std::string>()(tx.key) | 1;  // never 0 (= not published)
+      tx.keyHash = hash | 1;  // never 0 (= not published)
       directory_->publish(tx.keyHash, w.index);
     }
   }
@@ -170,10 +178,7 @@ Transaction* TransactionLayer::currentTx(ScriptContext& ctx) {
 }
 
 void TransactionLayer::deleteTx(WorkerTables& w, Transaction& tx) {
-  if (!tx.key.empty()) {
-    auto it = w.byKey.find(tx.key);
-    if (it != w.byKey.end() && it->second == &tx) w.byKey.erase(it);
-  }
+  if (!tx.key.empty()) w.byKey.erase(tx.indexHash, &tx);
   if (tx.keyHash) directory_->retract(tx.keyHash, w.index);
   if (run.tx == &tx) run.tx = nullptr;
   w.count.fetch_sub(1, std::memory_order_relaxed);
@@ -367,6 +372,7 @@ void TransactionLayer::runOnReply(Transaction& tx, ScriptContext& reply) {
   run.worker = core_.currentWorker();
   core_.runRoute(tx.onReply, reply);
   run = saved;
+  run.keyMsg = nullptr;  // the nested route reused requestKey()'s buffer
 }
 
 void TransactionLayer::passProvisional(WorkerTables& w, Transaction& tx, ScriptContext& reply) {
@@ -457,6 +463,7 @@ bool TransactionLayer::runFailure(WorkerTables& w, Transaction& tx) {
   core_.runRoute(route, ctx);
   tx.inRoute = false;
   run = saved;
+  run.keyMsg = nullptr;  // the nested route reused requestKey()'s buffer
   return tx.branches.size() > before;
 }
 
@@ -503,14 +510,40 @@ bool TransactionLayer::onRequest(ScriptContext& ctx) {
   if (!w) return false;
   const SipMsg& msg = ctx.msg;
   const bool ack = msg.method == "ACK", cancel = msg.method == "CANCEL";
-  std::string key = serverKey(msg, ack || cancel ? std::string_view("INVITE") : msg.method);
-  if (key.empty()) return false;
-  auto it = w->byKey.find(key);
-  if (it == w->byKey.end()) {
-    if (directory_ && (ack || cancel || msg.method == "INVITE")) return handOver(*w, ctx, key);
+  std::string_view key;
+  uint64_t hash = 0;
+  if (!requestKey(ctx, ack || cancel ? std::string_view("INVITE") : msg.method, key, hash)) return false;
+  Transaction* tx = w->byKey.find(hash, key);
+  if (!tx) {
+    if (directory_ && (ack || cancel || msg.method == "INVITE")) return handOver(*w, ctx, std::string(key), hash);
     return false;
   }
-  return absorb(*w, *it->second, ctx);
+  return absorb(*w, *tx, ctx);
+}
+
+bool TransactionLayer::requestKey(const ScriptContext& ctx, std::string_view method, std::string_view& key,
+                                  uint64_t& hash) {
+  // Only in the request route: there the request hook ran first for this very message (the
+  // worker's message object and read buffer are reused, so identity alone would not do).
+  const bool cacheable = ctx.route == RouteKind::Request;
+  if (cacheable && run.keyMsg == &ctx.msg && run.keyBuf == ctx.msg.buf.data() &&
+      run.keyLen == ctx.msg.buf.size() && run.keyMethod == method) {
+    key = tKey;
+    hash = run.keyHash;
+    return run.keyFound;
+  }
+  run.keyMsg = nullptr;
+  run.keyFound = serverKeyInto(ctx.msg, method, tKey);
+  run.keyHash = run.keyFound ? KeyIndex::keyHash(tKey) : 0;
+  if (cacheable) {
+    run.keyMsg = &ctx.msg;
+    run.keyBuf = ctx.msg.buf.data();
+    run.keyLen = ctx.msg.buf.size();
+    run.keyMethod = method;
+  }
+  key = tKey;
+  hash = run.keyHash;
+  return run.keyFound;
 }
 
 bool TransactionLayer::absorb(WorkerTables& w, Transaction& tx, ScriptContext& ctx) {
@@ -542,23 +575,23 @@ bool TransactionLayer::absorb(WorkerTables& w, Transaction& tx, ScriptContext& c
   return true;
 }
 
-bool TransactionLayer::handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key) {
-  const int owner = directory_->owner(std::hash<std::string>()(key) | 1);
+bool TransactionLayer::handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key, uint64_t hash) {
+  const int owner = directory_->owner(hash | 1);
   if (owner < 0 || owner == w.index || !tables(owner)) return false;
   // The request's bytes and where it came from (a reply to it goes back the same way: the
   // UDP socket address, or its connection through the connection's own worker).
   std::string raw(ctx.msg.buf);
   ReceiveInfo rcv = ctx.rcv;
   rcv.session = nullptr;
-  return core_.postToWorker(owner, [this, owner, raw = std::move(raw), rcv, key]() {
+  return core_.postToWorker(owner, [this, owner, raw = std::move(raw), rcv, key, hash]() {
     WorkerTables* ow = tables(owner);
     SipMsg msg;
     std::string err;
     if (!ow || !parseMessage(raw, msg, err)) return;
     ScriptContext c(msg, rcv, core_);
     run = RunState{};
-    auto it = ow->byKey.find(key);
-    if (it != ow->byKey.end() && absorb(*ow, *it->second, c)) return;
+    Transaction* tx = ow->byKey.find(hash, key);
+    if (tx && absorb(*ow, *tx, c)) return;
     // Gone in between (it ended as the request travelled): nothing is left to apply it to.
     if (msg.method == "CANCEL") {
       std::string out;
@@ -734,8 +767,10 @@ int TransactionLayer::checkTrans(ScriptContext& ctx) {
   if (!w) return -1;
   const SipMsg& msg = ctx.msg;
   bool toInvite = msg.method == "ACK" || msg.method == "CANCEL";
-  std::string key = serverKey(msg, toInvite ? std::string_view("INVITE") : msg.method);
-  return !key.empty() && w->byKey.count(key) ? 1 : -1;
+  std::string_view key;
+  uint64_t hash = 0;
+  if (!requestKey(ctx, toInvite ? std::string_view("INVITE") : msg.method, key, hash)) return -1;
+  return w->byKey.find(hash, key) ? 1 : -1;
 }
 
 void TransactionLayer::setOnReply(ScriptContext& ctx, int route) {

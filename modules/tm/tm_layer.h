@@ -13,6 +13,7 @@
 
 #include "core/module_api.h"
 #include "modules/tm/invite_directory.h"
+#include "modules/tm/key_index.h"
 #include "modules/tm/tm_config.h"
 #include "modules/tm/tm_metrics.h"
 #include "modules/tm/timer_queue.h"
@@ -61,7 +62,7 @@ class TransactionLayer {
   struct WorkerTables {
     int index = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Transaction>> byId;
-    std::unordered_map<std::string, Transaction*> byKey;
+    KeyIndex byKey;
     TimerQueue timers;
     std::unique_ptr<WorkerTimer> timer;
     int64_t armedFor = 0;
@@ -79,7 +80,11 @@ class TransactionLayer {
   // is not the transaction's after all (an ACK for a 2xx) and goes to the script.
   bool absorb(WorkerTables& w, Transaction& tx, ScriptContext& ctx);
   // A request with no transaction here whose INVITE another worker owns: posted there.
-  bool handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key);
+  bool handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key, uint64_t hash);
+  // The server key of ctx's request for `method` (serverKey) in a per-thread buffer, and its
+  // KeyIndex hash; false when it has none. Built once per request and method: the request hook,
+  // t_check_trans() and t_relay() of the same request share it. Valid until the next call.
+  bool requestKey(const ScriptContext& ctx, std::string_view method, std::string_view& key, uint64_t& hash);
 
   // server side
   void serverEvent(WorkerTables& w, Transaction& tx, int ev, int code, std::string* data);

@@ -64,6 +64,7 @@ struct Transaction {
 
   size_t accounted = 0;         // memoryBytes() as last added to the worker's total
   uint64_t keyHash = 0;         // published in the InviteDirectory (0: not published)
+  uint64_t indexHash = 0;       // KeyIndex::keyHash(key) it is indexed under (key empty: not indexed)
 
   // Bytes held for this transaction: the struct, its branches and the heap blocks of its
   // buffers (the figure tm.stats reports and the README quotes).
