@@ -23,7 +23,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, client_hello, free_port, make_pki, read_sip_message, sip_options,
-                           status_of, tls_client_context, tls_params, wait_for)
+                           status_of, tls_client_context, tls_params, wait_for, work_dir)
 
 HOST = "127.0.0.1"
 TRICKLERS = int(os.environ.get("SIPSD_IT_TRICKLERS", "300"))
@@ -245,9 +245,8 @@ def timeouts(c, tmp, ca):
 
 
 def main():
-    import tempfile
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-slow-")
+    tmp = work_dir("sipsd-slow-")
     ca = make_pki(tmp, clients=("bob:Bob",))
     sections = sys.argv[1:] or ["flood", "timeouts"]
     for name in sections:

@@ -15,13 +15,12 @@ import os
 import socket
 import ssl
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, build_dir, free_port, make_pki, run, sip_options, sipsd_binary,
-                           status_of, wait_for)
+                           status_of, wait_for, work_dir)
 
 HOST = "127.0.0.1"
 
@@ -270,7 +269,7 @@ modparam("tls", "ca_list", "{ca}/ca.crt")
 
 def main():
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-tlsfwd-")
+    tmp = work_dir("sipsd-tlsfwd-")
     ca = make_pki(tmp)
     check_config(c, tmp, ca)
     sips_without_tls_listener(c, ca)

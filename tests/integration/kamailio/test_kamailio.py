@@ -17,11 +17,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, tls_params, udp_bound, wait_for
+from sipsd_harness import Checker, Sipsd, free_port, make_pki, tls_params, udp_bound, wait_for, work_dir
 
 HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -236,7 +235,7 @@ def main():
     if not shutil.which("kamailio") or not shutil.which("sipp"):
         c.check(False, "kamailio and sipp are installed (tools/setup.sh)")
         c.finish()
-    tmp = tempfile.mkdtemp(prefix="sipsd-kam-")
+    tmp = work_dir("sipsd-kam-")
     ca = make_pki(tmp, clients=())
     k_udp, k_tls, s_udp, s_tls, uas_a, uas_b = (free_port() for _ in range(6))
     tls_cfg = os.path.join(tmp, "kamailio-tls.cfg")

@@ -11,7 +11,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, free_port, make_pki, read_sip_message, sip_options, sipsd_binary,
-                           status_of, tcp_open, tls_client_context, wait_for)
+                           status_of, tcp_open, tls_client_context, wait_for, work_dir)
 
 
 def preproc_config(ca, define, tls_port, tcp_port, udp_port):
@@ -131,7 +131,7 @@ def xlog(c, work):
 
 def main():
     c = Checker()
-    work = tempfile.mkdtemp(prefix="sipsd-lang-")
+    work = work_dir("sipsd-lang-")
     preprocessor(c, work)
     xlog(c, work)
     c.finish()

@@ -75,6 +75,18 @@ def udp_bound(port, host="127.0.0.1"):
         s.close()
 
 
+# The temp dirs of this test run (configs, certificates, logs): removed by Checker.finish when
+# every check passed, kept and named when one failed.
+_WORK_DIRS = []
+
+
+def work_dir(prefix="sipsd-it-"):
+    """A new temp dir that Checker.finish removes after a passing run (and names after a failing one)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _WORK_DIRS.append(d)
+    return d
+
+
 class Failure(Exception):
     pass
 
@@ -97,14 +109,20 @@ class Checker:
 
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
-        sys.exit(1 if self.failed or not self.passed else 0)
+        bad = self.failed or not self.passed
+        if bad and _WORK_DIRS:
+            print("logs kept in", " ".join(_WORK_DIRS), flush=True)
+        elif not bad:
+            for d in _WORK_DIRS:
+                shutil.rmtree(d, ignore_errors=True)
+        sys.exit(1 if bad else 0)
 
 
 class Sipsd:
     """One sipsd process running a config written to a temp dir."""
 
     def __init__(self, cfg_text, workdir=None, name="sipsd", extra_args=()):
-        self.dir = workdir or tempfile.mkdtemp(prefix="sipsd-it-")
+        self.dir = workdir or work_dir()
         self.cfg = os.path.join(self.dir, name + ".cfg")
         with open(self.cfg, "w") as f:
             f.write(cfg_text)
@@ -288,7 +306,7 @@ def run_sections(sections, tmp_prefix, setup):
     taking (checker, tmp, setup result)) in a fresh temp dir; a section that crashes is a failed
     check, not the end of the others. Exits with the checker's verdict."""
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+    tmp = work_dir(tmp_prefix)
     ctx = setup(tmp)
     for name in sys.argv[1:] or list(sections):
         t0 = time.monotonic()

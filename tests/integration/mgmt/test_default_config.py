@@ -12,10 +12,9 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import ROOT, Checker, Sipsd, free_port, tls_client_context, wait_for
+from sipsd_harness import ROOT, Checker, Sipsd, free_port, tls_client_context, wait_for, work_dir
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
 
@@ -51,7 +50,7 @@ class Ctl:
 
 def main():
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-defcfg-")
+    tmp = work_dir("sipsd-defcfg-")
     certs = os.path.join(tmp, "demo-certs")
     p = subprocess.run(["sh", os.path.join(ROOT, "etc", "make-demo-certs.sh"), certs],
                        capture_output=True, text=True, timeout=120)

@@ -8,10 +8,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, sipsd_ca, wait_for
+from sipsd_harness import Checker, Sipsd, free_port, make_pki, sipsd_ca, wait_for, work_dir
 
 
 def config(tls_port):
@@ -50,7 +49,7 @@ def curl(url, ca, who):
 
 def main():
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-health-")
+    tmp = work_dir("sipsd-health-")
     ca = make_pki(tmp, clients=("client:media-gateway-client", "other:other-client"))
     with open(os.path.join(tmp, "tls.json"), "w") as f:
         json.dump(domain_file(ca), f, indent=2)

@@ -10,12 +10,11 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (ROOT, Checker, Sipsd, free_port, header, make_pki, read_sip_message, status_of,
-                           tls_client_context, tls_params, wait_for)
+                           tls_client_context, tls_params, wait_for, work_dir)
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
 
@@ -82,7 +81,7 @@ def http_post(body, version="HTTP/1.1", extra=""):
 
 def main():
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-mgmt-")
+    tmp = work_dir("sipsd-mgmt-")
     ca = make_pki(tmp, clients=("bob:Bob", "alice:Alice", "ser-killer:SER-Killer"))
     tls_port, tcp_port = free_port(), free_port()
     url = f"https://127.0.0.1:{tls_port}/RPC2"

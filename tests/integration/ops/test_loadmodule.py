@@ -4,13 +4,12 @@ source-tree path, which does not exist here) and mpath= with "NAME.so"; checked 
 A module that is nowhere is an error naming FILE:LINE:COL and every place tried."""
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, build_dir, make_pki, run, sipsd_binary  # noqa: E402
+from sipsd_harness import Checker, build_dir, make_pki, run, sipsd_binary, work_dir  # noqa: E402
 
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sipsd-loadmodule-")
+tmp = work_dir("sipsd-loadmodule-")
 ca = make_pki(tmp, clients=())
 crt, key = os.path.join(ca, "certs", "server.crt"), os.path.join(ca, "certs", "server.key")
 

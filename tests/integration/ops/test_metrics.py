@@ -10,18 +10,17 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import calendar
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, free_port, make_pki, read_sip_message, run, sip_options,  # noqa: E402
-                           sipsd_ca, status_of, wait_for)
+                           sipsd_ca, status_of, wait_for, work_dir)
 
 HOST = "127.0.0.1"
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sipsd-metrics-")
+tmp = work_dir("sipsd-metrics-")
 ca = os.path.join(tmp, "ca")
 sipsd_ca("init", ca, "--cn", "metrics CA", "--crl-days", "5")
 sipsd_ca("server", ca, "server", "--cn", "localhost", "--ip", HOST, "--dns", "localhost")

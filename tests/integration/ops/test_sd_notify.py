@@ -8,11 +8,10 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, tcp_open, wait_for
+from sipsd_harness import Checker, Sipsd, free_port, make_pki, tcp_open, wait_for, work_dir
 
 HOST = "127.0.0.1"
 
@@ -98,7 +97,7 @@ def unreachable_socket(c, ca, tmp):
 
 def main():
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-notify-")
+    tmp = work_dir("sipsd-notify-")
     ca = make_pki(tmp)
     path = os.path.join(tmp, "notify.sock")
     run_case(c, ca, "path socket", path, path)

@@ -14,10 +14,9 @@ import os
 import socket
 import ssl
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import Checker, Sipsd, first_line, free_port, headers, make_pki, read_sip_message, status_of
+from sipsd_harness import Checker, Sipsd, first_line, free_port, headers, make_pki, read_sip_message, status_of, work_dir
 
 HOST = "127.0.0.1"
 ALIAS = "proxy.rr.test"
@@ -234,7 +233,7 @@ def dialog(c, udp, tls, ca):
 
 def main():
     c = Checker()
-    tmp = tempfile.mkdtemp(prefix="sipsd-rr-")
+    tmp = work_dir("sipsd-rr-")
     ca = make_pki(tmp, clients=("alice:Alice",))
     udp, tls = free_port(), free_port()
     with Sipsd(config(udp, tls, ca), workdir=tmp) as s:

@@ -15,7 +15,7 @@ from sipsd_harness import (Checker, Sipsd, free_port, read_sip_message, sip_opti
 CALLS = int(os.environ.get("SIPSD_IT_CALLS", "300"))
 
 
-def config(sip_port, uas_port, transport):
+def config(sip_port, uas_port, transport, send_timeout=2):
     fwd = "forward_tcp" if transport == "tcp" else "forward_udp"
     return f"""
 debug=2
@@ -23,7 +23,7 @@ children=2
 listen=udp:127.0.0.1:{sip_port}
 listen=tcp:127.0.0.1:{sip_port}
 tcp_connection_lifetime=30
-tcp_send_timeout=2
+tcp_send_timeout={send_timeout}
 loadmodule "sl"
 
 route {{
@@ -130,7 +130,13 @@ def stalled_reader(c):
     """A TCP peer that sends requests but never reads fills its window; another client keeps
     getting answers at full speed and the stalled one is cut at its send timeout."""
     sip_port = free_port()
-    with Sipsd(config(sip_port, free_port(), "udp")) as s:
+    # A worker held by the stalled peer would keep the other client waiting until
+    # tcp_send_timeout (6 s) cuts it, past the other client's 5 s socket timeout. Below that the
+    # bound is what the build allows: the unoptimized sanitized build takes up to a second on a
+    # loaded 2-core machine for one read burst of the stalled peer (4 x 64 KiB, ~850 requests)
+    # when both connections share a worker (994 ms seen); the normal build a few ms.
+    worst_limit = 3.0 if os.environ.get("SIPSD_SANITIZED") else 0.5
+    with Sipsd(config(sip_port, free_port(), "udp", send_timeout=6)) as s:
         s.start(wait_tcp=[("127.0.0.1", sip_port)])
         stalled = socket.socket()
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -162,7 +168,8 @@ def stalled_reader(c):
         worst = max(d for d, _ in during) if during else 0
         c.check(during and all(code == 200 for _, code in during),
                  f"{len(during)} round trips of another client during the stall all answered 200")
-        c.check(worst < 0.5, f"worst round trip during the stall {worst * 1000:.1f} ms (< 500 ms)")
+        c.check(worst < worst_limit,
+                f"worst round trip during the stall {worst * 1000:.1f} ms (< {worst_limit * 1000:.0f} ms)")
         other.close()
         # And afterwards: 500 sequential OPTIONS round trips must stay fast.
         t = socket.create_connection(("127.0.0.1", sip_port), 5)
@@ -178,7 +185,7 @@ def stalled_reader(c):
         elapsed = time.monotonic() - start
         c.check(ok == n, f"other client served while a peer stalls: {ok}/{n} replies")
         c.check(elapsed < 5.0, f"other client's {n} round trips took {elapsed:.3f}s (< 5s) while a peer stalls")
-        # sipsd cuts the stalled connection at its send timeout (tcp_send_timeout=2) and logs the peer.
+        # sipsd cuts the stalled connection (send queue bound or tcp_send_timeout) and logs the peer.
         peer = f"127.0.0.1:{local[1]}"
         try:
             wait_for(lambda: peer in s.output(), 20, "sipsd to log closing the stalled peer " + peer)

@@ -12,11 +12,10 @@ the first connection whose worker differs from the ringing INVITE's.
 import os
 import re
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
-from sipsd_harness import Checker, Sipsd, free_port, make_pki, status_of, wait_for  # noqa: E402
+from sipsd_harness import Checker, Sipsd, free_port, make_pki, status_of, wait_for, work_dir  # noqa: E402
 from test_tm import HOST, TlsUac, Uas, branch_of, header, vias  # noqa: E402
 
 WORKERS = 4
@@ -32,7 +31,7 @@ def worker_of(uas, call_id):
 
 def main():
     c = Checker()
-    d = tempfile.mkdtemp(prefix="sipsd-tmx-")
+    d = work_dir("sipsd-tmx-")
     ca = make_pki(d)
     tls_port = free_port()
     uas = Uas("one")

@@ -17,12 +17,11 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
-from sipsd_harness import Checker, Sipsd, free_port, sipsd_binary, status_of  # noqa: E402
+from sipsd_harness import Checker, Sipsd, free_port, sipsd_binary, status_of, work_dir  # noqa: E402
 from test_tm import Uas, header  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -111,7 +110,7 @@ def log_line(s, call_id):
 
 def main():
     c = Checker()
-    work = tempfile.mkdtemp(prefix="sipsd-ruri-")
+    work = work_dir("sipsd-ruri-")
     port = free_port()
     silent = Uas("silent", mode="silent")
     uas2 = Uas("two")

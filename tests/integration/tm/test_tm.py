@@ -22,7 +22,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from sipsd_harness import (Checker, Sipsd, free_port, make_pki, read_sip_message, status_of,  # noqa: E402
-                           wait_for)
+                           wait_for, work_dir)
 
 HOST = "127.0.0.1"
 
@@ -190,9 +190,7 @@ class TlsUac:
 
 def main():
     c = Checker()
-    work = os.environ.get("TMPDIR", "/tmp")
-    import tempfile
-    d = tempfile.mkdtemp(prefix="sipsd-tm-", dir=work)
+    d = work_dir("sipsd-tm-")
     ca = make_pki(d)
     udp_port = free_port()
     tls_port = free_port()
