@@ -1,6 +1,7 @@
 // LocationTable: one worker's replica (see location_table.h).
 #include "modules/usrloc/location_table.h"
 
+#include <algorithm>
 #include <iterator>
 
 namespace sipsd::usrloc {
@@ -28,10 +29,62 @@ void LocationTable::apply(const RecordPtr& rec) {
     if (it->second->version >= rec->version) return;
     // The key views the old record's string: erase and insert instead of assigning.
     indexContacts(*it->second, false);
+    count(*it->second, -1);
     byAor_.erase(it);
   }
   byAor_.emplace(std::string_view(rec->aor), rec);
   indexContacts(*rec, true);
+  count(*rec, +1);
+}
+
+void LocationTable::count(const AorRecord& r, int sign) {
+  // Bindings that expired by countedTo_ were taken out by advance() (or never counted).
+  auto change = [&](int64_t at, uint64_t aors, uint64_t contacts) {
+    if (sign > 0) {
+      LiveCounts& e = expiring_[at];
+      e.aors += aors;
+      e.contacts += contacts;
+      counted_.aors += aors;
+      counted_.contacts += contacts;
+      return;
+    }
+    auto it = expiring_.find(at);
+    if (it == expiring_.end()) return;  // cannot happen: every counted expiry has its entry
+    it->second.aors -= aors;
+    it->second.contacts -= contacts;
+    if (it->second.aors == 0 && it->second.contacts == 0) expiring_.erase(it);
+    counted_.aors -= aors;
+    counted_.contacts -= contacts;
+  };
+  int64_t last = 0;
+  for (const Binding& b : r.bindings) {
+    last = std::max(last, b.expires);
+    if (b.expires > countedTo_) change(b.expires, 0, 1);
+  }
+  // An AoR is live until its last contact expires.
+  if (last > countedTo_) change(last, 1, 0);
+}
+
+void LocationTable::advance(int64_t now) {
+  if (now <= countedTo_) return;
+  auto it = expiring_.begin();
+  for (; it != expiring_.end() && it->first <= now; ++it) {
+    counted_.aors -= it->second.aors;
+    counted_.contacts -= it->second.contacts;
+  }
+  expiring_.erase(expiring_.begin(), it);
+  countedTo_ = now;
+}
+
+LocationTable::LiveCounts LocationTable::live(int64_t now) const {
+  // What expired since the last advance() (the sweep's tick, 100 ms ago) is still counted:
+  // take it out of a copy.
+  LiveCounts c = counted_;
+  for (auto it = expiring_.begin(); it != expiring_.end() && it->first <= now; ++it) {
+    c.aors -= it->second.aors;
+    c.contacts -= it->second.contacts;
+  }
+  return c;
 }
 
 RecordPtr LocationTable::get(std::string_view aor) const {
@@ -63,10 +116,12 @@ bool LocationTable::droppable(const AorRecord& r, int64_t now, int64_t keep) {
 
 void LocationTable::drop(std::unordered_map<std::string_view, RecordPtr>::iterator it) {
   indexContacts(*it->second, false);
+  count(*it->second, -1);
   byAor_.erase(it);
 }
 
 size_t LocationTable::sweep(int64_t now, int64_t keep) {
+  advance(now);
   size_t dropped = 0;
   for (auto it = byAor_.begin(); it != byAor_.end();) {
     if (!droppable(*it->second, now, keep)) {
@@ -82,6 +137,7 @@ size_t LocationTable::sweep(int64_t now, int64_t keep) {
 }
 
 size_t LocationTable::sweepSome(int64_t now, int64_t keep, size_t budget) {
+  advance(now);
   const size_t buckets = byAor_.bucket_count();
   // Buckets are a stable order between rehashes; a rehash (the table grew) only moves where
   // the cursor points, so a record may wait one more round.

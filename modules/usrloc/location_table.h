@@ -3,6 +3,7 @@
 // shared with the other replicas; the map keys view the record's own AoR string.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -41,10 +42,23 @@ class LocationTable {
   }
   size_t size() const { return byAor_.size(); }
 
+  // The /metrics gauges: contacts with expires > now, and AoRs with at least one. Kept as
+  // records are stored, replaced and dropped (never a walk of the table): exact at the second,
+  // swept or not. Costs the expiry seconds passed since the last sweep tick (one or two).
+  struct LiveCounts {
+    uint64_t aors = 0;
+    uint64_t contacts = 0;
+  };
+  LiveCounts live(int64_t now) const;
+
  private:
   void indexContacts(const AorRecord& r, bool add);
   static bool droppable(const AorRecord& r, int64_t now, int64_t keep);
   void drop(std::unordered_map<std::string_view, RecordPtr>::iterator it);
+  // Adds (+1) or takes out (-1) what `r` contributes to the live counts.
+  void count(const AorRecord& r, int sign);
+  // Moves the counts on to `now`: takes out what expired since the last call.
+  void advance(int64_t now);
 
   std::unordered_map<std::string_view, RecordPtr> byAor_;
   // contact URI -> AoR, for requests routed here by another node with the contact as R-URI.
@@ -52,6 +66,13 @@ class LocationTable {
   const bool contactIndex_;
   size_t sweepBucket_ = 0;                 // where the next sweepSome() goes on
   std::vector<std::string_view> sweepDue_; // sweepSome()'s finds, kept for its capacity
+  // The bindings with expires > countedTo_ and the AoRs with one of them, and when they expire:
+  // second -> what leaves the counts then (every key > countedTo_). One entry per distinct
+  // expiry second ahead (at most max_expires of them), not per binding. A wall clock stepping
+  // back leaves the contacts expiring in the skipped seconds uncounted until they are rewritten.
+  LiveCounts counted_;
+  int64_t countedTo_ = 0;
+  std::map<int64_t, LiveCounts> expiring_;
 };
 
 }  // namespace sipsd::usrloc
