@@ -37,50 +37,81 @@ void LocationTable::apply(const RecordPtr& rec) {
   count(*rec, +1);
 }
 
-void LocationTable::count(const AorRecord& r, int sign) {
-  // Bindings that expired by countedTo_ were taken out by advance() (or never counted).
-  auto change = [&](int64_t at, uint64_t aors, uint64_t contacts) {
-    if (sign > 0) {
-      LiveCounts& e = expiring_[at];
-      e.aors += aors;
-      e.contacts += contacts;
-      counted_.aors += aors;
-      counted_.contacts += contacts;
-      return;
-    }
-    auto it = expiring_.find(at);
-    if (it == expiring_.end()) return;  // cannot happen: every counted expiry has its entry
-    it->second.aors -= aors;
-    it->second.contacts -= contacts;
-    if (it->second.aors == 0 && it->second.contacts == 0) expiring_.erase(it);
+void LocationTable::change(Slot& s, uint32_t aors, int sign) {
+  if (sign > 0) {
+    s.aors += aors;
+    s.contacts += 1;
+    counted_.aors += aors;
+    counted_.contacts += 1;
+  } else {
+    s.aors -= aors;
+    s.contacts -= 1;
     counted_.aors -= aors;
-    counted_.contacts -= contacts;
-  };
-  int64_t last = 0;
-  for (const Binding& b : r.bindings) {
-    last = std::max(last, b.expires);
-    if (b.expires > countedTo_) change(b.expires, 0, 1);
+    counted_.contacts -= 1;
   }
-  // An AoR is live until its last contact expires.
-  if (last > countedTo_) change(last, 1, 0);
+}
+
+void LocationTable::count(const AorRecord& r, int sign) {
+  // An AoR is live until its last contact expires: it is counted with the binding that expires
+  // last. Bindings that expired by countedTo_ were taken out by advance() (or never counted).
+  const Binding* last = nullptr;
+  for (const Binding& b : r.bindings)
+    if (!last || b.expires > last->expires) last = &b;
+  for (const Binding& b : r.bindings) {
+    if (b.expires <= countedTo_) continue;
+    const uint32_t aors = &b == last ? 1 : 0;
+    if (b.expires - countedTo_ <= kCalendarSeconds) {
+      change(calendar_[size_t(b.expires & (kCalendarSeconds - 1))], aors, sign);
+      continue;
+    }
+    if (sign > 0) {
+      change(later_[b.expires], aors, sign);
+      continue;
+    }
+    auto it = later_.find(b.expires);
+    if (it == later_.end()) continue;  // cannot happen: every counted expiry has its place
+    change(it->second, aors, sign);
+    if (it->second.contacts == 0) later_.erase(it);
+  }
 }
 
 void LocationTable::advance(int64_t now) {
   if (now <= countedTo_) return;
-  auto it = expiring_.begin();
-  for (; it != expiring_.end() && it->first <= now; ++it) {
+  // The calendar's seconds up to now (all of it after a long pause) leave the counts, and
+  // their slots are free for the seconds kCalendarSeconds further on.
+  const int64_t passed = std::min(now - countedTo_, kCalendarSeconds);
+  for (int64_t sec = countedTo_ + 1; sec <= countedTo_ + passed; ++sec) {
+    Slot& s = calendar_[size_t(sec & (kCalendarSeconds - 1))];
+    counted_.aors -= s.aors;
+    counted_.contacts -= s.contacts;
+    s = Slot{};
+  }
+  countedTo_ = now;
+  auto it = later_.begin();
+  for (; it != later_.end() && it->first <= now; ++it) {
     counted_.aors -= it->second.aors;
     counted_.contacts -= it->second.contacts;
   }
-  expiring_.erase(expiring_.begin(), it);
-  countedTo_ = now;
+  for (; it != later_.end() && it->first - now <= kCalendarSeconds; ++it) {
+    Slot& s = calendar_[size_t(it->first & (kCalendarSeconds - 1))];
+    s.aors += it->second.aors;
+    s.contacts += it->second.contacts;
+  }
+  later_.erase(later_.begin(), it);
 }
 
 LocationTable::LiveCounts LocationTable::live(int64_t now) const {
-  // What expired since the last advance() (the sweep's tick, 100 ms ago) is still counted:
-  // take it out of a copy.
+  // What expired since the last advance() (the sweep's tick, 100 ms ago: a second or two at
+  // most) is still counted: take it out of a copy.
   LiveCounts c = counted_;
-  for (auto it = expiring_.begin(); it != expiring_.end() && it->first <= now; ++it) {
+  if (now <= countedTo_) return c;
+  const int64_t passed = std::min(now - countedTo_, kCalendarSeconds);
+  for (int64_t sec = countedTo_ + 1; sec <= countedTo_ + passed; ++sec) {
+    const Slot& s = calendar_[size_t(sec & (kCalendarSeconds - 1))];
+    c.aors -= s.aors;
+    c.contacts -= s.contacts;
+  }
+  for (auto it = later_.begin(); it != later_.end() && it->first <= now; ++it) {
     c.aors -= it->second.aors;
     c.contacts -= it->second.contacts;
   }

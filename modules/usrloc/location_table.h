@@ -66,13 +66,23 @@ class LocationTable {
   const bool contactIndex_;
   size_t sweepBucket_ = 0;                 // where the next sweepSome() goes on
   std::vector<std::string_view> sweepDue_; // sweepSome()'s finds, kept for its capacity
-  // The bindings with expires > countedTo_ and the AoRs with one of them, and when they expire:
-  // second -> what leaves the counts then (every key > countedTo_). One entry per distinct
-  // expiry second ahead (at most max_expires of them), not per binding. A wall clock stepping
-  // back leaves the contacts expiring in the skipped seconds uncounted until they are rewritten.
+  // The bindings with expires > countedTo_ and the AoRs with one of them, and when they leave
+  // the counts: a calendar of the seconds (countedTo_, countedTo_ + kCalendarSeconds], one slot
+  // per second (slot = second % kCalendarSeconds; a store costs one slot update per binding,
+  // no tree walk, no allocation), and the few expiries further ahead (long registrations) by
+  // second in `later_`, moved into the calendar as their second comes near. A wall clock
+  // stepping back leaves the contacts expiring in the skipped seconds uncounted until they
+  // are rewritten.
+  struct Slot {
+    uint32_t aors = 0;
+    uint32_t contacts = 0;
+  };
+  static constexpr int64_t kCalendarSeconds = 8192;  // a power of 2; 64 KiB per replica
+  void change(Slot& s, uint32_t aors, int sign);
   LiveCounts counted_;
   int64_t countedTo_ = 0;
-  std::map<int64_t, LiveCounts> expiring_;
+  std::vector<Slot> calendar_ = std::vector<Slot>(size_t(kCalendarSeconds));
+  std::map<int64_t, Slot> later_;
 };
 
 }  // namespace sipsd::usrloc

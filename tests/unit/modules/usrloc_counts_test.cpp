@@ -121,6 +121,27 @@ TEST_CASE("live counts: records already (partly) expired when they arrive, as a 
   checkCounts(t, 1101, 0, 0);
 }
 
+TEST_CASE("live counts: long registrations (beyond the 8192 s calendar) count, expire and are removed alike") {
+  LocationTable t;
+  CHECK(t.sweepSome(100, 60, 1000) == 0);
+  t.apply(record("far", 1, {100 + 8192 + 5, 300}));  // one contact far ahead, one near
+  t.apply(record("edge", 1, {100 + 8192}));          // just inside the calendar
+  checkCounts(t, 100, 2, 3);
+  // The far second comes within the calendar exactly (8192 s ahead) and is removed there.
+  CHECK(t.sweepSome(105, 60, 1000) == 0);
+  checkCounts(t, 105, 2, 3);
+  t.apply(record("far", 2, {}));
+  checkCounts(t, 105, 1, 1);
+  t.apply(record("far", 3, {50000}));
+  checkCounts(t, 8291, 2, 2);
+  checkCounts(t, 8292, 1, 1);  // edge's second
+  CHECK(t.sweepSome(20000, 60, 1000) == 1);  // hours later in one step: edge is dropped
+  checkCounts(t, 20000, 1, 1);
+  checkCounts(t, 50000, 0, 0);
+  CHECK(t.sweepSome(50000, 60, 1000) == 1);
+  checkCounts(t, 50000, 0, 0);
+}
+
 TEST_CASE("live counts: a wall clock stepping back does not make them go wrong later") {
   LocationTable t;
   t.apply(record("a", 1, {500}));
@@ -136,7 +157,7 @@ TEST_CASE("live counts: random writes, removals, sweeps and clock steps always e
   std::mt19937 rng(12);
   std::vector<uint64_t> versions(200, 0);
   int64_t now = 1000;
-  for (int step = 0; step < 20000; ++step) {
+  for (int step = 0; step < 50000; ++step) {
     size_t i = rng() % versions.size();
     std::string aor = "u" + std::to_string(i);
     switch (rng() % 8) {
@@ -150,12 +171,19 @@ TEST_CASE("live counts: random writes, removals, sweeps and clock steps always e
         t.sweepSome(now, 5, 20);
         break;
       case 3:
-        now += rng() % 4;  // time goes on by 0..3 s
+        // Time goes on by 0..3 s; now and then by hours (past the calendar's 8192 s).
+        now += int64_t(rng() % 50 == 0 ? rng() % 20000 : rng() % 4);
         break;
       default: {
-        // A (re)registration with 1..3 contacts, some expiring soon, some already expired.
+        // A (re)registration with 1..3 contacts, some expiring soon, some already expired, a few
+        // long ones (beyond the calendar, kept aside until their second comes near).
         std::vector<int64_t> exp;
-        for (size_t k = 0, n = 1 + rng() % 3; k < n; ++k) exp.push_back(now - 3 + int64_t(rng() % 30));
+        for (size_t k = 0, n = 1 + rng() % 3; k < n; ++k) {
+          const unsigned kind = rng() % 20;
+          if (kind == 0) exp.push_back(now + int64_t(rng() % 30000));
+          else if (kind == 1) exp.push_back(now + 8190 + int64_t(rng() % 5));  // the calendar's edge
+          else exp.push_back(now - 3 + int64_t(rng() % 30));
+        }
         t.apply(record(aor, ++versions[i], exp, now));
       }
     }
