@@ -251,7 +251,7 @@ usrloc::LocationApi::Compute writes(std::vector<Binding> b) {
 TEST_CASE("usrloc /metrics on every worker: writes, removal (ul.rm's path), records published from Redis") {
   TwoWorkers core;
   usrloc::Location loc;
-  REQUIRE(loc.init(core).empty());
+  REQUIRE(loc.init(core).ok());
   REQUIRE(core.provider);
   loc.addWorker(0);
   const int64_t now = usrloc::unixNow();
