@@ -84,7 +84,9 @@ void Location::addWorker(int worker) {
   if (worker != 0 || count_.load() != 0) return;
   // All at once, on the first call: the engine runs by now and knows how many workers it has.
   int n = std::min(std::max(core_->workerCount(), 1), kMaxWorkers);
-  for (int w = 0; w < n; ++w) tables_[size_t(w)] = std::make_unique<LocationTable>();
+  // The contact index serves requests other nodes route here: only with a node_address.
+  const bool byContact = !opts_.nodeAddress.empty();
+  for (int w = 0; w < n; ++w) tables_[size_t(w)] = std::make_unique<LocationTable>(byContact);
   count_.store(n, std::memory_order_release);
   if (redis_) redis_->start();
 }

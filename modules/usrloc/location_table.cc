@@ -6,6 +6,7 @@
 namespace sipsd::usrloc {
 
 void LocationTable::indexContacts(const AorRecord& r, bool add) {
+  if (!contactIndex_) return;
   for (const Binding& b : r.bindings) {
     std::string_view c = b.contact;
     if (add) {

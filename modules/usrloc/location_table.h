@@ -13,12 +13,17 @@ namespace sipsd::usrloc {
 
 class LocationTable {
  public:
+  // byContact: keep the contact -> AoR index getByContact() reads. Only a node with a
+  // node_address (a cluster) is sent requests whose R-URI is a contact; elsewhere the index
+  // would cost ~70 bytes per binding on every replica for nothing.
+  explicit LocationTable(bool byContact = true) : contactIndex_(byContact) {}
   // Stores `rec` unless the replica already holds a newer (or the same) version of the AoR.
   // An empty record is a tombstone: it keeps the version so a late older write cannot revive it.
   void apply(const RecordPtr& rec);
   // The live record for `aor` (null for none or a tombstone).
   RecordPtr get(std::string_view aor) const;
   // The record holding a binding with this contact URI registered on `node`; index set.
+  // Always null on a table made without the contact index.
   RecordPtr getByContact(std::string_view contact, const std::string& node, size_t& index) const;
   // Drops records whose bindings all expired before `now` and tombstones older than `keep` s.
   size_t sweep(int64_t now, int64_t keep);
@@ -44,6 +49,7 @@ class LocationTable {
   std::unordered_map<std::string_view, RecordPtr> byAor_;
   // contact URI -> AoR, for requests routed here by another node with the contact as R-URI.
   std::unordered_multimap<std::string_view, std::string_view> byContact_;
+  const bool contactIndex_;
   size_t sweepBucket_ = 0;                 // where the next sweepSome() goes on
   std::vector<std::string_view> sweepDue_; // sweepSome()'s finds, kept for its capacity
 };

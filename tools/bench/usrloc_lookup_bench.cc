@@ -5,7 +5,8 @@
 // uniformly at random from the whole table (so the records are not in cache the way one hot
 // AoR would be) and the expiry sweep every worker runs once a second. The sizes are
 // interleaved round by round so a burst of load from elsewhere on the machine hits them all
-// alike; the figures are medians over the rounds. The sweep is timed twice: over the whole
+// alike; the figures are medians over the rounds. "cluster" adds the contact-index probe that
+// lookup() makes first on a node with a node_address (usrloc with Redis). The sweep is timed twice: over the whole
 // table (what every worker did once a second before) and one tick's slice (what it does now).
 //
 //   usrloc-lookup-bench [--sizes 1000,10000,100000,1000000] [--rounds 7] [--lookups 200000] [--json]
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -125,6 +127,7 @@ std::shared_ptr<AorRecord> makeRecord(size_t i, uint64_t version) {
 
 struct Result {
   std::vector<double> p50, p99;  // ns per lookup, one value per round
+  std::vector<double> clusterP50; // the same with the contact-index probe a node_address adds
   std::vector<double> sweepUs;   // a full sweep that drops nothing, one value per round
   std::vector<double> sliceUs;   // one tick's sweep (sweepSome, the budget usrloc uses)
   uint64_t found = 0, missed = 0;
@@ -135,8 +138,11 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// One round of lookups on `t`: batch means of ns per lookup, and their p50/p99.
-void lookupRound(const LocationTable& t, size_t n, size_t lookups, std::mt19937_64& rng, Result& res) {
+// One round of lookups on `t`: batch means of ns per lookup, and their p50/p99. cluster: as on a
+// node with a node_address, lookup() first asks the contact index whether the R-URI is the
+// contact of one of its own bindings (for an AoR's R-URI it is not).
+void lookupRound(const LocationTable& t, size_t n, size_t lookups, bool cluster, std::mt19937_64& rng,
+                 Result& res) {
   std::uniform_int_distribution<size_t> pick(0, n - 1);
   std::vector<double> batches;
   batches.reserve(lookups / kBatch);
@@ -147,8 +153,16 @@ void lookupRound(const LocationTable& t, size_t n, size_t lookups, std::mt19937_
     auto t0 = Clock::now();
     for (size_t id : ids) {
       char buf[24];
+      std::string_view aor = aorKey(id, buf);
+      if (cluster) {
+        char ruri[48] = "sip:";
+        std::memcpy(ruri + 4, aor.data(), aor.size());
+        std::memcpy(ruri + 4 + aor.size(), "@example.com", 12);
+        size_t idx = 0;
+        if (t.getByContact(std::string_view(ruri, 16 + aor.size()), std::string(), idx)) ++res.missed;
+      }
       // What lookup() does with the table: find the record, read its live contacts.
-      sipsd::usrloc::RecordPtr rec = t.get(aorKey(id, buf));
+      sipsd::usrloc::RecordPtr rec = t.get(aor);
       if (!rec) {
         ++res.missed;
         continue;
@@ -162,6 +176,10 @@ void lookupRound(const LocationTable& t, size_t n, size_t lookups, std::mt19937_
   }
   gSink = gSink + sink;  // the reads must happen
   std::sort(batches.begin(), batches.end());
+  if (cluster) {
+    res.clusterP50.push_back(batches[batches.size() / 2]);
+    return;
+  }
   res.p50.push_back(batches[batches.size() / 2]);
   res.p99.push_back(batches[std::min(batches.size() - 1, batches.size() * 99 / 100)]);
 }
@@ -188,7 +206,8 @@ int main(int argc, char** argv) {
     // Rotate the order each round so no size always runs first (after the others' cache use).
     for (size_t k = 0; k < opt.sizes.size(); ++k) {
       size_t s = (k + size_t(round)) % opt.sizes.size();
-      lookupRound(*tables[s], opt.sizes[s], opt.lookups, rng, results[s]);
+      lookupRound(*tables[s], opt.sizes[s], opt.lookups, false, rng, results[s]);
+      lookupRound(*tables[s], opt.sizes[s], opt.lookups, true, rng, results[s]);
       auto t0 = Clock::now();
       size_t dropped = tables[s]->sweep(kNow, 60);
       results[s].sweepUs.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
@@ -203,20 +222,22 @@ int main(int argc, char** argv) {
   const double base = median(results[0].p50);
   if (opt.json) std::printf("{\"rounds\":%d,\"lookups\":%zu,\"sizes\":[", opt.rounds, opt.lookups);
   else
-    std::printf("%10s %10s %14s %14s %12s %14s %14s %8s\n", "bindings", "fill ms", "lookup p50 ns", "lookup p99 ns",
-                "p50 / first", "full sweep us", "tick sweep us", "missed");
+    std::printf("%10s %10s %14s %14s %12s %15s %14s %14s %8s\n", "bindings", "fill ms", "lookup p50 ns",
+                "lookup p99 ns", "p50 / first", "cluster p50 ns", "full sweep us", "tick sweep us", "missed");
   for (size_t s = 0; s < opt.sizes.size(); ++s) {
     const Result& r = results[s];
     double p50 = median(r.p50), p99 = median(r.p99), sweep = median(r.sweepUs), slice = median(r.sliceUs);
+    double cluster = median(r.clusterP50);
     ok = ok && r.missed == 0 && r.found > 0;
     if (opt.json)
       std::printf("%s{\"bindings\":%zu,\"fill_ms\":%.1f,\"p50_ns\":%.1f,\"p99_ns\":%.1f,\"ratio_p50\":%.2f,"
-                  "\"full_sweep_us\":%.1f,\"tick_sweep_us\":%.1f,\"found\":%llu,\"missed\":%llu}",
-                  s ? "," : "", opt.sizes[s], fillMs[s], p50, p99, base > 0 ? p50 / base : 0, sweep, slice,
+                  "\"cluster_p50_ns\":%.1f,\"full_sweep_us\":%.1f,\"tick_sweep_us\":%.1f,\"found\":%llu,"
+                  "\"missed\":%llu}",
+                  s ? "," : "", opt.sizes[s], fillMs[s], p50, p99, base > 0 ? p50 / base : 0, cluster, sweep, slice,
                   (unsigned long long)r.found, (unsigned long long)r.missed);
     else
-      std::printf("%10zu %10.1f %14.1f %14.1f %12.2f %14.1f %14.1f %8llu\n", opt.sizes[s], fillMs[s], p50, p99,
-                  base > 0 ? p50 / base : 0, sweep, slice, (unsigned long long)r.missed);
+      std::printf("%10zu %10.1f %14.1f %14.1f %12.2f %15.1f %14.1f %14.1f %8llu\n", opt.sizes[s], fillMs[s], p50,
+                  p99, base > 0 ? p50 / base : 0, cluster, sweep, slice, (unsigned long long)r.missed);
   }
   if (opt.json) std::printf("]}\n");
   if (!ok) std::fprintf(stderr, "usrloc-lookup-bench: some lookups did not find their AoR\n");

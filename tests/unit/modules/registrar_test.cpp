@@ -236,6 +236,21 @@ TEST_CASE("replica: the per-tick sweep takes a bounded slice and comes round the
   CHECK(t.sweepSome(901, 60, 100) == 0);  // an empty table
 }
 
+TEST_CASE("replica without the contact index (no node_address): AoR lookups as usual, no contact lookups") {
+  LocationTable t(false);
+  auto r = std::make_shared<AorRecord>();
+  r->aor = "alice";
+  r->version = 1;
+  r->bindings.push_back(mkb("sip:a@h1", 500));
+  t.apply(r);
+  REQUIRE(t.get("alice"));
+  CHECK(t.get("alice")->bindings[0].contact == "sip:a@h1");
+  size_t idx = 0;
+  CHECK_FALSE(t.getByContact("sip:a@h1", "", idx));
+  CHECK(t.sweep(501, 60) == 1);
+  CHECK(t.size() == 0);
+}
+
 TEST_CASE("registrar metrics: REGISTER answers counted as accepted or refused by code") {
   RegistrarMetrics m;
   for (int status : {100, 180, 200, 202, 403, 403, 423, 503, 500, 488, 606}) m.replied(status);

@@ -34,6 +34,17 @@ pss_kb() {  # sum of PSS over the given pids and their children
   done
   echo $total
 }
+cpu_ticks() {  # utime+stime (clock ticks) summed over the given pids and their children
+  local total=0
+  for p in "$@"; do
+    for q in $p $(pgrep -P "$p" || true); do
+      v=$(awk '{print $14 + $15}' /proc/$q/stat 2>/dev/null || echo 0)
+      total=$((total + ${v:-0}))
+    done
+  done
+  echo $total
+}
+HZ=$(getconf CLK_TCK)
 wait_udp() {  # until an OPTIONS on port $1 gets any answer
   for _ in $(seq 100); do
     python3 - "$1" <<'PY' && return 0
@@ -80,7 +91,7 @@ route {
 CFG
 }
 
-kamailio_cfg() {
+kamailio_cfg() {  # $1 port, $2 extra modparams
   cat <<CFG
 debug=0
 log_stderror=yes
@@ -92,6 +103,7 @@ loadmodule "pv.so"
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 modparam("usrloc", "db_mode", 0)
+$2
 modparam("registrar", "max_expires", 7200)
 request_route {
     if (method == "REGISTER") { save("location"); exit; }
@@ -125,7 +137,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # $4 redis port or "". Three instances: BINDINGS (REGISTER/s and memory measured on it), then
 # 1,000 and 10,000; then the interleaved lookup rounds; then all three are stopped.
 run_server() {
-  local name=$1 tmpl=$2 gen=$3 rport=$4
+  local name=$1 tmpl=$2 gen=$3 rport=$4 rpid=${5:-}
   local -a ports=() pids=() sizes=("$N" "$SMALL" "$MID")
   local k
   for k in 0 1 2; do
@@ -144,7 +156,10 @@ run_server() {
       base=$(pss_kb "${pids[0]}")
       [ -n "$rport" ] && redis0=$(redis-cli -p "$rport" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r')
       register_run "$port" "$WORK/small.csv" "$SMALL" >/dev/null
+      local c0 c1
+      c0=$(cpu_ticks "${pids[0]}" $rpid)
       secs=$(register_run "$port" "$WORK/rest.csv" "$((N - SMALL))")
+      c1=$(cpu_ticks "${pids[0]}" $rpid)
       sleep 1
       mem=$(( $(pss_kb "${pids[0]}") - base ))
       if [ -n "$rport" ]; then
@@ -152,7 +167,8 @@ run_server() {
         mem=$(( mem + (r1 - redis0) / 1024 ))
       fi
       rate=$(python3 -c "print(int(($N - $SMALL) / $secs))")
-      echo "$name|$rate|$(python3 -c "print(round($mem * 1024 / $N))")" >> "$WORK/register.txt"
+      echo "$name|$rate|$(python3 -c "print(round($mem * 1024 / $N))")|$(python3 -c "print('%.1f' % (($c1 - $c0) * 1e6 / $HZ / ($N - $SMALL)))")" \
+        >> "$WORK/register.txt"
     elif [ "$k" = 1 ]; then
       register_run "$port" "$WORK/small.csv" "$SMALL" >/dev/null
     else
@@ -164,8 +180,11 @@ run_server() {
     local j
     for j in 0 1 2; do
       k=$(( (j + round) % 3 ))
-      printf '%s\t%s\t%s\t%s\n' "$name" "${sizes[$k]}" "$round" "$(lookup_round "${ports[$k]}" "${sizes[$k]}")" \
-        >> "$WORK/lookups.tsv"
+      local c0 js c1
+      c0=$(cpu_ticks "${pids[$k]}")
+      js=$(lookup_round "${ports[$k]}" "${sizes[$k]}")
+      c1=$(cpu_ticks "${pids[$k]}")
+      printf '%s\t%s\t%s\t%s\t%s\n' "$name" "${sizes[$k]}" "$round" "$((c1 - c0))" "$js" >> "$WORK/lookups.tsv"
     done
   done
   for k in 0 1 2; do kill "${pids[$k]}"; wait "${pids[$k]}" 2>/dev/null || true; done
@@ -184,38 +203,47 @@ sipsd_redis_cfg() {  # each instance its own Redis database: three separate tabl
   sipsd_cfg "$1" "modparam(\"usrloc\", \"db_url\", \"redis://127.0.0.1:$RP/$2\")
 modparam(\"usrloc\", \"node_address\", \"sip:127.0.0.1:$1\")"
 }
-run_server "sipsd (Redis)" "$BUILD/sipsd -f CFG -E -L $BUILD/modules > LOG 2>&1" sipsd_redis_cfg "$RP"
+run_server "sipsd (Redis)" "$BUILD/sipsd -f CFG -E -L $BUILD/modules > LOG 2>&1" sipsd_redis_cfg "$RP" "$RPID"
 
-kamailio_cfg_k() { kamailio_cfg "$1"; }
+kamailio_cfg_k() { kamailio_cfg "$1" ""; }
 run_server "Kamailio 5.6 (usrloc in memory)" "kamailio -f CFG -DD -E -m 1024 -M 16 > LOG 2>&1" kamailio_cfg_k ""
+# Kamailio's usrloc hash has 2^hash_size slots (default 10: 1,024) with a list per slot; the
+# same with 2^17 slots, as its docs advise for large tables.
+kamailio_cfg_h() { kamailio_cfg "$1" 'modparam("usrloc", "hash_size", 17)'; }
+run_server "Kamailio 5.6, usrloc hash_size 17" "kamailio -f CFG -DD -E -m 1024 -M 16 > LOG 2>&1" kamailio_cfg_h ""
 LOAD1=$(loadavg)
 
-python3 - "$WORK/register.txt" "$WORK/lookups.tsv" "$N" "$SMALL" "$MID" "$ROUNDS" "$LOOKUP_SECS" "$LOAD0" "$LOAD1" <<'PY'
+python3 - "$WORK/register.txt" "$WORK/lookups.tsv" "$N" "$SMALL" "$MID" "$ROUNDS" "$LOOKUP_SECS" "$LOAD0" "$LOAD1" "$HZ" <<'PY'
 import json, statistics, sys
-reg_file, look_file, n, small, mid, rounds, secs, load0, load1 = sys.argv[1:]
+reg_file, look_file, n, small, mid, rounds, secs, load0, load1, hz = sys.argv[1:]
+hz = int(hz)
 n, small, mid = int(n), int(small), int(mid)
 sizes = sorted({small, mid, n})
 reg = [l.rstrip('\n').split('|') for l in open(reg_file) if l.strip()]
 look = {}
 for line in open(look_file):
-    name, size, rnd, js = line.rstrip('\n').split('\t', 3)
+    name, size, rnd, ticks, js = line.rstrip('\n').split('\t', 4)
     try:
         d = json.loads(js)
-    except ValueError:
+        # The server's CPU per lookup (all its processes): less sensitive than latency to
+        # what else runs on the machine.
+        d['cpu_us'] = int(ticks) * 1e6 / hz / d['ops'] if d['ops'] else 0.0
+    except (ValueError, KeyError):
         d = None
     look.setdefault((name, int(size)), []).append(d)
 print('bindings: %d, 2 workers each, UDP; REGISTER: sipp, 200 in flight; load average (1/5/15 min) %s at the start, %s at the end'
       % (n, load0, load1))
-print('%-34s %12s %14s' % ('server', 'REGISTER/s', 'bytes/binding'))
-for name, rate, mem in reg:
-    print('%-34s %12s %14s' % (name, rate, mem))
+print('%-34s %12s %14s %18s' % ('server', 'REGISTER/s', 'bytes/binding', 'CPU us/REGISTER'))
+for name, rate, mem, cpu in reg:
+    print('%-34s %12s %14s %18s' % (name, rate, mem, cpu))
+print('(CPU: the server\'s processes, and redis-server for the Redis row, over the timed REGISTERs)')
 print()
 print('lookups: sipsd-bench, 4 clients, OPTIONS for a random registered AoR; median of %s rounds of %s s, sizes interleaved'
       % (rounds, secs))
-print('%-34s %s  %s' % ('server', '  '.join('%-26s' % ('p50/p99 us, rate @%d' % s) for s in sizes),
-                         'p50 @%d/@%d  404s+timeouts' % (n, small)))
-for name, _, _ in reg:
-    cells, p50s, bad = [], {}, 0
+print('%-34s %s  %s' % ('server', '  '.join('%-34s' % ('p50/p99 us, rate, CPU/lookup @%d' % s) for s in sizes),
+                         '@%d/@%d: p50 CPU  404s+timeouts' % (n, small)))
+for name, _, _, _ in reg:
+    cells, p50s, cpus, bad = [], {}, {}, 0
     for s in sizes:
         runs = [d for d in look.get((name, s), []) if d]
         bad += sum(d.get('non200', 0) + d.get('timeouts', 0) for d in runs)
@@ -225,15 +253,23 @@ for name, _, _ in reg:
         p50 = statistics.median(d['p50_us'] for d in runs)
         p99 = statistics.median(d['p99_us'] for d in runs)
         ops = statistics.median(d['ops_per_s'] for d in runs)
-        p50s[s] = p50
-        cells.append('%-26s' % ('%.1f/%.1f @ %d/s%s' % (p50, p99, ops, ' (%d runs failed)' % missing if missing else '')))
-    ratio = '%.2f' % (p50s[n] / p50s[small]) if n in p50s and small in p50s and p50s[small] else 'n/a'
-    print('%-34s %s  %-15s %d' % (name, '  '.join(cells), ratio, bad))
+        cpu = statistics.median(d['cpu_us'] for d in runs)
+        p50s[s], cpus[s] = p50, cpu
+        cells.append('%-34s' % ('%.1f/%.1f @ %d/s, %.1f us%s' % (p50, p99, ops, cpu,
+                                                             ' (%d runs failed)' % missing if missing else '')))
+    def ratio(v):
+        return '%.2f' % (v[n] / v[small]) if n in v and small in v and v[small] else 'n/a'
+    print('%-34s %s  %-5s %-5s %d' % (name, '  '.join(cells), ratio(p50s), ratio(cpus), bad))
 print()
-print('every round (p50/p99 us @ rate/s, 404s+timeouts):')
+print('every round (p50/p99 us @ rate/s, CPU us/lookup, !404s+timeouts):')
 for (name, s), runs in sorted(look.items(), key=lambda kv: (kv[0][0], kv[0][1])):
     print('  %-32s @%-7d %s' % (name, s, '  '.join(
-        '%.0f/%.0f@%d%s' % (d['p50_us'], d['p99_us'], d['ops_per_s'],
+        '%.0f/%.0f@%d,%.1f%s' % (d['p50_us'], d['p99_us'], d['ops_per_s'], d['cpu_us'],
                             '!%d' % (d['non200'] + d['timeouts']) if d['non200'] + d['timeouts'] else '')
         if d else 'failed' for d in runs)))
 PY
+
+echo
+echo "in-process (usrloc-lookup-bench: one replica, random AoRs, median of 5 rounds, sizes interleaved):"
+"$BUILD/tools/bench/usrloc-lookup-bench" --rounds 5 \
+    --sizes "$(printf '%s\n' "$SMALL" "$MID" "$N" "$((N * 10))" | sort -nu | paste -sd,)"
