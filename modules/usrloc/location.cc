@@ -34,15 +34,15 @@ struct Fanout {
 Location::Location() : tables_(kMaxWorkers) {}
 Location::~Location() = default;
 
-std::string Location::init(CoreApi& core) {
+Result<void> Location::init(CoreApi& core) {
   core_ = &core;
   if (!opts_.dbUrl.empty()) {
     if (opts_.nodeAddress.empty())
-      return "db_url is set but node_address is not: the other nodes route this node's phones through "
-             "it (e.g. modparam(\"usrloc\", \"node_address\", \"sip:10.0.0.1:5060\"))";
+      return fail("db_url is set but node_address is not: the other nodes route this node's phones through "
+                  "it (e.g. modparam(\"usrloc\", \"node_address\", \"sip:10.0.0.1:5060\"))");
     redis_ = std::make_unique<RedisStore>(*this);
     std::string err = redis_->configure(opts_.dbUrl);
-    if (!err.empty()) return "db_url: " + err;
+    if (!err.empty()) return fail("db_url: " + err);
   }
   // Expired bindings go away by themselves: each replica sweeps its own table on its thread,
   // a slice every tick (kSweepBudget records per 100 ms, so 10,000 a second), never the whole
