@@ -198,7 +198,7 @@ void Worker::onAccept(Listener& l) {
     }
     // Table full: make room by evicting the oldest connection that has not completed a
     // message (a slow or stalled peer) rather than refusing a client that may be legitimate.
-    if (server_.openConnections().load() >= o.maxConnections && !evictOne(remote)) {
+    if (server_.openConnections().load() >= o.maxConnections && !evictOne(remote) && !evictElsewhere(remote)) {
       counters.rejected.fetch_add(1, std::memory_order_relaxed);
       if (o.maxConnectionsPerIp) server_.ipLimiter().release(remote);
       ::close(fd);
@@ -595,6 +595,7 @@ void Worker::freshLink(Connection& c) {
   else freshHead_ = &c;
   freshTail_ = &c;
   c.fresh.linked = true;
+  freshCount_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Worker::freshUnlink(Connection& c) {
@@ -604,6 +605,7 @@ void Worker::freshUnlink(Connection& c) {
   else freshTail_ = c.fresh.prev;
   c.fresh.prev = c.fresh.next = nullptr;
   c.fresh.linked = false;
+  freshCount_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool Worker::evictOne(const SockAddr& newcomer) {
@@ -617,6 +619,24 @@ bool Worker::evictOne(const SockAddr& newcomer) {
                       newcomer.str() + evictLog_.note());
   victim->close("evicted to make room (no complete message yet)", kDebug);
   return true;
+}
+
+bool Worker::evictElsewhere(const SockAddr& newcomer) {
+  int n = server_.workerCount();
+  for (int k = 1; k < n; ++k) {
+    Worker* w = server_.worker((index_ + k) % n);
+    // Claimed: two newcomers never count on the same connection of w.
+    size_t claimed = w->evictClaims_.load();
+    while (claimed < w->freshCount_.load(std::memory_order_relaxed)) {
+      if (!w->evictClaims_.compare_exchange_weak(claimed, claimed + 1)) continue;
+      w->loop().post([w, newcomer] {
+        w->evictClaims_.fetch_sub(1);
+        w->evictOne(newcomer);  // none left by now (they completed a message): nothing to close
+      });
+      return true;
+    }
+  }
+  return false;
 }
 
 void Worker::beginStop(SteadyClock::time_point deadline) {

@@ -99,6 +99,9 @@ class Worker : private ConnectionHost {
   // Table full: closes this worker's oldest inbound connection that has not completed a
   // message. False when there is none (the new one is refused).
   bool evictOne(const SockAddr& newcomer);
+  // evictOne found nothing here: another worker with a connection to evict closes its oldest
+  // one when its loop runs next (the table is one over until then). False when none has one.
+  bool evictElsewhere(const SockAddr& newcomer);
   // accept() failed with EMFILE/ENFILE: refuse the waiting client with the spare descriptor,
   // or pause the listener briefly, so a full fd table never turns into a busy accept loop.
   void onAcceptNoFd(Listener& l, int err);
@@ -122,6 +125,8 @@ class Worker : private ConnectionHost {
   LogThrottle refuseLog_, perIpLog_, evictLog_, timeoutLog_, noFdLog_;  // likewise for connections
   Connection* freshHead_ = nullptr;  // oldest inbound connection without a complete message
   Connection* freshTail_ = nullptr;
+  std::atomic<size_t> freshCount_{0};   // length of the fresh list, read by other workers
+  std::atomic<size_t> evictClaims_{0};  // evictions other workers posted here, not yet run
   int spareFd_ = -1;  // held in reserve: closed to accept-and-close a client when out of descriptors
   ConnectBackoff backoff_;  // outbound destinations whose connect or handshake failed lately
   std::unique_ptr<UdpBatchReader> udpReader_;  // UDP reads, one recvmmsg per wake-up

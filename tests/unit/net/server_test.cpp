@@ -457,4 +457,72 @@ TEST_CASE("server: start errors name the address") {
   CHECK(b.start().find("no TLS transport") != std::string::npos);
 }
 
+TEST_CASE("server: a full table evicts another worker's slow peer when this worker has none") {
+  // tcp_max_connections counts every worker, eviction candidates are per worker: a newcomer on a
+  // worker whose connections all completed a message was refused while the other worker's slow
+  // peers held the table (hardening_slow_peers: new TLS clients got EOF during a trickle flood).
+  ServerOptions o = opts(2, {{Proto::TCP, loopback()}});
+  o.maxConnections = 6;
+  EchoServer e(o);
+  REQUIRE(e.srv->start() == "");
+  auto addr = *e.srv->listenAddressFor(Proto::TCP, 0);
+  auto seen = [&](int w) {
+    auto s = e.srv->stats()[size_t(w)];
+    return s.accepted + s.rejected;
+  };
+  const std::string msg = "OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+  // Which worker takes a connection is the kernel's (SO_REUSEPORT) choice: a new client is
+  // answered on worker 0 (not evictable then) and stays silent on worker 1.
+  std::vector<std::unique_ptr<TestClient>> answered, silent;
+  auto connect = [&]() -> int {
+    uint64_t s0 = seen(0), s1 = seen(1);
+    auto c = std::make_unique<TestClient>(addr);
+    REQUIRE(waitUntil([&] { return seen(0) + seen(1) == s0 + s1 + 1; }));
+    int w = seen(0) > s0 ? 0 : 1;
+    if (w == 0) {
+      REQUIRE(c->sendAll(msg));
+      REQUIRE(c->readMessage());
+      answered.push_back(std::move(c));
+    } else {
+      silent.push_back(std::move(c));
+    }
+    return w;
+  };
+  for (int i = 0; i < 200 && (answered.size() + silent.size() < 6 || answered.empty() || silent.empty()); ++i) {
+    if (answered.size() + silent.size() == 6) {  // all on one worker so far: make room and retry
+      auto& from = answered.empty() ? silent : answered;
+      from.pop_back();
+      REQUIRE(waitUntil([&] { return e.srv->connectionCount() == 5; }));
+    }
+    connect();
+  }
+  REQUIRE(answered.size() + silent.size() == 6);
+  REQUIRE(!answered.empty());
+  REQUIRE(!silent.empty());
+  REQUIRE(waitUntil([&] { return e.srv->connectionCount() == 6; }));
+  // Newcomers until one lands on worker 0, which has nothing to evict of its own.
+  uint64_t evicted1 = e.srv->stats()[1].evicted;
+  bool onZero = false;
+  for (int i = 0; i < 64 && !onZero; ++i) {
+    uint64_t s0 = seen(0), s1 = seen(1);
+    auto c = std::make_unique<TestClient>(addr);
+    REQUIRE(waitUntil([&] { return seen(0) + seen(1) == s0 + s1 + 1; }));
+    if (seen(0) == s0) {  // worker 1 made room itself
+      silent.push_back(std::move(c));
+      evicted1 = e.srv->stats()[1].evicted;
+      continue;
+    }
+    onZero = true;
+    CHECK(c->sendAll(msg));
+    CHECK(c->readMessage());  // served, not closed
+    CHECK(waitUntil([&] { return e.srv->stats()[1].evicted == evicted1 + 1; }));
+  }
+  REQUIRE(onZero);
+  uint64_t rejected = 0;
+  for (auto& s : e.srv->stats()) rejected += s.rejected;
+  CHECK(rejected == 0);
+  CHECK(waitUntil([&] { return e.srv->connectionCount() <= 6; }));
+  e.srv->stop(std::chrono::milliseconds(200));
+}
+
 }  // TEST_SUITE
