@@ -51,7 +51,12 @@ std::string resolve(const Parts& p, SelectFn& out) {
     if (arg.empty()) return "$hdr needs a header name: $hdr(Name)";
     return resolveSelect({"msg", arg}, out);
   }
-  if (!arg.empty()) return "$" + n + " takes no argument";
+  if (!arg.empty()) {
+    // Name the real problem: an unknown `$var(x)` is unknown, not a known pv given an argument.
+    SelectFn unused;
+    std::string err = resolve({p[0], p[1]}, unused);
+    return err.empty() ? "$" + n + " takes no argument" : err;
+  }
   for (const auto& a : kAliases)
     if (a.pv == n) return resolveSelect(a.path, out);
   if (n == "ru" || n == "rU" || n == "rd") {
@@ -114,6 +119,8 @@ std::string resolve(const Parts& p, SelectFn& out) {
     };
     return {};
   }
+  if (n == "var" || n == "avp" || n == "xavp" || n == "shv" || n == "sht" || n == "dlg_var")
+    return "unknown pseudo-variable $" + n + ": sipsd has no script variables ($var, $avp, $xavp, $shv, $sht)";
   return "unknown pseudo-variable $" + n;
 }
 
