@@ -85,6 +85,17 @@ std::string unsupportedRoute(const ast::RouteDef& def) {
 
 bool isMainName(const std::string& name) { return name.empty() || name == "0"; }
 
+// Runs a select resolver at load: "" with `fn` set, else the text for the diagnostic.
+std::string resolveWith(const SelectExport& exp, const std::vector<SelectPart>& parts, SelectFn& fn,
+                        const char* noResolver, const char* noHandler) {
+  if (!exp.resolve) return noResolver;
+  auto resolved = exp.resolve(parts);
+  if (!resolved) return resolved.error();
+  if (!*resolved) return noHandler;
+  fn = std::move(*resolved);
+  return {};
+}
+
 }  // namespace
 
 std::unique_ptr<CompiledScript> Checker::compile(const ast::Config& config) {
@@ -258,9 +269,8 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
   if (f->routeArg >= 0 && size_t(f->routeArg) < node->args.size() && !resolveRouteArg(call, *f, node->args))
     return nullptr;
   if (f->fixup) {
-    std::string err = f->fixup(node->args, node->fixed);
-    if (!err.empty()) {
-      handler_.error(loc, call.name + "(): " + err);
+    if (auto fixed = f->fixup(node->args, node->fixed); !fixed) {
+      handler_.error(loc, call.name + "(): " + fixed.error());
       return nullptr;
     }
   }
@@ -308,8 +318,9 @@ bool Checker::compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text) 
   std::vector<SelectPart> parts{{"$", -1}, {pv.name, -1}};
   if (!pv.arg.empty()) parts.push_back({pv.arg, -1});
   const SelectExport* exp = registry_.select("$");
-  std::string err = exp && exp->resolve ? exp->resolve(parts, fn) : std::string("pseudo-variables are not available");
-  if (err.empty() && !fn) err = "the pseudo-variable has no handler";
+  std::string err = exp ? resolveWith(*exp, parts, fn, "pseudo-variables are not available",
+                                      "the pseudo-variable has no handler")
+                        : "pseudo-variables are not available";
   if (!err.empty()) {
     handler_.error(pv, err);
     return false;
@@ -354,8 +365,7 @@ bool Checker::compileFormat(const ast::StringLit& lit, FuncArg& fa) {
     if (!piece.hasRef) continue;
     SelectFn fn;
     const SelectExport* exp = registry_.select(piece.parts[0].name);
-    std::string e = exp && exp->resolve ? exp->resolve(piece.parts, fn) : std::string("no resolver");
-    if (e.empty() && !fn) e = "no handler";
+    std::string e = exp ? resolveWith(*exp, piece.parts, fn, "no resolver", "no handler") : "no resolver";
     if (!e.empty()) {
       handler_.error(sourceOf(lit, piece.offset),
                      piece.pvar ? e : "unknown select " + piece.text + ": " + e);
@@ -438,8 +448,7 @@ bool Checker::compileSelect(const ast::Select& sel, SelectFn& fn, std::string& t
   std::vector<SelectPart> parts;
   parts.reserve(sel.parts.size());
   for (const auto& p : sel.parts) parts.push_back(SelectPart{p.name, p.index});
-  std::string err = exp->resolve ? exp->resolve(parts, fn) : std::string("no resolver");
-  if (err.empty() && !fn) err = "the select has no handler";
+  std::string err = resolveWith(*exp, parts, fn, "no resolver", "the select has no handler");
   if (!err.empty()) {
     handler_.error(sel, "unknown select " + text + ": " + err);
     return false;

@@ -32,9 +32,9 @@ struct SelectPart {
   int index = -1;  // -1 when no [N] was given
 };
 using SelectFn = std::function<Value(ScriptContext&)>;
-// Resolves a full select path (parts[0] is the root the module registered) at config load.
-// Returns an error text (empty on success) and sets `out`.
-using SelectResolver = std::function<std::string(const std::vector<SelectPart>& parts, SelectFn& out)>;
+// Resolves a full select path (parts[0] is the root the module registered) at config load:
+// the closure to run per message, or why the path is not valid.
+using SelectResolver = std::function<Result<SelectFn>(const std::vector<SelectPart>& parts)>;
 
 struct SelectExport {
   std::string root;  // "tls", "xmlrpc", "http", ...
@@ -61,8 +61,8 @@ struct FuncArg {
 
 // Return convention (SER): > 0 true, < 0 false, 0 stop the script (like exit).
 using FunctionHandler = std::function<int(ScriptContext&, const std::vector<FuncArg>& args, const void* fixed)>;
-// Checks/converts arguments at load; returns an error text (empty on success).
-using FunctionFixup = std::function<std::string(std::vector<FuncArg>& args, std::shared_ptr<void>& fixed)>;
+// Checks/converts arguments at load; fails with the reason (the checker prefixes "NAME(): ").
+using FunctionFixup = std::function<Result<void>(std::vector<FuncArg>& args, std::shared_ptr<void>& fixed)>;
 
 enum RouteMask : unsigned { kRequestRoute = 1, kOnReplyRoute = 2, kAnyRoute = 3 };
 
@@ -97,7 +97,7 @@ enum class ParamType : uint8_t { Str, Int, Any };
 struct ParamExport {
   std::string name;
   ParamType type = ParamType::Any;
-  std::function<std::string(const ParamValue&)> set;  // returns an error text
+  std::function<Result<void>(const ParamValue&)> set;  // fails with the reason the value is refused
 };
 
 // `name { key=value ... }` or `name[SELECTOR] { ... }` blocks at top level (e.g. tls_domain[IP:PORT]).
@@ -203,10 +203,10 @@ class CoreApi {
   virtual bool sendUdp(const SockAddr& to, std::string_view data) { (void)to; (void)data; return false; }
   // Over TCP/TLS (connection reuse, non-blocking connect and handshake) or UDP; `done` (may be
   // empty) runs on the calling worker with the outcome (see Server::sendTo).
-  virtual void sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt,
-                      std::function<void(bool ok, const std::string& err)> done) {
+  using SendOutcome = std::function<void(const Result<void>& sent)>;
+  virtual void sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt, SendOutcome done) {
     (void)proto; (void)to; (void)data; (void)opt;
-    if (done) done(false, "not running");
+    if (done) done(fail("not running"));
   }
   // Queues data on a live connection (by id); false if it is gone.
   virtual bool sendOnConnection(uint64_t connId, std::string data) { (void)connId; (void)data; return false; }
@@ -251,22 +251,22 @@ struct ModuleExports {
   // them up by protocol in its TransportRegistry and never by module.
   std::vector<TransportExport> transports;
 
-  // Global `name=value` assignments the core does not know (e.g. tls_certificate=).
-  // Set `claimed` when the module takes it; return an error text on bad input.
-  std::function<std::string(const std::string& name, const ParamValue& v, bool& claimed)> claimGlobal;
-  std::function<std::string(const CfgBlock& block, bool& claimed)> claimBlock;
+  // Global `name=value` assignments the core does not know (e.g. tls_certificate=): true when
+  // the module takes it, false when it is not the module's, a failure on bad input.
+  std::function<Result<bool>(const std::string& name, const ParamValue& v)> claimGlobal;
+  std::function<Result<bool>(const CfgBlock& block)> claimBlock;
 
   // Lifecycle. init runs after all params/claims (config check included: `sipsd -c`).
   // workerInit runs only in the running server (never under `sipsd -c`), after every module's
   // init, once the workers exist and their listeners are bound but before any worker thread
   // runs: on the main thread (not the worker's), once per worker index 0..children-1 in that
   // order, before sipsd logs "running with N workers". No message reaches a worker before every
-  // hook has run. An error text stops sipsd. reload runs on SIGHUP; destroy when the loaded config is freed, in
+  // hook has run. A failure stops sipsd. reload runs on SIGHUP; destroy when the loaded config is freed, in
   // reverse load order, for modules whose init ran. (README.md "Modules" says the same.)
-  std::function<std::string(CoreApi&)> init;
-  std::function<std::string(CoreApi&, int worker)> workerInit;
+  std::function<Result<void>(CoreApi&)> init;
+  std::function<Result<void>(CoreApi&, int worker)> workerInit;
   std::function<void()> destroy;
-  std::function<std::string()> reload;
+  std::function<Result<void>()> reload;
   // An interface this module offers other modules (CoreApi::moduleApi), e.g. usrloc's "location".
   std::function<void*(const std::string& name)> api;
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace sipsd {
@@ -22,6 +23,9 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit, so `return value;` works
   Result(Error e) : error_(std::move(e.message)) {}
+  // `return "text";` in a Result<bool> function would otherwise compile as success (a pointer
+  // converts to true): failures are spelled fail("text").
+  Result(const char*) requires std::is_same_v<T, bool> = delete;
 
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
@@ -32,6 +36,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &*value_; }
   const T* operator->() const { return &*value_; }
   T& operator*() & { return *value_; }
+  const T& operator*() const& { return *value_; }
   // Only when !ok().
   const std::string& error() const { return error_; }
 
@@ -54,5 +59,12 @@ class [[nodiscard]] Result<void> {
   bool failed_ = false;
   std::string error_;
 };
+
+// Bridges a helper inside one file that still says "" for success to a boundary that returns
+// Result<void>.
+[[nodiscard]] inline Result<void> okUnless(std::string errorText) {
+  if (errorText.empty()) return {};
+  return fail(std::move(errorText));
+}
 
 }  // namespace sipsd

@@ -54,20 +54,20 @@ std::vector<ParamExport> kamailioParams(TlsModule& m) {
   std::vector<ParamExport> out;
   for (const auto& n : kNoEffect) {
     std::string name = n.name, why = n.why;
-    out.push_back({name, ParamType::Any, [name, why](const ParamValue& v) {
+    out.push_back({name, ParamType::Any, [name, why](const ParamValue& v) -> Result<void> {
                      warn(v, name, why);
-                     return std::string();
+                     return {};
                    }});
   }
   // Compression is always off (CRIME); only asking for it is worth a warning.
-  out.push_back({"tls_disable_compression", ParamType::Any, [](const ParamValue& v) {
+  out.push_back({"tls_disable_compression", ParamType::Any, [](const ParamValue& v) -> Result<void> {
                    auto b = parseBool(v);
-                   if (!b) return "tls_disable_compression must be 0 or 1, not '" + v.text() + "'";
+                   if (!b) return fail("tls_disable_compression must be 0 or 1, not '" + v.text() + "'");
                    if (!*b) warn(v, "tls_disable_compression", "TLS compression is always disabled");
-                   return std::string();
+                   return {};
                  }});
   // verify_client (Kamailio 5.5+): the verify/require pair of the server domain(s) it names.
-  out.push_back({"verify_client", ParamType::Any, [&m](const ParamValue& v) {
+  out.push_back({"verify_client", ParamType::Any, [&m](const ParamValue& v) -> Result<void> {
                    std::string text = v.text(), prefix = "server:default";
                    if (auto eq = text.find('='); eq != std::string::npos) {
                      prefix = text.substr(0, eq);
@@ -77,7 +77,7 @@ std::vector<ParamExport> kamailioParams(TlsModule& m) {
                    if (text == "off") verify = "0", require = "0";
                    else if (text == "on") verify = "1", require = "1";
                    else if (text == "optional" || text == "optional_no_ca") verify = "1", require = "0";
-                   else return "verify_client must be off, on, optional or optional_no_ca, not '" + text + "'";
+                   else return fail("verify_client must be off, on, optional or optional_no_ca, not '" + text + "'");
                    if (text == "optional_no_ca") {
                      warn(v, "verify_client", "optional_no_ca is treated as optional: a certificate that is sent must verify");
                    }
@@ -85,8 +85,8 @@ std::vector<ParamExport> kamailioParams(TlsModule& m) {
                    a.isInt = b.isInt = false;
                    a.str = prefix + "=" + verify;
                    b.str = prefix + "=" + require;
-                   std::string e = m.setParam("verify_certificate", a);
-                   return e.empty() ? m.setParam("require_certificate", b) : e;
+                   if (auto verified = m.setParam("verify_certificate", a); !verified) return verified;
+                   return m.setParam("require_certificate", b);
                  }});
   return out;
 }

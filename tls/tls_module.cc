@@ -73,44 +73,41 @@ std::string TlsModule::setDomainParam(const std::string& rawName, const ParamVal
   return params_.set(DomainId{Side::Client, "default", ""}, name, v, baseDir);
 }
 
-std::string TlsModule::setParam(const std::string& name, const ParamValue& v) {
-  if (initialized_) return "TLS parameters cannot change after start (use tls.reload for files)";
-  if (const SettingSpec* g = findGlobal(name); g && g->modparam) return setGlobal(name, v);
-  return setDomainParam(name, v, "parameter");
+Result<void> TlsModule::setParam(const std::string& name, const ParamValue& v) {
+  if (initialized_) return fail("TLS parameters cannot change after start (use tls.reload for files)");
+  if (const SettingSpec* g = findGlobal(name); g && g->modparam) return okUnless(setGlobal(name, v));
+  return okUnless(setDomainParam(name, v, "parameter"));
 }
 
-std::string TlsModule::claimGlobal(const std::string& name, const ParamValue& v, bool& claimed) {
-  claimed = false;
+Result<bool> TlsModule::claimGlobal(const std::string& name, const ParamValue& v) {
   for (const auto& s : settingTable()) {
     if (s.scope == SettingScope::Global && !s.keyword.empty() && s.keyword == name) {
-      claimed = true;
-      return setGlobal(std::string(s.name), v);
+      if (std::string e = setGlobal(std::string(s.name), v); !e.empty()) return fail(e);
+      return true;
     }
   }
-  if (name.rfind("tls_", 0) != 0) return {};
+  if (name.rfind("tls_", 0) != 0) return false;
   const SettingSpec* spec = findDomainSetting(name.substr(4));
-  if (!spec) return {};
-  claimed = true;
-  return setDomainParam(std::string(spec->name), v, "keyword");
+  if (!spec) return false;
+  if (std::string e = setDomainParam(std::string(spec->name), v, "keyword"); !e.empty()) return fail(e);
+  return true;
 }
 
-std::string TlsModule::claimBlock(const CfgBlock& b, bool& claimed) {
-  claimed = false;
-  if (b.kind != "tls_domain") return {};
-  claimed = true;
+Result<bool> TlsModule::claimBlock(const CfgBlock& b) {
+  if (b.kind != "tls_domain") return false;
   std::string err;
   auto id = DomainId::parse(b.selector, Side::Server, err);
-  if (!id) return b.loc.str() + ": tls_domain[" + b.selector + "]: " + err;
+  if (!id) return fail(b.loc.str() + ": tls_domain[" + b.selector + "]: " + err);
   const std::string baseDir = b.loc.file.empty() ? std::string() : dirOf(b.loc.file);
   for (const auto& [rawName, v] : b.items) {
     std::string n = rawName.rfind("tls_", 0) == 0 ? rawName.substr(4) : rawName;
     const SettingSpec* spec = findDomainSetting(n);
-    if (!spec) return v.loc.str() + ": unknown setting '" + rawName + "' in tls_domain[" + b.selector + "]";
-    if (auto e = params_.set(*id, std::string(spec->name), v, baseDir); !e.empty()) return e;
+    if (!spec) return fail(v.loc.str() + ": unknown setting '" + rawName + "' in tls_domain[" + b.selector + "]");
+    if (auto e = params_.set(*id, std::string(spec->name), v, baseDir); !e.empty()) return fail(e);
   }
   // A block with no items still declares the domain (it inherits the defaults).
   params_.declare(*id, b.loc);
-  return {};
+  return true;
 }
 
 std::shared_ptr<const TlsDomainSet> TlsModule::buildSet(std::string& err, const TlsDomainSet* previous) {
@@ -136,7 +133,7 @@ std::vector<std::string> TlsModule::watchedPaths(const TlsDomainSet& set) const 
   return p;
 }
 
-std::string TlsModule::init(CoreApi* core) {
+Result<void> TlsModule::init(CoreApi* core) {
   std::lock_guard lk(reloadMu_);
   core_ = core;
   transport_->setGlobals(g_);
@@ -148,8 +145,8 @@ std::string TlsModule::init(CoreApi* core) {
   if (!ring_) ring_ = std::make_shared<TicketKeyRing>(std::chrono::seconds(g_.ticketKeyLifetime));
   std::string err;
   auto set = buildSet(err);
-  if (!set) return err;
-  if (std::string e = checkCrlDates(*set, false); !e.empty()) return e;
+  if (!set) return fail(err);
+  if (std::string e = checkCrlDates(*set, false); !e.empty()) return fail(e);
   warnUnusedDomains(*set);
   transport_->publish(set);
   watcher_.arm(watchedPaths(*set));
@@ -161,16 +158,16 @@ std::string TlsModule::init(CoreApi* core) {
   return {};
 }
 
-std::string TlsModule::reload(std::vector<std::string>* changes) {
+Result<void> TlsModule::reload(std::vector<std::string>* changes) {
   ReloadReport r;
-  std::string err = reload("reload", &r);
+  auto done = reload("reload", &r);
   if (changes) *changes = std::move(r.changes);
-  return err;
+  return done;
 }
 
-std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) {
+Result<void> TlsModule::reload(const std::string& trigger, ReloadReport* report) {
   std::lock_guard lk(reloadMu_);
-  if (!initialized_ || g_.disabled) return "TLS is not running";
+  if (!initialized_ || g_.disabled) return fail("TLS is not running");
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsedMs = [&t0] {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -185,7 +182,7 @@ std::string TlsModule::reload(const std::string& trigger, ReloadReport* report) 
     std::snprintf(took, sizeof took, "%.1f", elapsedMs());
     logging::write(kLogErr, "tls",
                    "TLS reload (" + trigger + ") failed after " + took + " ms, keeping the running domains: " + err);
-    return err;
+    return fail(err);
   }
   // An expired CRL does not block a reload (the running set has the same problem, and the
   // reload may be the fix of something else); it is logged by checkCrlDates instead.
@@ -221,7 +218,7 @@ bool TlsModule::checkFiles() {
     std::lock_guard lk(reloadMu_);
     if (!initialized_ || g_.disabled || !watcher_.changed()) return false;
   }
-  reload("files changed on disk", nullptr);
+  (void)reload("files changed on disk", nullptr);  // logs its outcome; the old set stays on failure
   return true;
 }
 
@@ -337,15 +334,15 @@ void TlsModule::buildExports() {
   x.selects.push_back(tlsSelectExport());
   x.rpcs = tlsRpcMethods(*this);
   x.transports.push_back({Proto::TLS, transport_});
-  x.claimGlobal = [this](const std::string& n, const ParamValue& v, bool& claimed) { return claimGlobal(n, v, claimed); };
-  x.claimBlock = [this](const CfgBlock& b, bool& claimed) { return claimBlock(b, claimed); };
+  x.claimGlobal = [this](const std::string& n, const ParamValue& v) { return claimGlobal(n, v); };
+  x.claimBlock = [this](const CfgBlock& b) { return claimBlock(b); };
   x.init = [this](CoreApi& core) { return init(&core); };
   x.reload = [this] { return reload("SIGHUP", nullptr); };
   // Worker-init hooks run only in the running server (never under `sipsd -c`; see
   // ModuleExports::workerInit): worker 0's call is the place to start the inotify thread.
-  x.workerInit = [this](CoreApi&, int worker) {
+  x.workerInit = [this](CoreApi&, int worker) -> Result<void> {
     if (worker == 0) startNotifier();
-    return std::string();
+    return {};
   };
   x.destroy = [this] { notifier_.stop(); };
 }

@@ -37,18 +37,19 @@ class TlsModule {
   const ModuleExports& exports() const { return exports_; }
 
   // Configuration input (before init).
-  std::string setParam(const std::string& name, const ParamValue& v);
-  std::string claimGlobal(const std::string& name, const ParamValue& v, bool& claimed);
-  std::string claimBlock(const CfgBlock& b, bool& claimed);
+  // (The module's ModuleExports hooks; claims say true when the name/block is the module's.)
+  Result<void> setParam(const std::string& name, const ParamValue& v);
+  Result<bool> claimGlobal(const std::string& name, const ParamValue& v);
+  Result<bool> claimBlock(const CfgBlock& b);
 
   // Builds and validates the domain set (also what `sipsd -c` runs). `core` may be null.
-  std::string init(CoreApi* core);
+  Result<void> init(CoreApi* core);
   // Rebuilds everything from the configuration and the files on disk. On failure keeps the
-  // running set and returns why. `changes` receives what differs ("changed server:default").
-  std::string reload(std::vector<std::string>* changes = nullptr);
+  // running set and says why. `changes` receives what differs ("changed server:default").
+  Result<void> reload(std::vector<std::string>* changes = nullptr);
   // The same, saying what asked for it ("tls.reload", "SIGHUP", "files changed: PATH") in the
   // one log line every reload writes, and filling `report`.
-  std::string reload(const std::string& trigger, ReloadReport* report);
+  Result<void> reload(const std::string& trigger, ReloadReport* report);
   // One tick of the on-disk watcher: reloads when a watched file changed. Returns true when
   // a reload was attempted.
   bool checkFiles();

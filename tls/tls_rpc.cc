@@ -55,8 +55,8 @@ std::vector<RpcMethod> tlsRpcMethods(TlsModule& m) {
   r.push_back({"tls.reload", "Re-read the domain file and every certificate, key, CA and CRL",
                [&m](const std::vector<RpcValue>&) {
                  ReloadReport rep;
-                 std::string err = m.reload("tls.reload", &rep);
-                 if (!err.empty()) throw RpcFault(kRpcFailed, "TLS reload failed, running configuration kept: " + err);
+                 if (auto done = m.reload("tls.reload", &rep); !done)
+                   throw RpcFault(kRpcFailed, "TLS reload failed, running configuration kept: " + done.error());
                  RpcArray c, rebuilt;
                  for (auto& s : rep.changes) c.emplace_back(std::move(s));
                  for (auto& s : rep.rebuilt) rebuilt.emplace_back(std::move(s));

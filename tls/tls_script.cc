@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/log.h"
+#include "core/module_helpers.h"
 #include "tls/cert_info.h"
 #include "tls/tls_domain.h"
 #include "tls/tls_domain_set.h"
@@ -111,12 +112,12 @@ std::string resolveCert(bool peer, const std::vector<SelectPart>& p, size_t i, S
   return {};
 }
 
-std::string resolve(const std::vector<SelectPart>& p, SelectFn& out) {
+Result<SelectFn> resolve(const std::vector<SelectPart>& p) {
   std::string path = "@tls";
   for (size_t i = 1; i < p.size(); ++i) path += "." + p[i].name;
-  auto fail = [&](const std::string& why) { return "select " + path + ": " + why; };
+  auto bad = [&](const std::string& why) { return fail("select " + path + ": " + why); };
   for (const auto& part : p) {
-    if (part.index >= 0) return fail("'" + part.name + "' takes no [index]");
+    if (part.index >= 0) return bad("'" + part.name + "' takes no [index]");
   }
   auto desc = [](const TlsSession& s) {
     char buf[256] = {};
@@ -125,27 +126,22 @@ std::string resolve(const std::vector<SelectPart>& p, SelectFn& out) {
     while (!d.empty() && (d.back() == '\n' || d.back() == ' ')) d.pop_back();
     return str(d);
   };
-  if (p.size() == 1) {
-    out = wrap(desc);
-    return {};
-  }
+  if (p.size() == 1) return wrap(desc);
   const std::string& a = p[1].name;
   if (a == "peer" || a == "me" || a == "my") {
-    std::string e = resolveCert(a == "peer", p, 2, out);
-    return e.empty() ? e : fail(e);
+    SelectFn out;
+    if (std::string e = resolveCert(a == "peer", p, 2, out); !e.empty()) return bad(e);
+    return out;
   }
-  if (a == "cipher" && p.size() == 3 && p[2].name == "bits") {
-    out = wrap([](const TlsSession& s) { return Value::integer(SSL_get_cipher_bits(s.ssl(), nullptr)); });
-    return {};
-  }
-  if (p.size() != 2) return fail("unknown select");
-  if (a == "desc") out = wrap(desc);
-  else if (a == "version") out = wrap([](const TlsSession& s) { return Value::view(SSL_get_version(s.ssl())); });
-  else if (a == "cipher") out = wrap([](const TlsSession& s) { return Value::view(SSL_get_cipher_name(s.ssl())); });
-  else if (a == "sni") out = wrap([](const TlsSession& s) { return Value::view(s.sni()); });
-  else if (a == "domain") out = wrap([](const TlsSession& s) { return Value::view(s.domain().name()); });
-  else return fail("unknown select");
-  return {};
+  if (a == "cipher" && p.size() == 3 && p[2].name == "bits")
+    return wrap([](const TlsSession& s) { return Value::integer(SSL_get_cipher_bits(s.ssl(), nullptr)); });
+  if (p.size() != 2) return bad("unknown select");
+  if (a == "desc") return wrap(desc);
+  if (a == "version") return wrap([](const TlsSession& s) { return Value::view(SSL_get_version(s.ssl())); });
+  if (a == "cipher") return wrap([](const TlsSession& s) { return Value::view(SSL_get_cipher_name(s.ssl())); });
+  if (a == "sni") return wrap([](const TlsSession& s) { return Value::view(s.sni()); });
+  if (a == "domain") return wrap([](const TlsSession& s) { return Value::view(s.domain().name()); });
+  return bad("unknown select");
 }
 
 }  // namespace
@@ -154,29 +150,23 @@ SelectExport tlsSelectExport() { return SelectExport{"tls", &resolve}; }
 
 std::vector<FunctionExport> tlsFunctions(TlsModule& m) {
   std::vector<FunctionExport> f;
-  FunctionExport verified;
-  verified.name = "is_peer_verified";
-  verified.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+  f.push_back(scriptFunction("is_peer_verified", 0, 0, [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
     const TlsSession* s = sessionOf(ctx);
     return s && s->peerVerified() ? 1 : -1;
-  };
-  f.push_back(std::move(verified));
-
-  FunctionExport sid;
-  sid.name = "tls_set_connect_server_id";
-  sid.minArgs = sid.maxArgs = 1;
-  sid.routes = kRequestRoute;
-  sid.handler = [&m](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    std::string id = args[0].eval(ctx).text();
-    auto set = m.transport().current();
-    if (id.empty() || !set || !set->byServerId(id)) {
-      logging::write(kLogWarn, "tls", "tls_set_connect_server_id: no TLS client domain has server_id '" + id + "'");
-      return -1;
-    }
-    ctx.connect.profile = id;  // read back by TlsTransport::connect() when the relay opens a connection
-    return 1;
-  };
-  f.push_back(std::move(sid));
+  }));
+  f.push_back(scriptFunction(
+      "tls_set_connect_server_id", 1, 1,
+      [&m](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+        std::string id = args[0].eval(ctx).text();
+        auto set = m.transport().current();
+        if (id.empty() || !set || !set->byServerId(id)) {
+          logging::write(kLogWarn, "tls", "tls_set_connect_server_id: no TLS client domain has server_id '" + id + "'");
+          return -1;
+        }
+        ctx.connect.profile = id;  // read back by TlsTransport::connect() when the relay opens a connection
+        return 1;
+      },
+      kRequestRoute));
   return f;
 }
 

@@ -171,7 +171,7 @@ class Pipeline {
       v.isInt = false;
     }
     if (!p->set) return;
-    if (auto err = p->set(v); !err.empty()) h_.error(v.loc, modName + "." + name + ": " + err);
+    if (auto set = p->set(v); !set) h_.error(v.loc, modName + "." + name + ": " + set.error());
   }
 
   void claimGlobal(const ast::Assign& a) {
@@ -179,13 +179,12 @@ class Pipeline {
     for (const auto& lib : cfg_.modules) {
       const ModuleExports& m = lib->exports();
       if (!m.claimGlobal) continue;
-      bool claimed = false;
-      std::string err = m.claimGlobal(a.name, v, claimed);
-      if (!err.empty()) {
-        h_.error(v.loc, a.name + ": " + err);
+      auto claimed = m.claimGlobal(a.name, v);
+      if (!claimed) {
+        h_.error(v.loc, a.name + ": " + claimed.error());
         return;
       }
-      if (claimed) return;
+      if (*claimed) return;
     }
     h_.error(a, "unknown parameter '" + a.name + "'" +
                     (a.name.rfind("tls_", 0) == 0 || a.name == "disable_tls" ? " (is the tls module loaded?)" : ""));
@@ -200,13 +199,12 @@ class Pipeline {
     for (const auto& lib : cfg_.modules) {
       const ModuleExports& m = lib->exports();
       if (!m.claimBlock) continue;
-      bool claimed = false;
-      std::string err = m.claimBlock(block, claimed);
-      if (!err.empty()) {
-        h_.error(block.loc, b.kind + ": " + err);
+      auto claimed = m.claimBlock(block);
+      if (!claimed) {
+        h_.error(block.loc, b.kind + ": " + claimed.error());
         return;
       }
-      if (claimed) return;
+      if (*claimed) return;
     }
     h_.error(block.loc, "unknown block '" + b.kind + "'" + (b.kind == "tls_domain" ? " (is the tls module loaded?)" : ""));
   }
@@ -236,9 +234,8 @@ class Pipeline {
         lib->initialized = true;
         continue;
       }
-      std::string err = m.init(*cfg_.coreApi);
-      if (!err.empty()) {
-        h_.error(moduleLocs_[i], "module '" + m.name + "' failed to initialise: " + err);
+      if (auto done = m.init(*cfg_.coreApi); !done) {
+        h_.error(moduleLocs_[i], "module '" + m.name + "' failed to initialise: " + done.error());
         return;
       }
       lib->initialized = true;

@@ -27,13 +27,13 @@ const Alias kAliases[] = {
     {"ci", {"call_id"}},             {"cs", {"cseq", "num"}},       {"ua", {"msg", "User-Agent"}},
 };
 
-std::string resolveSelect(const std::vector<std::string_view>& path, SelectFn& out) {
+Result<SelectFn> resolveSelect(const std::vector<std::string_view>& path) {
   static const std::vector<SelectExport> core = coreSelectExports();
   Parts parts;
   for (auto p : path) parts.push_back(SelectPart{std::string(p), -1});
   for (const auto& s : core)
-    if (s.root == parts[0].name) return s.resolve(parts, out);
-  return "no core select @" + parts[0].name;
+    if (s.root == parts[0].name) return s.resolve(parts);
+  return fail("no core select @" + parts[0].name);
 }
 
 // The request URI as the script sees it: what it assigned to $ru, else the message's own.
@@ -43,85 +43,77 @@ std::optional<std::string_view> currentRuri(ScriptContext& ctx) {
   return ctx.msg.ruri;
 }
 
-std::string resolve(const Parts& p, SelectFn& out) {
-  if (p.size() < 2) return "incomplete pseudo-variable";
+Result<SelectFn> resolve(const Parts& p) {
+  if (p.size() < 2) return fail("incomplete pseudo-variable");
   const std::string& n = p[1].name;
   const std::string arg = p.size() > 2 ? p[2].name : std::string();
   if (n == "hdr") {
-    if (arg.empty()) return "$hdr needs a header name: $hdr(Name)";
-    return resolveSelect({"msg", arg}, out);
+    if (arg.empty()) return fail("$hdr needs a header name: $hdr(Name)");
+    return resolveSelect({"msg", arg});
   }
   if (!arg.empty()) {
     // Name the real problem: an unknown `$var(x)` is unknown, not a known pv given an argument.
-    SelectFn unused;
-    std::string err = resolve({p[0], p[1]}, unused);
-    return err.empty() ? "$" + n + " takes no argument" : err;
+    if (auto bare = resolve({p[0], p[1]}); !bare) return bare;
+    return fail("$" + n + " takes no argument");
   }
   for (const auto& a : kAliases)
-    if (a.pv == n) return resolveSelect(a.path, out);
+    if (a.pv == n) return resolveSelect(a.path);
   if (n == "ru" || n == "rU" || n == "rd") {
     Parts uri{{"$", -1}};
     if (n == "rU") uri.push_back({"user", -1});
     if (n == "rd") uri.push_back({"host", -1});
-    return resolveUriSelect(uri, 1, currentRuri, out);
+    return resolveUriSelect(uri, 1, currentRuri);
   }
   if (n == "rp") {
     // A URI without a port: the scheme's default, as Kamailio's $rp.
-    out = [](ScriptContext& ctx) -> Value {
+    return SelectFn([](ScriptContext& ctx) -> Value {
       auto t = currentRuri(ctx);
       SipUri u;
       std::string err;
       if (!t || !parseUri(*t, u, err)) return Value();
       if (u.port) return Value::integer(u.port);
       return Value::integer(u.schemeText.size() == 4 ? 5061 : 5060);  // "sips"
-    };
-    return {};
+    });
   }
   if (n == "rm") {
-    out = [](ScriptContext& ctx) -> Value {
+    return SelectFn([](ScriptContext& ctx) -> Value {
       if (ctx.msg.isRequest()) return Value::view(ctx.msg.method);
       const Header* h = findHeader(ctx.msg, HdrType::CSeq);
       CSeqBody c;
       std::string err;
       if (!h || !parseCSeq(h->value, c, err)) return Value();
       return Value::view(c.method);
-    };
-    return {};
+    });
   }
   if (n == "pr" || n == "proto") {
-    out = [](ScriptContext& ctx) -> Value {
+    return SelectFn([](ScriptContext& ctx) -> Value {
       switch (ctx.rcv.proto) {
         case Proto::UDP: return Value::view("udp");
         case Proto::TCP: return Value::view("tcp");
         case Proto::TLS: return Value::view("tls");
         default: return Value();
       }
-    };
-    return {};
+    });
   }
   if (n == "rs") {
-    out = [](ScriptContext& ctx) { return ctx.msg.isRequest() ? Value() : Value::integer(ctx.msg.status); };
-    return {};
+    return SelectFn([](ScriptContext& ctx) { return ctx.msg.isRequest() ? Value() : Value::integer(ctx.msg.status); });
   }
   if (n == "rr") {
-    out = [](ScriptContext& ctx) { return ctx.msg.isRequest() ? Value() : Value::view(ctx.msg.reason); };
-    return {};
+    return SelectFn([](ScriptContext& ctx) { return ctx.msg.isRequest() ? Value() : Value::view(ctx.msg.reason); });
   }
   if (n == "du") {
-    out = [](ScriptContext& ctx) { return ctx.dstUri.empty() ? Value() : Value::view(ctx.dstUri); };
-    return {};
+    return SelectFn([](ScriptContext& ctx) { return ctx.dstUri.empty() ? Value() : Value::view(ctx.dstUri); });
   }
   if (n == "T_reply_code") {
     // Set by tm in failure_route / onreply_route[NAME]; on a reply the reply's own status.
-    out = [](ScriptContext& ctx) -> Value {
+    return SelectFn([](ScriptContext& ctx) -> Value {
       if (ctx.tReplyCode > 0) return Value::integer(ctx.tReplyCode);
       return ctx.msg.isRequest() ? Value() : Value::integer(ctx.msg.status);
-    };
-    return {};
+    });
   }
   if (n == "var" || n == "avp" || n == "xavp" || n == "shv" || n == "sht" || n == "dlg_var")
-    return "unknown pseudo-variable $" + n + ": sipsd has no script variables ($var, $avp, $xavp, $shv, $sht)";
-  return "unknown pseudo-variable $" + n;
+    return fail("unknown pseudo-variable $" + n + ": sipsd has no script variables ($var, $avp, $xavp, $shv, $sht)");
+  return fail("unknown pseudo-variable $" + n);
 }
 
 }  // namespace

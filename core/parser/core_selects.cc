@@ -60,10 +60,9 @@ std::string paramName(const Parts& p, size_t k, std::string& name) {
 // ---- URI ------------------------------------------------------------------------------
 enum class UriField { User, Password, Host, Port, Params, Headers, Param, Scheme };
 
-std::string resolveUri(const Parts& p, size_t k, TextFn text, SelectFn& out) {
+Result<SelectFn> resolveUri(const Parts& p, size_t k, TextFn text) {
   if (k == p.size()) {
-    out = [text](ScriptContext& ctx) { return viewOrNull(text(ctx)); };
-    return {};
+    return SelectFn([text](ScriptContext& ctx) { return viewOrNull(text(ctx)); });
   }
   const std::string& n = p[k].name;
   UriField f;
@@ -78,14 +77,14 @@ std::string resolveUri(const Parts& p, size_t k, TextFn text, SelectFn& out) {
     if (k + 1 == p.size()) {
       f = UriField::Params;
     } else {
-      if (auto e = paramName(p, k, param); !e.empty()) return e;
+      if (auto e = paramName(p, k, param); !e.empty()) return fail(e);
       f = UriField::Param;
     }
   } else {
-    return unknownPath(p, k);
+    return fail(unknownPath(p, k));
   }
-  if (f != UriField::Param && f != UriField::Params && k + 1 != p.size()) return unknownPath(p, k + 1);
-  out = [text, f, param](ScriptContext& ctx) -> Value {
+  if (f != UriField::Param && f != UriField::Params && k + 1 != p.size()) return fail(unknownPath(p, k + 1));
+  return SelectFn([text, f, param](ScriptContext& ctx) -> Value {
     auto t = text(ctx);
     if (!t) return Value();
     SipUri u;
@@ -102,20 +101,18 @@ std::string resolveUri(const Parts& p, size_t k, TextFn text, SelectFn& out) {
       case UriField::Param: return viewOrNull(findParam(u.params, param));
     }
     return Value();
-  };
-  return {};
+  });
 }
 
 // ---- name-addr (From, To, Contact) -------------------------------------------------------
 using NameAddrFn = std::function<bool(ScriptContext&, NameAddr&)>;
 
-std::string resolveNameAddr(const Parts& p, size_t k, NameAddrFn get, SelectFn& out) {
+Result<SelectFn> resolveNameAddr(const Parts& p, size_t k, NameAddrFn get) {
   if (k == p.size()) {
-    out = [get](ScriptContext& ctx) {
+    return SelectFn([get](ScriptContext& ctx) {
       NameAddr na;
       return get(ctx, na) ? Value::view(na.raw) : Value();
-    };
-    return {};
+    });
   }
   const std::string& n = p[k].name;
   if (n == "uri") {
@@ -124,7 +121,7 @@ std::string resolveNameAddr(const Parts& p, size_t k, NameAddrFn get, SelectFn& 
       if (!get(ctx, na)) return std::nullopt;
       return na.uri;
     };
-    return resolveUri(p, k + 1, std::move(text), out);
+    return resolveUri(p, k + 1, std::move(text));
   }
   std::string param;
   if (n == "tag") param = "tag";
@@ -132,27 +129,25 @@ std::string resolveNameAddr(const Parts& p, size_t k, NameAddrFn get, SelectFn& 
   else if (n == "q") param = "q";
   if (!param.empty() || n == "params") {
     if (param.empty()) {
-      if (auto e = paramName(p, k, param); !e.empty()) return e;
+      if (auto e = paramName(p, k, param); !e.empty()) return fail(e);
     } else if (k + 1 != p.size()) {
-      return unknownPath(p, k + 1);
+      return fail(unknownPath(p, k + 1));
     }
-    out = [get, param](ScriptContext& ctx) -> Value {
+    return SelectFn([get, param](ScriptContext& ctx) -> Value {
       NameAddr na;
       if (!get(ctx, na)) return Value();
       return viewOrNull(findParam(na.params, param));
-    };
-    return {};
+    });
   }
   if (n == "name") {
-    if (k + 1 != p.size()) return unknownPath(p, k + 1);
-    out = [get](ScriptContext& ctx) -> Value {
+    if (k + 1 != p.size()) return fail(unknownPath(p, k + 1));
+    return SelectFn([get](ScriptContext& ctx) -> Value {
       NameAddr na;
       if (!get(ctx, na)) return Value();
       return Value::view(na.display);
-    };
-    return {};
+    });
   }
-  return unknownPath(p, k);
+  return fail(unknownPath(p, k));
 }
 
 NameAddrFn singleNameAddr(HdrType type) {
@@ -165,23 +160,23 @@ NameAddrFn singleNameAddr(HdrType type) {
   };
 }
 
-std::string resolveFromTo(const Parts& p, SelectFn& out, HdrType type) {
-  if (auto e = checkIndexes(p, 0); !e.empty()) return e;
-  return resolveNameAddr(p, 1, singleNameAddr(type), out);
+Result<SelectFn> resolveFromTo(const Parts& p, HdrType type) {
+  if (auto e = checkIndexes(p, 0); !e.empty()) return fail(e);
+  return resolveNameAddr(p, 1, singleNameAddr(type));
 }
 
-std::string resolveContact(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0, {0}); !e.empty()) return e;
+Result<SelectFn> resolveContact(const Parts& p) {
+  if (auto e = checkIndexes(p, 0, {0}); !e.empty()) return fail(e);
   size_t idx = p[0].index > 0 ? size_t(p[0].index - 1) : 0;
   NameAddrFn get = [idx](ScriptContext& ctx, NameAddr& na) {
     std::string err;
     return nthContact(ctx.msg, idx, na, err) && !na.star;
   };
-  return resolveNameAddr(p, 1, std::move(get), out);
+  return resolveNameAddr(p, 1, std::move(get));
 }
 
-std::string resolveRuri(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0); !e.empty()) return e;
+Result<SelectFn> resolveRuri(const Parts& p) {
+  if (auto e = checkIndexes(p, 0); !e.empty()) return fail(e);
   // The request URI as it will be relayed: what $ru, lookup() or loose_route() set, else the
   // message's own (the same answer as $ru, so the two never disagree in one script).
   TextFn text = [](ScriptContext& ctx) -> std::optional<std::string_view> {
@@ -189,14 +184,14 @@ std::string resolveRuri(const Parts& p, SelectFn& out) {
     if (!ctx.newRuri.empty()) return std::string_view(ctx.newRuri);
     return ctx.msg.ruri;
   };
-  return resolveUri(p, 1, std::move(text), out);
+  return resolveUri(p, 1, std::move(text));
 }
 
 // ---- Via --------------------------------------------------------------------------------
 enum class ViaField { Whole, Host, Port, Branch, Transport, Received, Rport, Maddr, Params, Param };
 
-std::string resolveVia(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0, {0}); !e.empty()) return e;
+Result<SelectFn> resolveVia(const Parts& p) {
+  if (auto e = checkIndexes(p, 0, {0}); !e.empty()) return fail(e);
   size_t idx = p[0].index > 0 ? size_t(p[0].index - 1) : 0;
   ViaField f = ViaField::Whole;
   std::string param;
@@ -213,15 +208,15 @@ std::string resolveVia(const Parts& p, SelectFn& out) {
       if (p.size() == 2) {
         f = ViaField::Params;
       } else {
-        if (auto e = paramName(p, 1, param); !e.empty()) return e;
+        if (auto e = paramName(p, 1, param); !e.empty()) return fail(e);
         f = ViaField::Param;
       }
     } else {
-      return unknownPath(p, 1);
+      return fail(unknownPath(p, 1));
     }
-    if (f != ViaField::Param && f != ViaField::Params && p.size() > 2) return unknownPath(p, 2);
+    if (f != ViaField::Param && f != ViaField::Params && p.size() > 2) return fail(unknownPath(p, 2));
   }
-  out = [idx, f, param](ScriptContext& ctx) -> Value {
+  return SelectFn([idx, f, param](ScriptContext& ctx) -> Value {
     ViaBody v;
     std::string err;
     if (!nthVia(ctx.msg, idx, v, err)) return Value();
@@ -238,31 +233,29 @@ std::string resolveVia(const Parts& p, SelectFn& out) {
       case ViaField::Param: return viewOrNull(findParam(v.params, param));
     }
     return Value();
-  };
-  return {};
+  });
 }
 
 // ---- single headers -------------------------------------------------------------------------
-std::string resolveCallId(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0); !e.empty()) return e;
-  if (p.size() > 1) return unknownPath(p, 1);
-  out = [](ScriptContext& ctx) -> Value {
+Result<SelectFn> resolveCallId(const Parts& p) {
+  if (auto e = checkIndexes(p, 0); !e.empty()) return fail(e);
+  if (p.size() > 1) return fail(unknownPath(p, 1));
+  return SelectFn([](ScriptContext& ctx) -> Value {
     const Header* h = findHeader(ctx.msg, HdrType::CallId);
     return h ? Value::view(h->value) : Value();
-  };
-  return {};
+  });
 }
 
-std::string resolveCSeq(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0); !e.empty()) return e;
+Result<SelectFn> resolveCSeq(const Parts& p) {
+  if (auto e = checkIndexes(p, 0); !e.empty()) return fail(e);
   int field = 0;  // 0 whole, 1 num, 2 method
   if (p.size() > 1) {
     if (p[1].name == "num" || p[1].name == "number") field = 1;
     else if (p[1].name == "method") field = 2;
-    else return unknownPath(p, 1);
-    if (p.size() > 2) return unknownPath(p, 2);
+    else return fail(unknownPath(p, 1));
+    if (p.size() > 2) return fail(unknownPath(p, 2));
   }
-  out = [field](ScriptContext& ctx) -> Value {
+  return SelectFn([field](ScriptContext& ctx) -> Value {
     const Header* h = findHeader(ctx.msg, HdrType::CSeq);
     if (!h) return Value();
     if (field == 0) return Value::view(h->value);
@@ -270,24 +263,22 @@ std::string resolveCSeq(const Parts& p, SelectFn& out) {
     std::string err;
     if (!parseCSeq(h->value, c, err)) return Value();
     return field == 1 ? Value::integer(c.num) : Value::view(c.method);
-  };
-  return {};
+  });
 }
 
-std::string resolveMsg(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0, {1}); !e.empty()) return e;
+Result<SelectFn> resolveMsg(const Parts& p) {
+  if (auto e = checkIndexes(p, 0, {1}); !e.empty()) return fail(e);
   if (p.size() == 1) {
-    out = [](ScriptContext& ctx) { return Value::view(ctx.msg.buf); };
-    return {};
+    return SelectFn([](ScriptContext& ctx) { return Value::view(ctx.msg.buf); });
   }
-  if (p.size() > 2) return unknownPath(p, 2);
+  if (p.size() > 2) return fail(unknownPath(p, 2));
   // The header name is classified once here; at run time known types compare one byte.
   std::string name = p[1].name;
   for (char& c : name)
     if (c == '_') c = '-';  // script names cannot hold '-' everywhere: @msg.user_agent
   HdrType type = headerType(name);
   size_t nth = p[1].index > 0 ? size_t(p[1].index - 1) : 0;
-  out = [name, type, nth](ScriptContext& ctx) -> Value {
+  return SelectFn([name, type, nth](ScriptContext& ctx) -> Value {
     size_t seen = 0;
     for (const auto& h : ctx.msg.headers) {
       bool match = type != HdrType::Other ? h.type == type
@@ -295,20 +286,19 @@ std::string resolveMsg(const Parts& p, SelectFn& out) {
       if (match && seen++ == nth) return Value::view(h.value);
     }
     return Value();
-  };
-  return {};
+  });
 }
 
-std::string resolveAddr(const Parts& p, SelectFn& out, bool src) {
-  if (auto e = checkIndexes(p, 0); !e.empty()) return e;
+Result<SelectFn> resolveAddr(const Parts& p, bool src) {
+  if (auto e = checkIndexes(p, 0); !e.empty()) return fail(e);
   int field = 0;  // 0 ip:port, 1 ip, 2 port
   if (p.size() > 1) {
     if (p[1].name == "ip") field = 1;
     else if (p[1].name == "port") field = 2;
-    else return unknownPath(p, 1);
-    if (p.size() > 2) return unknownPath(p, 2);
+    else return fail(unknownPath(p, 1));
+    if (p.size() > 2) return fail(unknownPath(p, 2));
   }
-  out = [field, src](ScriptContext& ctx) -> Value {
+  return SelectFn([field, src](ScriptContext& ctx) -> Value {
     const SockAddr& a = src ? ctx.rcv.src : ctx.rcv.dst;
     if (!a.valid()) return Value();
     switch (field) {
@@ -316,18 +306,17 @@ std::string resolveAddr(const Parts& p, SelectFn& out, bool src) {
       case 2: return Value::integer(a.port());
       default: return Value::owned(a.str());
     }
-  };
-  return {};
+  });
 }
 
-std::string resolveHttp(const Parts& p, SelectFn& out) {
-  if (auto e = checkIndexes(p, 0); !e.empty()) return e;
-  if (p.size() != 2) return p.size() < 2 ? "select '@http' needs '.path' or '.query'" : unknownPath(p, 2);
+Result<SelectFn> resolveHttp(const Parts& p) {
+  if (auto e = checkIndexes(p, 0); !e.empty()) return fail(e);
+  if (p.size() != 2) return fail(p.size() < 2 ? "select '@http' needs '.path' or '.query'" : unknownPath(p, 2));
   bool query;
   if (p[1].name == "path") query = false;
   else if (p[1].name == "query") query = true;
-  else return unknownPath(p, 1);
-  out = [query](ScriptContext& ctx) -> Value {
+  else return fail(unknownPath(p, 1));
+  return SelectFn([query](ScriptContext& ctx) -> Value {
     if (!ctx.msg.isHttp()) return Value();
     std::string_view t = ctx.msg.ruri;
     // absolute-form "http://host/path?q": skip scheme and authority.
@@ -340,28 +329,27 @@ std::string resolveHttp(const Parts& p, SelectFn& out) {
     size_t q = t.find('?');
     if (!query) return Value::view(t.substr(0, q));
     return q == std::string_view::npos ? Value::view(std::string_view()) : Value::view(t.substr(q + 1));
-  };
-  return {};
+  });
 }
 
 }  // namespace
 
-std::string resolveUriSelect(const std::vector<SelectPart>& parts, size_t k, UriTextFn text, SelectFn& out) {
-  return resolveUri(parts, k, std::move(text), out);
+Result<SelectFn> resolveUriSelect(const std::vector<SelectPart>& parts, size_t k, UriTextFn text) {
+  return resolveUri(parts, k, std::move(text));
 }
 
 std::vector<SelectExport> coreSelectExports() {
   std::vector<SelectExport> v;
   v.push_back({"ruri", resolveRuri});
-  v.push_back({"from", [](const Parts& p, SelectFn& out) { return resolveFromTo(p, out, HdrType::From); }});
-  v.push_back({"to", [](const Parts& p, SelectFn& out) { return resolveFromTo(p, out, HdrType::To); }});
+  v.push_back({"from", [](const Parts& p) { return resolveFromTo(p, HdrType::From); }});
+  v.push_back({"to", [](const Parts& p) { return resolveFromTo(p, HdrType::To); }});
   v.push_back({"contact", resolveContact});
   v.push_back({"via", resolveVia});
   v.push_back({"call_id", resolveCallId});
   v.push_back({"cseq", resolveCSeq});
   v.push_back({"msg", resolveMsg});
-  v.push_back({"src", [](const Parts& p, SelectFn& out) { return resolveAddr(p, out, true); }});
-  v.push_back({"dst", [](const Parts& p, SelectFn& out) { return resolveAddr(p, out, false); }});
+  v.push_back({"src", [](const Parts& p) { return resolveAddr(p, true); }});
+  v.push_back({"dst", [](const Parts& p) { return resolveAddr(p, false); }});
   v.push_back({"http", resolveHttp});
   return v;
 }

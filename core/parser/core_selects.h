@@ -15,6 +15,6 @@ std::vector<SelectExport> coreSelectExports();
 // The URI part of a select path (parts[k..]: nothing, .user, .host, .port, .params.NAME ...)
 // over the URI `text` yields for a message (nullopt: Null). Used by the $ru family too.
 using UriTextFn = std::function<std::optional<std::string_view>(ScriptContext&)>;
-std::string resolveUriSelect(const std::vector<SelectPart>& parts, size_t k, UriTextFn text, SelectFn& out);
+Result<SelectFn> resolveUriSelect(const std::vector<SelectPart>& parts, size_t k, UriTextFn text);
 
 }  // namespace sipsd

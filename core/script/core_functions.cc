@@ -20,17 +20,17 @@ std::optional<uint16_t> parsePort(std::string_view s) {
 }
 
 // forward*(host, port): literal hosts must be non-empty and literal ports valid at load.
-std::string fixupHostPort(std::vector<FuncArg>& args) {
+Result<void> fixupHostPort(std::vector<FuncArg>& args) {
   if (args.size() != 2) return {};
   if (args[0].kind == FuncArg::Kind::Int) {
     args[0].kind = FuncArg::Kind::Str;  // forward(5060, ...) is odd, but a host is text
   }
-  if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return "the host is empty";
+  if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return fail("the host is empty");
   if (args[1].kind == FuncArg::Kind::Int) {
-    if (args[1].num < 1 || args[1].num > 65535) return "port " + std::to_string(args[1].num) + " is out of range 1..65535";
+    if (args[1].num < 1 || args[1].num > 65535) return fail("port " + std::to_string(args[1].num) + " is out of range 1..65535");
   } else if (args[1].kind == FuncArg::Kind::Str) {
     auto p = parsePort(args[1].str);
-    if (!p) return "'" + args[1].str + "' is not a port number";
+    if (!p) return fail("'" + args[1].str + "' is not a port number");
     args[1].kind = FuncArg::Kind::Int;
     args[1].num = *p;
   }
@@ -82,11 +82,11 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   for (size_t i = 1; i < kProtoCount; ++i) {
     Proto p = Proto(i);
     out.push_back({"forward_" + std::string(protoToken(p)), 2, 2,
-                   [registry, listensOn, p](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                   [registry, listensOn, p](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> Result<void> {
                      if (!transportLoaded(registry, p))
-                       return "no loaded module provides the " + std::string(protoName(p)) + " transport (loadmodule \"" +
-                              std::string(protoToken(p)) + "\")";
-                     if (auto err = needsListener(listensOn, p); !err.empty()) return err;
+                       return fail("no loaded module provides the " + std::string(protoName(p)) + " transport (loadmodule \"" +
+                                   std::string(protoToken(p)) + "\")");
+                     if (auto err = needsListener(listensOn, p); !err.empty()) return fail(err);
                      return fixupHostPort(args);
                    },
                    forwardHandler(proxy, p), kRequestRoute});
@@ -105,15 +105,15 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
 
   // log("text") logs at NOTICE; log(level, "text") with the levels of debug= (0 error .. 4 debug).
   out.push_back({"log", 1, 2,
-                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> std::string {
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> Result<void> {
                    int level = kLogNotice;
                    if (args.size() == 2) {
                      const FuncArg& a = args[0];
                      int64_t n = a.num;
-                     if (a.kind == FuncArg::Kind::Select) return "the level must be a number 0..4";
+                     if (a.kind == FuncArg::Kind::Select) return fail("the level must be a number 0..4");
                      if (a.kind == FuncArg::Kind::Str && !str::toNumber(a.str, n))
-                       return "the level '" + a.str + "' is not a number 0..4";
-                     if (n < kLogErr || n > kLogDebug) return "the level " + std::to_string(n) + " is not in 0..4";
+                       return fail("the level '" + a.str + "' is not a number 0..4");
+                     if (n < kLogErr || n > kLogDebug) return fail("the level " + std::to_string(n) + " is not in 0..4");
                      level = int(n);
                    }
                    fixed = std::make_shared<int>(level);
@@ -130,17 +130,17 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   for (auto& f : msgFunctionExports()) out.push_back(std::move(f));
   // xlog([level,] "format"): the format's $pv/@select references are compiled by the checker
   // (formatArgs). Without a level it logs at L_ERR, as Kamailio's xlog does.
-  auto xlogFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> std::string {
+  auto xlogFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> Result<void> {
     int level = kLogErr;
     if (args.size() == 2) {
       const FuncArg& a = args[0];
-      if (a.kind == FuncArg::Kind::Select) return "the level must be L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG or 0..4";
+      if (a.kind == FuncArg::Kind::Select) return fail("the level must be L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG or 0..4");
       if (a.kind == FuncArg::Kind::Int) {
-        if (a.num < kLogErr || a.num > kLogDebug) return "the level " + std::to_string(a.num) + " is not in 0..4";
+        if (a.num < kLogErr || a.num > kLogDebug) return fail("the level " + std::to_string(a.num) + " is not in 0..4");
         level = int(a.num);
       } else {
         auto named = logging::levelFromName(a.str);
-        if (!named) return "unknown level '" + a.str + "' (L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG)";
+        if (!named) return fail("unknown level '" + a.str + "' (L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG)");
         level = *named;
       }
     }

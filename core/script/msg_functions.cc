@@ -21,14 +21,14 @@ bool isToken(std::string_view s) {
 
 // A header name argument: literal, checked at load. Via is the core's: removing it would send
 // replies astray.
-std::string fixupHeaderName(std::vector<FuncArg>& args, bool forRemoval) {
+Result<void> fixupHeaderName(std::vector<FuncArg>& args, bool forRemoval) {
   FuncArg& a = args[0];
   if (a.kind == FuncArg::Kind::Select) return {};
-  if (a.kind == FuncArg::Kind::Int) return "a header name is expected, not the number " + std::to_string(a.num);
+  if (a.kind == FuncArg::Kind::Int) return fail("a header name is expected, not the number " + std::to_string(a.num));
   a.str = std::string(parse::trim(a.str));
   if (!a.str.empty() && a.str.back() == ':') a.str.pop_back();
-  if (!isToken(a.str)) return "'" + a.str + "' is not a header name";
-  if (forRemoval && headerType(a.str) == HdrType::Via) return "Via headers are managed by the core; remove_hf(\"Via\") is refused";
+  if (!isToken(a.str)) return fail("'" + a.str + "' is not a header name");
+  if (forRemoval && headerType(a.str) == HdrType::Via) return fail("Via headers are managed by the core; remove_hf(\"Via\") is refused");
   return {};
 }
 
@@ -87,13 +87,13 @@ std::vector<FunctionExport> msgFunctionExports() {
 
   // append_hf("X-Foo: bar\r\n"): appended after the last header when the request is relayed.
   out.push_back({"append_hf", 1, 1,
-                 [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> Result<void> {
                    FuncArg& a = args[0];
                    if (a.kind == FuncArg::Kind::Select) return {};
-                   if (a.kind == FuncArg::Kind::Int) return "append_hf takes a header line \"Name: value\\r\\n\"";
+                   if (a.kind == FuncArg::Kind::Int) return fail("append_hf takes a header line \"Name: value\\r\\n\"");
                    std::string norm;
                    std::string err = checkHeaderLines(a.str, norm);
-                   if (!err.empty()) return err;
+                   if (!err.empty()) return fail(err);
                    a.str = std::move(norm);
                    return {};
                  },
@@ -145,15 +145,15 @@ std::vector<FunctionExport> msgFunctionExports() {
 
   // is_method("INVITE|ACK"): the request's method (a reply's CSeq method) is one of them.
   out.push_back({"is_method", 1, 1,
-                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> std::string {
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> Result<void> {
                    const FuncArg& a = args[0];
-                   if (a.kind != FuncArg::Kind::Str) return "is_method takes a string literal such as \"INVITE|ACK\"";
+                   if (a.kind != FuncArg::Kind::Str) return fail("is_method takes a string literal such as \"INVITE|ACK\"");
                    auto methods = std::make_shared<std::vector<std::string>>();
                    std::string_view rest = a.str;
                    while (true) {
                      size_t bar = rest.find('|');
                      std::string_view m = parse::trim(rest.substr(0, bar));
-                     if (!isToken(m)) return "'" + a.str + "' is not a list of methods separated by '|'";
+                     if (!isToken(m)) return fail("'" + a.str + "' is not a list of methods separated by '|'");
                      methods->emplace_back(m);
                      if (bar == std::string_view::npos) break;
                      rest = rest.substr(bar + 1);
@@ -185,16 +185,16 @@ std::vector<FunctionExport> msgFunctionExports() {
   // Max-Forwards: N is inserted on relay; 1 present and not 0 (decremented on relay); -1 it is 0
   // (the script answers 483); -2 malformed.
   out.push_back({"mf_process_maxfwd_header", 1, 1,
-                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> std::string {
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> Result<void> {
                    FuncArg& a = args[0];
                    int64_t n = a.num;
-                   if (a.kind == FuncArg::Kind::Select) return "the Max-Forwards value must be a number 1..255";
+                   if (a.kind == FuncArg::Kind::Select) return fail("the Max-Forwards value must be a number 1..255");
                    if (a.kind == FuncArg::Kind::Str) {
                      auto v = parse::parseUint(parse::trim(a.str), 100000);
-                     if (!v) return "'" + a.str + "' is not a number 1..255";
+                     if (!v) return fail("'" + a.str + "' is not a number 1..255");
                      n = int64_t(*v);
                    }
-                   if (n < 1 || n > 255) return "Max-Forwards " + std::to_string(n) + " is not in 1..255";
+                   if (n < 1 || n > 255) return fail("Max-Forwards " + std::to_string(n) + " is not in 1..255");
                    fixed = std::make_shared<int>(int(n));
                    return {};
                  },
@@ -214,8 +214,8 @@ std::vector<FunctionExport> msgFunctionExports() {
 
   // is_myself("sip:host:port;transport=x") or is_myself("host[:port]"): the core's answer.
   out.push_back({"is_myself", 1, 1,
-                 [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-                   if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return "is_myself needs a URI or host";
+                 [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> Result<void> {
+                   if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return fail("is_myself needs a URI or host");
                    return {};
                  },
                  [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) -> int {

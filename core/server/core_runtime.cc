@@ -146,12 +146,19 @@ bool CoreRuntime::sendUdp(const SockAddr& to, std::string_view data) {
 }
 
 void CoreRuntime::sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt,
-                         std::function<void(bool ok, const std::string& err)> done) {
+                         SendOutcome done) {
   if (!server_) {
-    if (done) done(false, "not running");
+    if (done) done(fail("not running"));
     return;
   }
-  server_->sendTo(proto, to, std::move(data), opt, std::move(done));
+  // The server reports (ok, error text) inside the core; modules get a Result. Sends nobody
+  // waits for stay without a callback.
+  SendDone serverDone;
+  if (done)
+    serverDone = [done = std::move(done)](bool ok, const std::string& err) {
+      done(ok ? Result<void>() : Result<void>(fail(err)));
+    };
+  server_->sendTo(proto, to, std::move(data), opt, std::move(serverDone));
 }
 
 bool CoreRuntime::sendOnConnection(uint64_t connId, std::string data) {
@@ -175,9 +182,7 @@ Result<SelectFn> CoreRuntime::resolveSelect(const std::vector<SelectPart>& parts
   if (parts.empty()) return fail("empty select");
   const SelectExport* s = cfg_.registry.select(parts[0].name);
   if (!s) return fail("no module provides @" + parts[0].name);
-  SelectFn out;
-  if (std::string err = s->resolve(parts, out); !err.empty()) return fail(std::move(err));
-  return out;
+  return s->resolve(parts);
 }
 
 void* CoreRuntime::moduleApi(const std::string& module, const std::string& name) {

@@ -87,11 +87,10 @@ std::string statsLine(const Server& server) {
 void reloadModules(const LoadedConfig& cfg) {
   for (const ModuleExports* m : cfg.registry.modules()) {
     if (!m->reload) continue;
-    std::string err = m->reload();
-    if (err.empty())
+    if (auto done = m->reload())
       logCore(kLogNotice, "SIGHUP: module " + m->name + " reloaded");
     else
-      logCore(kLogErr, "SIGHUP: module " + m->name + " reload failed, keeping the running configuration: " + err);
+      logCore(kLogErr, "SIGHUP: module " + m->name + " reload failed, keeping the running configuration: " + done.error());
   }
 }
 
@@ -148,8 +147,8 @@ int ServerRunner::run(LoadedConfig& cfg) {
     for (const ModuleExports* m : cfg.registry.modules()) {
       if (!m->workerInit) continue;
       for (int w = 0; w < server.workerCount(); ++w)
-        if (std::string err = m->workerInit(runtime, w); !err.empty())
-          return "module " + m->name + ": worker " + std::to_string(w) + " init failed: " + err;
+        if (auto done = m->workerInit(runtime, w); !done)
+          return "module " + m->name + ": worker " + std::to_string(w) + " init failed: " + done.error();
     }
     return "";
   };

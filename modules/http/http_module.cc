@@ -15,11 +15,11 @@ constexpr std::string_view kModule = "http";
 
 // Literal arguments are checked at load so a bad code or a reason with a line break is a
 // config error with a line number; select arguments are checked per request.
-std::string fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
-  if (std::string e = fixupIntArg("http_reply", args[0], 100, 599, "status code"); !e.empty()) return e;
+Result<void> fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  if (auto code = fixupIntArg("http_reply", args[0], 100, 599, "status code"); !code) return code;
   std::string_view reason = args[1].kind == FuncArg::Kind::Str ? std::string_view(args[1].str) : "";
   std::string_view type = args[2].kind == FuncArg::Kind::Str ? std::string_view(args[2].str) : "";
-  if (std::string err = validate(200, reason, type); !err.empty()) return "http_reply: " + err;
+  if (std::string err = validate(200, reason, type); !err.empty()) return fail("http_reply: " + err);
   return {};
 }
 
@@ -64,9 +64,9 @@ std::string& acmeDir() {
   return dir;
 }
 
-std::string setAcmeDir(const ParamValue& v) {
+Result<void> setAcmeDir(const ParamValue& v) {
   std::string d = v.text();
-  if (d.empty()) return "acme_dir is empty";
+  if (d.empty()) return fail("acme_dir is empty");
   if (d.front() != '/' && !v.loc.file.empty()) {
     auto slash = v.loc.file.rfind('/');
     if (slash != std::string::npos) d = v.loc.file.substr(0, slash) + "/" + d;
@@ -76,9 +76,10 @@ std::string setAcmeDir(const ParamValue& v) {
   return {};
 }
 
-std::string fixupAcme(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
-  if (args.empty() && acmeDir().empty()) return "http_acme() needs a directory: http_acme(\"DIR\") or modparam(\"http\", \"acme_dir\", DIR)";
-  if (!args.empty() && args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return "http_acme: empty directory";
+Result<void> fixupAcme(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  if (args.empty() && acmeDir().empty())
+    return fail("http_acme() needs a directory: http_acme(\"DIR\") or modparam(\"http\", \"acme_dir\", DIR)");
+  if (!args.empty() && args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return fail("http_acme: empty directory");
   return {};
 }
 
@@ -94,9 +95,9 @@ int handleAcme(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*
 ModuleExports makeExports() {
   ModuleExports e;
   e.name = "http";
-  e.functions.push_back({"http_reply", 4, 4, fixupReply, handleReply, kRequestRoute});
-  e.functions.push_back({"http_metrics", 0, 0, nullptr, handleMetrics, kRequestRoute});
-  e.functions.push_back({"http_acme", 0, 1, fixupAcme, handleAcme, kRequestRoute});
+  e.functions.push_back(scriptFunction("http_reply", 4, 4, handleReply, kRequestRoute, fixupReply));
+  e.functions.push_back(scriptFunction("http_metrics", 0, 0, handleMetrics, kRequestRoute));
+  e.functions.push_back(scriptFunction("http_acme", 0, 1, handleAcme, kRequestRoute, fixupAcme));
   e.params.push_back({"acme_dir", ParamType::Str, setAcmeDir});
   return e;
 }

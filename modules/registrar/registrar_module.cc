@@ -84,9 +84,9 @@ std::string protoText(Proto p) {
 
 bool isStream(const std::string& proto) { return proto == "tcp" || proto == "tls"; }
 
-std::string tableFixup(const char* fn, std::vector<FuncArg>& args) {
+Result<void> tableFixup(const char* fn, std::vector<FuncArg>& args) {
   if (args[0].kind != FuncArg::Kind::Str || args[0].str != "location")
-    return std::string(fn) + ": unknown location table '" + args[0].str + "' (the table is \"location\")";
+    return fail(std::string(fn) + ": unknown location table '" + args[0].str + "' (the table is \"location\")");
   return {};
 }
 
@@ -196,32 +196,28 @@ int registered(ScriptContext& ctx) {
 }
 
 FunctionExport function(const char* name, int (*fn)(ScriptContext&)) {
-  FunctionExport f;
-  f.name = name;
-  f.minArgs = f.maxArgs = 1;
-  f.routes = kRequestRoute;
-  f.fixup = [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return tableFixup(name, args); };
-  f.handler = [fn](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return fn(ctx); };
-  return f;
+  return scriptFunction(
+      name, 1, 1, [fn](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return fn(ctx); }, kRequestRoute,
+      [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return tableFixup(name, args); });
 }
 
 ParamExport seconds(const char* name, uint32_t RegistrarParams::*field) {
-  return {name, ParamType::Int, [name, field](const ParamValue& v) -> std::string {
-            if (!v.isInt || v.num < 0 || v.num > 0x7fffffff) return std::string(name) + " expects a number >= 0";
+  return {name, ParamType::Int, [name, field](const ParamValue& v) -> Result<void> {
+            if (!v.isInt || v.num < 0 || v.num > 0x7fffffff) return fail(std::string(name) + " expects a number >= 0");
             state().params.*field = uint32_t(v.num);
             return {};
           }};
 }
 
-std::string init(CoreApi& core) {
+Result<void> init(CoreApi& core) {
   State& st = state();
   st.core = &core;
   st.loc = static_cast<LocationApi*>(core.moduleApi("usrloc", "location"));
-  if (!st.loc) return "the registrar keeps its bindings in usrloc: add loadmodule \"usrloc\"";
+  if (!st.loc) return fail("the registrar keeps its bindings in usrloc: add loadmodule \"usrloc\"");
   const RegistrarParams& p = st.params;
-  if (p.defaultExpires == 0) return "default_expires must be > 0";
+  if (p.defaultExpires == 0) return fail("default_expires must be > 0");
   if (p.maxExpires && p.minExpires > p.maxExpires)
-    return "min_expires (" + std::to_string(p.minExpires) + ") is above max_expires (" + std::to_string(p.maxExpires) + ")";
+    return fail("min_expires (" + std::to_string(p.minExpires) + ") is above max_expires (" + std::to_string(p.maxExpires) + ")");
   // The peer certificate is stored with the binding when TLS is there (protocol-neutral: the
   // selects are the tls module's; without it the fields stay empty).
   if (auto fn = core.resolveSelect({{"tls", -1}, {"peer", -1}})) st.certSubject = std::move(fn).value();

@@ -24,10 +24,10 @@ struct Settings {
 };
 Settings settings;
 
-std::string setBool(const ParamValue& v, bool& field, const char* name) {
+Result<void> setBool(const ParamValue& v, bool& field, const char* name) {
   int64_t n = v.num;
-  if (!v.isInt && !str::toNumber(v.str, n)) return std::string(name) + " takes 0 or 1, not '" + v.str + "'";
-  if (n != 0 && n != 1) return std::string(name) + " takes 0 or 1, not " + std::to_string(n);
+  if (!v.isInt && !str::toNumber(v.str, n)) return fail(std::string(name) + " takes 0 or 1, not '" + v.str + "'");
+  if (n != 0 && n != 1) return fail(std::string(name) + " takes 0 or 1, not " + std::to_string(n));
   field = n == 1;
   return {};
 }
@@ -60,7 +60,14 @@ std::string checkParams(std::string& p) {
   return {};
 }
 
-int recordRoute(ScriptContext& ctx, const std::vector<FuncArg>& args) {
+// record_route(["params"]): literal parameters are checked at load.
+Result<void> fixupRecordRoute(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  if (args.empty() || args[0].kind != FuncArg::Kind::Str) return {};
+  if (std::string e = checkParams(args[0].str); !e.empty()) return fail(e);
+  return {};
+}
+
+int recordRoute(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
   if (!requestOnly(ctx, "record_route")) return -1;
   if (ctx.edits.recordRoute.enabled) return 1;  // once per request, as Kamailio
   RecordRouteEdit& rr = ctx.edits.recordRoute;
@@ -81,7 +88,20 @@ int recordRoute(ScriptContext& ctx, const std::vector<FuncArg>& args) {
   return 1;
 }
 
-int recordRoutePreset(ScriptContext& ctx, const std::vector<FuncArg>& args) {
+// record_route_preset("host[:port]" or "sip:..."): a literal becomes a checked SIP URI at load.
+Result<void> fixupPreset(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  if (args[0].kind != FuncArg::Kind::Str) return {};
+  std::string& s = args[0].str;
+  std::string uri = parse::istartsWith(s, "sip:") || parse::istartsWith(s, "sips:") ? s : "sip:" + s;
+  SipUri u;
+  std::string err;
+  if (s.find_first_of("<>, ") != std::string::npos || !parseUri(uri, u, err) || u.host.empty())
+    return fail("'" + s + "' is not a SIP URI such as \"sip:proxy.example.com:5060\"");
+  s = uri;
+  return {};
+}
+
+int recordRoutePreset(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
   if (!requestOnly(ctx, "record_route_preset")) return -1;
   Value v = args[0].eval(ctx);
   std::string uri = v.text();
@@ -97,6 +117,15 @@ int recordRoutePreset(ScriptContext& ctx, const std::vector<FuncArg>& args) {
   return 1;
 }
 
+int looseRoute(ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+  CoreApi& core = ctx.core;
+  LooseRouter router([&core](std::string_view uri) { return core.uriIsMyself(uri); });
+  std::string err;
+  int r = router.route(ctx, err);
+  if (!err.empty()) core.log(kLogNotice, kModule, "loose_route: " + err + " (from " + ctx.rcv.src.str() + ")");
+  return r;
+}
+
 ModuleExports makeExports() {
   ModuleExports e;
   e.name = "rr";
@@ -105,52 +134,9 @@ ModuleExports makeExports() {
   e.params.push_back({"append_fromtag", ParamType::Any,
                       [](const ParamValue& v) { return setBool(v, settings.appendFromTag, "append_fromtag"); }});
 
-  FunctionExport rr;
-  rr.name = "record_route";
-  rr.minArgs = 0;
-  rr.maxArgs = 1;
-  rr.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-    if (args.empty() || args[0].kind != FuncArg::Kind::Str) return {};
-    return checkParams(args[0].str);
-  };
-  rr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) { return recordRoute(ctx, args); };
-  rr.routes = kRequestRoute;
-  e.functions.push_back(rr);
-
-  FunctionExport preset;
-  preset.name = "record_route_preset";
-  preset.minArgs = 1;
-  preset.maxArgs = 1;
-  preset.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-    if (args[0].kind != FuncArg::Kind::Str) return {};
-    std::string& s = args[0].str;
-    std::string uri = parse::istartsWith(s, "sip:") || parse::istartsWith(s, "sips:") ? s : "sip:" + s;
-    SipUri u;
-    std::string err;
-    if (s.find_first_of("<>, ") != std::string::npos || !parseUri(uri, u, err) || u.host.empty())
-      return "'" + s + "' is not a SIP URI such as \"sip:proxy.example.com:5060\"";
-    s = uri;
-    return {};
-  };
-  preset.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    return recordRoutePreset(ctx, args);
-  };
-  preset.routes = kRequestRoute;
-  e.functions.push_back(preset);
-
-  FunctionExport lr;
-  lr.name = "loose_route";
-  lr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
-    CoreApi& core = ctx.core;
-    LooseRouter router([&core](std::string_view uri) { return core.uriIsMyself(uri); });
-    std::string err;
-    int r = router.route(ctx, err);
-    if (!err.empty())
-      core.log(kLogNotice, kModule, "loose_route: " + err + " (from " + ctx.rcv.src.str() + ")");
-    return r;
-  };
-  lr.routes = kRequestRoute;
-  e.functions.push_back(lr);
+  e.functions.push_back(scriptFunction("record_route", 0, 1, recordRoute, kRequestRoute, fixupRecordRoute));
+  e.functions.push_back(scriptFunction("record_route_preset", 1, 1, recordRoutePreset, kRequestRoute, fixupPreset));
+  e.functions.push_back(scriptFunction("loose_route", 0, 0, looseRoute, kRequestRoute));
   return e;
 }
 

@@ -19,10 +19,10 @@ bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::s
 
 // Literal codes are converted and range-checked at load so a typo is a config error with a line;
 // select arguments are checked per message.
-std::string fixup(const char* name, std::vector<FuncArg>& args) {
-  if (std::string e = fixupIntArg(name, args[0], 100, 699, "reply code"); !e.empty()) return e;
+Result<void> fixup(const char* name, std::vector<FuncArg>& args) {
+  if (auto code = fixupIntArg(name, args[0], 100, 699, "reply code"); !code) return code;
   if (args[1].kind == FuncArg::Kind::Str && hasLineBreak(args[1].str))
-    return std::string(name) + ": reason phrase must not contain a line break";
+    return fail(std::string(name) + ": reason phrase must not contain a line break");
   return {};
 }
 
@@ -88,16 +88,9 @@ int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args
 }
 
 FunctionExport makeFunction(const char* name) {
-  FunctionExport f;
-  f.name = name;
-  f.minArgs = 2;
-  f.maxArgs = 2;
-  f.fixup = [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixup(name, args); };
-  f.handler = [name](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    return reply(name, ctx, args);
-  };
-  f.routes = kRequestRoute;
-  return f;
+  return scriptFunction(
+      name, 2, 2, [name](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) { return reply(name, ctx, args); },
+      kRequestRoute, [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixup(name, args); });
 }
 
 ModuleExports makeExports() {

@@ -297,13 +297,13 @@ void TransactionLayer::onRelayReady(int worker, uint64_t txId, size_t idx, Relay
   } else {
     const int wi = worker;
     core_.sendTo(b.proto, b.dest, b.request, b.connect,
-                 [this, wi, txId, idx](bool ok, const std::string& err) {
-                   if (ok) return;
+                 [this, wi, txId, idx](const Result<void>& sent) {
+                   if (sent) return;
                    WorkerTables* ww = tables(wi);
                    Transaction* t2 = ww ? find(*ww, txId) : nullptr;
                    if (!t2 || idx >= t2->branches.size()) return;
                    log(kLogNotice, "branch to " + std::string(protoName(t2->branches[idx].proto)) + ":" +
-                                       t2->branches[idx].dest.str() + " failed: " + err);
+                                       t2->branches[idx].dest.str() + " failed: " + sent.error());
                    clientEvent(*ww, *t2, idx, int(ClientEvent::TransportError), nullptr);
                    reschedule(*ww, *t2);
                  });

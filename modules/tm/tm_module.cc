@@ -24,10 +24,10 @@ ParamExport intParam(const char* name, int64_t* target, int64_t min, int64_t max
   ParamExport p;
   p.name = name;
   p.type = ParamType::Int;
-  p.set = [name, target, min, max](const ParamValue& v) -> std::string {
+  p.set = [name, target, min, max](const ParamValue& v) -> Result<void> {
     if (!v.isInt || v.num < min || v.num > max)
-      return std::string("tm: ") + name + " must be an integer in " + std::to_string(min) + ".." +
-             std::to_string(max) + " (milliseconds)";
+      return fail(std::string("tm: ") + name + " must be an integer in " + std::to_string(min) + ".." +
+                  std::to_string(max) + " (milliseconds)");
     *target = v.num;
     return {};
   };
@@ -35,17 +35,14 @@ ParamExport intParam(const char* name, int64_t* target, int64_t min, int64_t max
 }
 
 FunctionExport relayTo(const char* name, Proto proto) {
-  FunctionExport f;
-  f.name = name;
-  f.minArgs = f.maxArgs = 2;
-  f.fixup = [name, proto](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
+  auto fixup = [name, proto](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> Result<void> {
     // As forward_tls(): the Via names a listen= socket of the transport the request leaves on.
     if (proto != Proto::None && loadCore && loadCore->listenAddresses(proto).empty())
-      return missingListenerText(proto);
-    if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return std::string(name) + ": empty host";
+      return fail(missingListenerText(proto));
+    if (args[0].kind == FuncArg::Kind::Str && args[0].str.empty()) return fail(std::string(name) + ": empty host");
     return fixupIntArg(name, args[1], 0, 65535, "port");
   };
-  f.handler = [name, proto](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+  auto handler = [name, proto](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
     Value host = args[0].eval(ctx);
     int64_t port = 0;
     if (!intArg(ctx, args[1], port) || port < 0 || port > 65535 || host.text().empty()) {
@@ -59,26 +56,63 @@ FunctionExport relayTo(const char* name, Proto proto) {
     rq.proto = proto;
     return layer ? layer->relay(ctx, rq) : -1;
   };
-  f.routes = kRequestRoute;
-  return f;
+  return scriptFunction(name, 2, 2, handler, kRequestRoute, fixup);
 }
 
 FunctionExport routeSetter(const char* name, RouteKind kind, bool failure) {
-  FunctionExport f;
-  f.name = name;
-  f.minArgs = f.maxArgs = 1;
+  FunctionExport f = scriptFunction(
+      name, 1, 1,
+      [failure](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+        if (!layer) return -1;
+        if (failure)
+          layer->setOnFailure(ctx, int(args[0].num));
+        else
+          layer->setOnReply(ctx, int(args[0].num));
+        return 1;
+      },
+      kRequestRoute);
   f.routeArg = 0;
   f.routeArgKind = kind;
-  f.handler = [failure](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    if (!layer) return -1;
-    if (failure)
-      layer->setOnFailure(ctx, int(args[0].num));
-    else
-      layer->setOnReply(ctx, int(args[0].num));
-    return 1;
-  };
-  f.routes = kRequestRoute;
   return f;
+}
+
+// t_reply(code, reason): literal arguments are checked at load.
+Result<void> fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  if (args[1].kind == FuncArg::Kind::Str && args[1].str.find_first_of("\r\n") != std::string::npos)
+    return fail("t_reply: reason phrase must not contain a line break");
+  return fixupIntArg("t_reply", args[0], 100, 699, "reply code");
+}
+
+int handleReply(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+  int64_t code = 0;
+  if (!intArg(ctx, args[0], code) || code < 100 || code > 699) {
+    ctx.core.log(kLogErr, kModule, "t_reply: reply code from " + args[0].str + " is not a number in 100..699");
+    return -1;
+  }
+  Value reason = args[1].eval(ctx);
+  std::string text = reason.text();
+  if (text.find_first_of("\r\n") != std::string::npos) {
+    ctx.core.log(kLogErr, kModule, "t_reply: reason phrase from " + args[1].str + " contains a line break");
+    return -1;
+  }
+  return layer ? layer->reply(ctx, int(code), text) : -1;
+}
+
+// t_set_fr(invite_ms[, other_ms]).
+Result<void> fixupSetFr(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+  for (auto& a : args)
+    if (auto ms = fixupIntArg("t_set_fr", a, 0, 86400000, "timeout (ms)"); !ms) return ms;
+  return {};
+}
+
+int handleSetFr(ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+  int64_t inv = 0, fr = 0;
+  if (!intArg(ctx, args[0], inv) || (args.size() > 1 && !intArg(ctx, args[1], fr)) || inv < 0 || fr < 0) {
+    ctx.core.log(kLogErr, kModule, "t_set_fr: timeouts must be milliseconds");
+    return -1;
+  }
+  if (layer) layer->setFr(ctx, inv, fr);
+  return 1;
 }
 
 ModuleExports makeExports() {
@@ -89,82 +123,26 @@ ModuleExports makeExports() {
   e.params.push_back(intParam("fr_timer", &config.frTimer, 10, 86400000));
   e.params.push_back(intParam("fr_inv_timer", &config.frInvTimer, 10, 86400000));
 
-  FunctionExport relay;
-  relay.name = "t_relay";
-  relay.minArgs = relay.maxArgs = 0;
-  relay.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
-    return layer ? layer->relay(ctx, RelayRequest{}) : -1;
-  };
-  relay.routes = kRequestRoute;
-  e.functions.push_back(relay);
-  FunctionExport relayHost = relayTo("t_relay", Proto::None);
-  e.functions.push_back(relayHost);
+  e.functions.push_back(scriptFunction(
+      "t_relay", 0, 0,
+      [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return layer ? layer->relay(ctx, RelayRequest{}) : -1; },
+      kRequestRoute));
+  e.functions.push_back(relayTo("t_relay", Proto::None));
   e.functions.push_back(relayTo("t_relay_to_udp", Proto::UDP));
   e.functions.push_back(relayTo("t_relay_to_tcp", Proto::TCP));
   e.functions.push_back(relayTo("t_relay_to_tls", Proto::TLS));
   e.functions.push_back(routeSetter("t_on_reply", RouteKind::OnReply, false));
   e.functions.push_back(routeSetter("t_on_failure", RouteKind::Failure, true));
 
-  FunctionExport reply;
-  reply.name = "t_reply";
-  reply.minArgs = reply.maxArgs = 2;
-  reply.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-    if (args[1].kind == FuncArg::Kind::Str && args[1].str.find_first_of("\r\n") != std::string::npos)
-      return "t_reply: reason phrase must not contain a line break";
-    return fixupIntArg("t_reply", args[0], 100, 699, "reply code");
-  };
-  reply.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    int64_t code = 0;
-    if (!intArg(ctx, args[0], code) || code < 100 || code > 699) {
-      ctx.core.log(kLogErr, kModule, "t_reply: reply code from " + args[0].str + " is not a number in 100..699");
-      return -1;
-    }
-    Value reason = args[1].eval(ctx);
-    std::string text = reason.text();
-    if (text.find_first_of("\r\n") != std::string::npos) {
-      ctx.core.log(kLogErr, kModule, "t_reply: reason phrase from " + args[1].str + " contains a line break");
-      return -1;
-    }
-    return layer ? layer->reply(ctx, int(code), text) : -1;
-  };
-  reply.routes = kRequestRoute;
-  e.functions.push_back(reply);
-
-  FunctionExport check;
-  check.name = "t_check_trans";
-  check.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
-    return layer ? layer->checkTrans(ctx) : -1;
-  };
-  e.functions.push_back(check);
-
-  FunctionExport newtran;
-  newtran.name = "t_newtran";
-  newtran.handler = [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
-    return layer ? layer->newTran(ctx) : -1;
-  };
-  newtran.routes = kRequestRoute;
-  e.functions.push_back(newtran);
-
-  FunctionExport setFr;
-  setFr.name = "t_set_fr";
-  setFr.minArgs = 1;
-  setFr.maxArgs = 2;
-  setFr.fixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> std::string {
-    for (auto& a : args)
-      if (auto err = fixupIntArg("t_set_fr", a, 0, 86400000, "timeout (ms)"); !err.empty()) return err;
-    return {};
-  };
-  setFr.handler = [](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    int64_t inv = 0, fr = 0;
-    if (!intArg(ctx, args[0], inv) || (args.size() > 1 && !intArg(ctx, args[1], fr)) || inv < 0 || fr < 0) {
-      ctx.core.log(kLogErr, kModule, "t_set_fr: timeouts must be milliseconds");
-      return -1;
-    }
-    if (layer) layer->setFr(ctx, inv, fr);
-    return 1;
-  };
-  setFr.routes = kRequestRoute;
-  e.functions.push_back(setFr);
+  e.functions.push_back(scriptFunction("t_reply", 2, 2, handleReply, kRequestRoute, fixupReply));
+  e.functions.push_back(scriptFunction(
+      "t_check_trans", 0, 0,
+      [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return layer ? layer->checkTrans(ctx) : -1; }));
+  e.functions.push_back(scriptFunction(
+      "t_newtran", 0, 0,
+      [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return layer ? layer->newTran(ctx) : -1; },
+      kRequestRoute));
+  e.functions.push_back(scriptFunction("t_set_fr", 1, 2, handleSetFr, kRequestRoute, fixupSetFr));
 
   RpcMethod stats;
   stats.name = "tm.stats";
@@ -180,8 +158,9 @@ ModuleExports makeExports() {
   };
   e.rpcs.push_back(stats);
 
-  e.init = [](CoreApi& core) -> std::string {
-    if (config.t2 < config.t1) return "tm: t2 (" + std::to_string(config.t2) + ") is below t1 (" + std::to_string(config.t1) + ")";
+  e.init = [](CoreApi& core) -> Result<void> {
+    if (config.t2 < config.t1)
+      return fail("tm: t2 (" + std::to_string(config.t2) + ") is below t1 (" + std::to_string(config.t1) + ")");
     layer = std::make_unique<TransactionLayer>(core, config);
     core.addMetricsProvider("tm", [](MetricsWriter& w) {
       if (layer) layer->metrics().write(w, layer->stats().bytes);
@@ -189,7 +168,7 @@ ModuleExports makeExports() {
     loadCore = &core;
     return {};
   };
-  e.workerInit = [](CoreApi&, int worker) -> std::string {
+  e.workerInit = [](CoreApi&, int worker) -> Result<void> {
     if (layer) layer->addWorker(worker);
     return {};
   };

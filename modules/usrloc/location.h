@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
 #include "modules/usrloc/location_api.h"
 #include "modules/usrloc/location_table.h"
 
@@ -34,7 +35,7 @@ class Location : public LocationApi {
 
   LocationOptions& options() { return opts_; }
   // After params: checks them; connects to Redis (from its own thread) when db_url is set.
-  std::string init(CoreApi& core);
+  [[nodiscard]] Result<void> init(CoreApi& core);
   // Per worker index, on the main thread before traffic.
   void addWorker(int worker);
   void destroy();
@@ -58,7 +59,7 @@ class Location : public LocationApi {
   bool clustered() const { return redis_ != nullptr; }
   // "connected", "connecting" ... for ul.dump (empty when in memory).
   std::string dbState() const;
-  // /metrics: AoRs and live contacts (counted on the scraping worker's replica), and with
+  // /metrics: AoRs and live contacts (the scraping worker's replica's counts), and with
   // Redis its connection state and errors.
   void writeMetrics(MetricsWriter& w) const;
 

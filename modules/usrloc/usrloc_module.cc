@@ -114,8 +114,8 @@ std::vector<RpcMethod> rpcs() {
   return r;
 }
 
-std::string boolParam(bool& out, const ParamValue& v) {
-  if (!v.isInt || (v.num != 0 && v.num != 1)) return "expects 0 or 1";
+Result<void> boolParam(bool& out, const ParamValue& v) {
+  if (!v.isInt || (v.num != 0 && v.num != 1)) return fail("expects 0 or 1");
   out = v.num != 0;
   return {};
 }
@@ -124,27 +124,27 @@ ModuleExports makeExports() {
   ModuleExports e;
   e.name = "usrloc";
   LocationOptions& o = location().options();
-  e.params.push_back({"db_url", ParamType::Str, [&o](const ParamValue& v) -> std::string {
+  e.params.push_back({"db_url", ParamType::Str, [&o](const ParamValue& v) -> Result<void> {
                         o.dbUrl = v.str;
                         return {};
                       }});
-  e.params.push_back({"node_address", ParamType::Str, [&o](const ParamValue& v) -> std::string {
+  e.params.push_back({"node_address", ParamType::Str, [&o](const ParamValue& v) -> Result<void> {
                         if (v.str.rfind("sip:", 0) != 0 && v.str.rfind("sips:", 0) != 0)
-                          return "expects a SIP URI such as sip:10.0.0.1:5060";
+                          return fail("expects a SIP URI such as sip:10.0.0.1:5060");
                         o.nodeAddress = v.str;
                         return {};
                       }});
   e.params.push_back({"use_domain", ParamType::Int, [&o](const ParamValue& v) { return boolParam(o.useDomain, v); }});
-  e.params.push_back({"max_pending", ParamType::Int, [&o](const ParamValue& v) -> std::string {
-                        if (!v.isInt || v.num < 1) return "expects a positive number";
+  e.params.push_back({"max_pending", ParamType::Int, [&o](const ParamValue& v) -> Result<void> {
+                        if (!v.isInt || v.num < 1) return fail("expects a positive number");
                         o.maxPending = size_t(v.num);
                         return {};
                       }});
   e.rpcs = rpcs();
   e.init = [](CoreApi& core) { return location().init(core); };
-  e.workerInit = [](CoreApi&, int worker) {
+  e.workerInit = [](CoreApi&, int worker) -> Result<void> {
     location().addWorker(worker);
-    return std::string();
+    return {};
   };
   e.destroy = [] { location().destroy(); };
   e.api = [](const std::string& name) -> void* {

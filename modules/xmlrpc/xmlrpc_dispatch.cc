@@ -106,18 +106,15 @@ Value methodOf(ScriptContext& ctx) {
   return Value::owned(std::move(name));
 }
 
-std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out) {
-  if (parts.size() == 2 && parts[1].name == "method" && parts[1].index < 0 && parts[0].index < 0) {
-    out = methodOf;
-    return {};
-  }
+Result<SelectFn> resolveSelect(const std::vector<SelectPart>& parts) {
+  if (parts.size() == 2 && parts[1].name == "method" && parts[1].index < 0 && parts[0].index < 0) return SelectFn(methodOf);
   std::string path = "@";
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i) path += '.';
     path += parts[i].name;
     if (parts[i].index >= 0) path += "[" + std::to_string(parts[i].index) + "]";
   }
-  return "unknown select " + path + " (the xmlrpc module provides @xmlrpc.method)";
+  return fail("unknown select " + path + " (the xmlrpc module provides @xmlrpc.method)");
 }
 
 }  // namespace sipsd::xmlrpc

@@ -33,6 +33,6 @@ int replyFault(ScriptContext& ctx, int code, std::string_view reason);
 Value methodOf(ScriptContext& ctx);
 
 // Resolver for the @xmlrpc select root (only @xmlrpc.method exists).
-std::string resolveSelect(const std::vector<SelectPart>& parts, SelectFn& out);
+Result<SelectFn> resolveSelect(const std::vector<SelectPart>& parts);
 
 }  // namespace sipsd::xmlrpc

@@ -11,7 +11,7 @@ namespace {
 
 // xmlrpc_reply("400", ...) as in SER's docs: a literal code becomes an integer at load, so a
 // typo is a config error with a line number rather than a failure per request.
-std::string fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
+Result<void> fixupReply(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
   return fixupIntArg("xmlrpc_reply", args[0], INT32_MIN, INT32_MAX, "fault code");
 }
 
@@ -29,10 +29,10 @@ int handleReply(ScriptContext& ctx, const std::vector<FuncArg>& args, const void
 ModuleExports makeExports() {
   ModuleExports e;
   e.name = "xmlrpc";
-  e.functions.push_back({"dispatch_rpc", 0, 0, {},
-                         [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return dispatchRpc(ctx); },
-                         kRequestRoute});
-  e.functions.push_back({"xmlrpc_reply", 2, 2, fixupReply, handleReply, kRequestRoute});
+  e.functions.push_back(scriptFunction(
+      "dispatch_rpc", 0, 0, [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return dispatchRpc(ctx); },
+      kRequestRoute));
+  e.functions.push_back(scriptFunction("xmlrpc_reply", 2, 2, handleReply, kRequestRoute, fixupReply));
   e.selects.push_back({"xmlrpc", resolveSelect});
   return e;
 }

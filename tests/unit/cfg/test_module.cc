@@ -25,18 +25,18 @@ class NoTransport : public Transport {
 ModuleExports makeExports() {
   ModuleExports m;
   m.name = "testmod";
-  m.params.push_back({"count", ParamType::Int, [](const ParamValue& v) -> std::string {
-                        if (v.num < 0) return "must not be negative";
+  m.params.push_back({"count", ParamType::Int, [](const ParamValue& v) -> Result<void> {
+                        if (v.num < 0) return fail("must not be negative");
                         gState.count = v.num;
                         gState.log.push_back("count=" + std::to_string(v.num));
                         return {};
                       }});
-  m.params.push_back({"name", ParamType::Str, [](const ParamValue& v) -> std::string {
+  m.params.push_back({"name", ParamType::Str, [](const ParamValue& v) -> Result<void> {
                         gState.name = v.str;
                         gState.log.push_back("name=" + v.str);
                         return {};
                       }});
-  m.params.push_back({"fail_init", ParamType::Int, [](const ParamValue& v) -> std::string {
+  m.params.push_back({"fail_init", ParamType::Int, [](const ParamValue& v) -> Result<void> {
                         gState.failInit = v.num != 0;
                         return {};
                       }});
@@ -46,27 +46,24 @@ ModuleExports makeExports() {
   f.maxArgs = 1;
   f.handler = [](ScriptContext&, const std::vector<FuncArg>&, const void*) { return 1; };
   m.functions.push_back(f);
-  m.selects.push_back({"tm", [](const std::vector<SelectPart>&, SelectFn& out) -> std::string {
-                         out = [](ScriptContext&) { return Value::view(gState.name); };
-                         return {};
+  m.selects.push_back({"tm", [](const std::vector<SelectPart>&) -> Result<SelectFn> {
+                         return SelectFn([](ScriptContext&) { return Value::view(gState.name); });
                        }});
   m.rpcs.push_back({"tm.state", "test", [](const std::vector<RpcValue>&) { return RpcValue(gState.count); }});
   m.transports.push_back({Proto::TLS, std::make_shared<NoTransport>()});
-  m.claimGlobal = [](const std::string& name, const ParamValue& v, bool& claimed) -> std::string {
-    if (name.rfind("tm_", 0) != 0) return {};
-    claimed = true;
-    if (name == "tm_bad") return "tm_bad is refused";
+  m.claimGlobal = [](const std::string& name, const ParamValue& v) -> Result<bool> {
+    if (name.rfind("tm_", 0) != 0) return false;
+    if (name == "tm_bad") return fail("tm_bad is refused");
     gState.log.push_back(name + "=" + v.text());
-    return {};
+    return true;
   };
-  m.claimBlock = [](const CfgBlock& b, bool& claimed) -> std::string {
-    if (b.kind != "tm_domain") return {};
-    claimed = true;
+  m.claimBlock = [](const CfgBlock& b) -> Result<bool> {
+    if (b.kind != "tm_domain") return false;
     gState.log.push_back("block " + b.selector + " items=" + std::to_string(b.items.size()));
-    return {};
+    return true;
   };
-  m.init = [](CoreApi& core) -> std::string {
-    if (gState.failInit) return "told to fail";
+  m.init = [](CoreApi& core) -> Result<void> {
+    if (gState.failInit) return fail("told to fail");
     gState.log.push_back("init workers=" + std::to_string(core.workerCount()));
     return {};
   };

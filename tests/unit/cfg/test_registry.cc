@@ -36,18 +36,16 @@ std::unique_ptr<Registry> makeTestRegistry() {
     reg->addFunction(fn(name, n), "doubles");
   SelectExport tls;
   tls.root = "tls";
-  tls.resolve = [](const std::vector<SelectPart>& parts, SelectFn& out) -> std::string {
-    if (parts.size() > 4) return "too many parts";
-    out = [](ScriptContext&) { return Value(); };
-    return {};
+  tls.resolve = [](const std::vector<SelectPart>& parts) -> Result<SelectFn> {
+    if (parts.size() > 4) return fail("too many parts");
+    return SelectFn([](ScriptContext&) { return Value(); });
   };
   reg->addSelect(tls, "doubles");
   SelectExport xmlrpc;
   xmlrpc.root = "xmlrpc";
-  xmlrpc.resolve = [](const std::vector<SelectPart>& parts, SelectFn& out) -> std::string {
-    if (parts.size() != 2 || parts[1].name != "method") return "only @xmlrpc.method exists";
-    out = [](ScriptContext&) { return Value::view("core.kill"); };
-    return {};
+  xmlrpc.resolve = [](const std::vector<SelectPart>& parts) -> Result<SelectFn> {
+    if (parts.size() != 2 || parts[1].name != "method") return fail("only @xmlrpc.method exists");
+    return SelectFn([](ScriptContext&) { return Value::view("core.kill"); });
   };
   reg->addSelect(xmlrpc, "doubles");
   // A TLS transport so forward_tls() passes its load-time check.

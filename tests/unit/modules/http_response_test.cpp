@@ -4,6 +4,7 @@
 
 #include "fake_core.h"
 #include "modules/http/http_response.h"
+#include "tests/unit/error_text.h"
 
 extern "C" const sipsd::ModuleExports* sipsd_module_exports();
 
@@ -37,7 +38,7 @@ struct Fixture {
   }
   std::string run(SipMsg& msg, std::vector<FuncArg> args, int expect = 1) {
     std::shared_ptr<void> fixed;
-    REQUIRE(httpReply().fixup(args, fixed).empty());
+    REQUIRE(httpReply().fixup(args, fixed).ok());
     ScriptContext ctx(msg, rcv, core);
     CHECK(httpReply().handler(ctx, args, fixed.get()) == expect);
     return core.sent.empty() ? std::string() : core.sent.back();
@@ -131,19 +132,19 @@ TEST_CASE("http_reply: integer literal code, as etc/sipsd.cfg writes it") {
   std::shared_ptr<void> fixed;
   code.num = 99;
   std::vector<FuncArg> low{code, str("x"), str(""), str("")};
-  CHECK(httpReply().fixup(low, fixed) == "http_reply: status code 99 is outside 100..599");
+  CHECK(errorText(httpReply().fixup(low, fixed)) == "http_reply: status code 99 is outside 100..599");
 }
 
 TEST_CASE("http_reply: bad literals are config errors") {
   std::shared_ptr<void> fixed;
   std::vector<FuncArg> a{str("20x"), str("OK"), str("t"), str("b")};
-  CHECK(httpReply().fixup(a, fixed) == "http_reply: status code \"20x\" is not an integer");
+  CHECK(errorText(httpReply().fixup(a, fixed)) == "http_reply: status code \"20x\" is not an integer");
   std::vector<FuncArg> b{str("600"), str("OK"), str("t"), str("b")};
-  CHECK(httpReply().fixup(b, fixed) == "http_reply: status code 600 is outside 100..599");
+  CHECK(errorText(httpReply().fixup(b, fixed)) == "http_reply: status code 600 is outside 100..599");
   std::vector<FuncArg> c{str("200"), str("OK\r\nSet-Cookie: x"), str("t"), str("b")};
-  CHECK(httpReply().fixup(c, fixed) == "http_reply: reason phrase contains control characters");
+  CHECK(errorText(httpReply().fixup(c, fixed)) == "http_reply: reason phrase contains control characters");
   std::vector<FuncArg> d{str("200"), str("OK"), str("text/html\nX: y"), str("b")};
-  CHECK(httpReply().fixup(d, fixed) == "http_reply: content type contains control characters");
+  CHECK(errorText(httpReply().fixup(d, fixed)) == "http_reply: content type contains control characters");
 }
 
 TEST_CASE("http_reply: values from selects are checked per request") {

@@ -6,6 +6,7 @@
 #include "fake_core.h"
 #include "modules/xmlrpc/xmlrpc_dispatch.h"
 #include "modules/xmlrpc/xmlrpc_writer.h"
+#include "tests/unit/error_text.h"
 
 extern "C" const sipsd::ModuleExports* sipsd_module_exports();
 
@@ -138,7 +139,7 @@ TEST_CASE("xmlrpc_reply(\"400\", reason): HTTP 200 with a fault 400") {
   const FunctionExport& fe = func("xmlrpc_reply");
   std::vector<FuncArg> args{str("400"), str("Access to core.kill denied")};
   std::shared_ptr<void> fixed;
-  REQUIRE(fe.fixup(args, fixed).empty());
+  REQUIRE(fe.fixup(args, fixed).ok());
   CHECK(args[0].kind == FuncArg::Kind::Int);
   SipMsg msg = httpRequest("GET", "HTTP/1.0", "");
   ScriptContext ctx(msg, f.rcv, f.core);
@@ -153,15 +154,16 @@ TEST_CASE("xmlrpc_reply(\"400\", reason): HTTP 200 with a fault 400") {
         std::make_pair(int(kLogNotice), std::string("xmlrpc_reply 400 to TLS:127.0.0.1:40000: Access to core.kill denied")));
 
   std::vector<FuncArg> bad{str("4x0"), str("r")};
-  CHECK(fe.fixup(bad, fixed) == "xmlrpc_reply: fault code \"4x0\" is not an integer");
+  CHECK(errorText(fe.fixup(bad, fixed)) == "xmlrpc_reply: fault code \"4x0\" is not an integer");
 }
 
 TEST_CASE("@xmlrpc.method") {
   Fixture f;
   const SelectExport& sel = sipsd_module_exports()->selects.at(0);
   CHECK(sel.root == "xmlrpc");
-  SelectFn fn;
-  CHECK(sel.resolve({{"xmlrpc", -1}, {"method", -1}}, fn).empty());
+  auto resolved = sel.resolve({{"xmlrpc", -1}, {"method", -1}});
+  REQUIRE(resolved.ok());
+  SelectFn fn = *resolved;
   REQUIRE(fn);
   std::string body = xmlrpc::call("core.kill", {});
   SipMsg msg = httpRequest("POST", "HTTP/1.1", body);
@@ -173,8 +175,7 @@ TEST_CASE("@xmlrpc.method") {
   ScriptContext ctx2(empty, f.rcv, f.core);
   CHECK(fn(ctx2).isNull());
 
-  SelectFn other;
-  CHECK(sel.resolve({{"xmlrpc", -1}, {"params", 2}}, other) ==
+  CHECK(errorText(sel.resolve({{"xmlrpc", -1}, {"params", 2}})) ==
         "unknown select @xmlrpc.params[2] (the xmlrpc module provides @xmlrpc.method)");
-  CHECK(sel.resolve({{"xmlrpc", -1}}, other) != "");
+  CHECK(errorText(sel.resolve({{"xmlrpc", -1}})) != "");
 }

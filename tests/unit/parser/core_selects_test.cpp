@@ -72,7 +72,10 @@ struct Fixture {
     auto p = parts(path);
     auto it = roots.find(p[0].name);
     if (it == roots.end()) return "no root";
-    return it->second.resolve(p, fn);
+    auto resolved = it->second.resolve(p);
+    if (!resolved) return resolved.error();
+    fn = *resolved;
+    return {};
   }
   Value eval(std::string_view path) {
     SelectFn fn;

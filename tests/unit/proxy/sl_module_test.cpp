@@ -10,6 +10,7 @@
 #include "core/parser/msg_parser.h"
 #include "core/proxy/reply_builder.h"
 #include "core/proxy/via_builder.h"
+#include "tests/unit/error_text.h"
 
 using namespace sipsd;
 
@@ -95,7 +96,7 @@ struct Call {
   }
   int run(const FunctionExport& f, std::vector<FuncArg> args) {
     std::shared_ptr<void> fixed;
-    std::string err = f.fixup(args, fixed);
+    std::string err = errorText(f.fixup(args, fixed));
     REQUIRE_MESSAGE(err.empty(), err);
     return f.handler(ctx, args, fixed.get());
   }
@@ -126,17 +127,17 @@ TEST_CASE("fixup validates the code at load") {
   const FunctionExport& f = m.fn("sl_reply");
   std::shared_ptr<void> fixed;
   std::vector<FuncArg> args{strArg("404"), strArg("Not Found")};
-  CHECK(f.fixup(args, fixed).empty());
+  CHECK(f.fixup(args, fixed).ok());
   CHECK(args[0].kind == FuncArg::Kind::Int);
   CHECK(args[0].num == 404);
   args = {strArg("99"), strArg("x")};
-  CHECK(f.fixup(args, fixed) == "sl_reply: reply code 99 is outside 100..699");
+  CHECK(errorText(f.fixup(args, fixed)) == "sl_reply: reply code 99 is outside 100..699");
   args = {intArg(700), strArg("x")};
-  CHECK(f.fixup(args, fixed) == "sl_reply: reply code 700 is outside 100..699");
+  CHECK(errorText(f.fixup(args, fixed)) == "sl_reply: reply code 700 is outside 100..699");
   args = {strArg("4o4"), strArg("x")};
-  CHECK(f.fixup(args, fixed) == "sl_reply: reply code \"4o4\" is not an integer");
+  CHECK(errorText(f.fixup(args, fixed)) == "sl_reply: reply code \"4o4\" is not an integer");
   args = {intArg(200), strArg("O\r\nK")};
-  CHECK(m.fn("sl_send_reply").fixup(args, fixed) == "sl_send_reply: reason phrase must not contain a line break");
+  CHECK(errorText(m.fn("sl_send_reply").fixup(args, fixed)) == "sl_send_reply: reason phrase must not contain a line break");
 }
 
 TEST_CASE("SIP request gets a stateless SIP reply") {

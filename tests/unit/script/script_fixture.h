@@ -67,14 +67,13 @@ struct Fixture {
     registry.addFunction(t, "test");
     SelectExport sel;
     sel.root = "sel";
-    sel.resolve = [](const std::vector<SelectPart>& parts, SelectFn& out) -> std::string {
+    sel.resolve = [](const std::vector<SelectPart>& parts) -> Result<SelectFn> {
       std::string what = parts.size() > 1 ? parts[1].name : "";
-      if (what == "null") out = [](ScriptContext&) { return Value(); };
-      else if (what == "num") out = [](ScriptContext&) { return Value::view("5060"); };
-      else if (what == "ip") out = [](ScriptContext&) { return Value::owned("192.168.1.20"); };
-      else if (what == "empty") out = [](ScriptContext&) { return Value::view(""); };
-      else return "unknown";
-      return {};
+      if (what == "null") return SelectFn([](ScriptContext&) { return Value(); });
+      if (what == "num") return SelectFn([](ScriptContext&) { return Value::view("5060"); });
+      if (what == "ip") return SelectFn([](ScriptContext&) { return Value::owned("192.168.1.20"); });
+      if (what == "empty") return SelectFn([](ScriptContext&) { return Value::view(""); });
+      return fail("unknown");
     };
     registry.addSelect(sel, "test");
   }

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "test_pki.h"
+#include "tests/unit/error_text.h"
 #include "tls/tls_session.h"
 
 namespace sipsd::tls::test {
@@ -61,10 +62,10 @@ using Params = std::vector<std::pair<std::string, ParamValue>>;
 // Sets every param (failing the test on an error) and runs init; returns init's error text.
 inline std::string initModule(TlsModule& m, const Params& ps) {
   for (const auto& [n, v] : ps) {
-    std::string e = m.setParam(n, v);
+    std::string e = errorText(m.setParam(n, v));
     REQUIRE_MESSAGE(e.empty(), n << ": " << e);
   }
-  return m.init(nullptr);
+  return errorText(m.init(nullptr));
 }
 
 inline std::unique_ptr<TlsSession> asTls(std::unique_ptr<TransportSession> s) {

@@ -30,22 +30,22 @@ TEST_CASE("domain selectors") {
 TEST_CASE("modparam prefixes, cipher strings with '=', conflicts name both places") {
   Pki p;
   TlsModule m;
-  CHECK(m.setParam("certificate", pv(p.serverBase + ".crt", "a.cfg", 3)) == "");
-  CHECK(m.setParam("private_key", pv(p.serverBase + ".key", "a.cfg", 4)) == "");
-  CHECK(m.setParam("cipher_list", pv("DEFAULT:@SECLEVEL=1", "a.cfg", 5)) == "");
-  CHECK(m.setParam("verify_certificate", pv("127.0.0.1:5061=1", "a.cfg", 6)) == "");
-  CHECK(m.setParam("certificate", pv("server:127.0.0.1:5061=" + p.serverBase + ".crt")) == "");
-  CHECK(m.setParam("private_key", pv("server:127.0.0.1:5061=" + p.serverBase + ".key")) == "");
-  CHECK(m.setParam("verify_depth", pvi(3)) == "");
-  CHECK(m.setParam("handshake_timeout", pvi(7)) == "");
-  std::string e = m.setParam("certificate", pv("server:default=/x.crt", "a.cfg", 9));
+  CHECK(errorText(m.setParam("certificate", pv(p.serverBase + ".crt", "a.cfg", 3))) == "");
+  CHECK(errorText(m.setParam("private_key", pv(p.serverBase + ".key", "a.cfg", 4))) == "");
+  CHECK(errorText(m.setParam("cipher_list", pv("DEFAULT:@SECLEVEL=1", "a.cfg", 5))) == "");
+  CHECK(errorText(m.setParam("verify_certificate", pv("127.0.0.1:5061=1", "a.cfg", 6))) == "");
+  CHECK(errorText(m.setParam("certificate", pv("server:127.0.0.1:5061=" + p.serverBase + ".crt"))) == "");
+  CHECK(errorText(m.setParam("private_key", pv("server:127.0.0.1:5061=" + p.serverBase + ".key"))) == "");
+  CHECK(errorText(m.setParam("verify_depth", pvi(3))) == "");
+  CHECK(errorText(m.setParam("handshake_timeout", pvi(7))) == "");
+  std::string e = errorText(m.setParam("certificate", pv("server:default=/x.crt", "a.cfg", 9)));
   CHECK(e.find("a.cfg:3:1") != std::string::npos);
   CHECK(e.find("a.cfg:9:1") != std::string::npos);
   CHECK(e.find("server:default") != std::string::npos);
-  CHECK(m.setParam("handshake_timeout", pvi(8, "b.cfg", 2)).find("b.cfg:2:1") != std::string::npos);
-  CHECK(m.setParam("nonsense", pv("1")) != "");
-  CHECK(m.setParam("verify_depth", pv("client:127.0.0.1:5099=deep")) == "");
-  std::string ie = m.init(nullptr);
+  CHECK(errorText(m.setParam("handshake_timeout", pvi(8, "b.cfg", 2))).find("b.cfg:2:1") != std::string::npos);
+  CHECK(errorText(m.setParam("nonsense", pv("1"))) != "");
+  CHECK(errorText(m.setParam("verify_depth", pv("client:127.0.0.1:5099=deep"))) == "");
+  std::string ie = errorText(m.init(nullptr));
   CHECK(ie.find("verify_depth") != std::string::npos);  // bad value reported at init, with where
   TlsModule ok;
   REQUIRE(initModule(ok, {{"certificate", pv(p.serverBase + ".crt")},
@@ -77,21 +77,26 @@ TEST_CASE("legacy tls_* keywords and tls_domain blocks") {
   Pki p;
   TlsModule m;
   bool claimed = false;
-  CHECK(m.claimGlobal("tls_certificate", pv(p.serverBase + ".crt", "k.cfg", 1), claimed) == "");
+  // A claim's error text ("" when it succeeded); `claimed` says whether the module took it.
+  auto claim = [&claimed](const Result<bool>& r) {
+    claimed = r.ok() && *r;
+    return errorText(r);
+  };
+  CHECK(claim(m.claimGlobal("tls_certificate", pv(p.serverBase + ".crt", "k.cfg", 1))) == "");
   CHECK(claimed);
-  CHECK(m.claimGlobal("tls_private_key", pv(p.serverBase + ".key", "k.cfg", 2), claimed) == "");
-  CHECK(m.claimGlobal("tls_ca_list", pv(p.caFile), claimed) == "");
-  CHECK(m.claimGlobal("tls_ciphers_list", pv("HIGH"), claimed) == "");
-  CHECK(m.claimGlobal("tls_method", pv("TLSv1.2+"), claimed) == "");
-  CHECK(m.claimGlobal("tls_verify", pvi(1), claimed) == "");
-  CHECK(m.claimGlobal("tls_require_certificate", pvi(0), claimed) == "");
-  CHECK(m.claimGlobal("tls_handshake_timeout", pvi(119), claimed) == "");
-  CHECK(m.claimGlobal("tls_send_timeout", pvi(121), claimed) == "");
-  CHECK(m.claimGlobal("disable_tls", pvi(0), claimed) == "");
-  CHECK(m.claimGlobal("children", pvi(4), claimed) == "");
+  CHECK(claim(m.claimGlobal("tls_private_key", pv(p.serverBase + ".key", "k.cfg", 2))) == "");
+  CHECK(claim(m.claimGlobal("tls_ca_list", pv(p.caFile))) == "");
+  CHECK(claim(m.claimGlobal("tls_ciphers_list", pv("HIGH"))) == "");
+  CHECK(claim(m.claimGlobal("tls_method", pv("TLSv1.2+"))) == "");
+  CHECK(claim(m.claimGlobal("tls_verify", pvi(1))) == "");
+  CHECK(claim(m.claimGlobal("tls_require_certificate", pvi(0))) == "");
+  CHECK(claim(m.claimGlobal("tls_handshake_timeout", pvi(119))) == "");
+  CHECK(claim(m.claimGlobal("tls_send_timeout", pvi(121))) == "");
+  CHECK(claim(m.claimGlobal("disable_tls", pvi(0))) == "");
+  CHECK(claim(m.claimGlobal("children", pvi(4))) == "");
   CHECK_FALSE(claimed);
   // Same setting from a keyword and a modparam: an error naming both.
-  std::string e = m.setParam("handshake_timeout", pvi(5, "k.cfg", 30));
+  std::string e = errorText(m.setParam("handshake_timeout", pvi(5, "k.cfg", 30)));
   CHECK(e.find("k.cfg:30:1") != std::string::npos);
   CfgBlock b;
   b.kind = "tls_domain";
@@ -100,23 +105,23 @@ TEST_CASE("legacy tls_* keywords and tls_domain blocks") {
   b.items.push_back({"tls_certificate", pv(p.aliceBase + ".crt", "k.cfg", 11)});
   b.items.push_back({"tls_private_key", pv(p.aliceBase + ".key", "k.cfg", 12)});
   b.items.push_back({"tls_method", pv("TLSv1.3", "k.cfg", 13)});
-  CHECK(m.claimBlock(b, claimed) == "");
+  CHECK(claim(m.claimBlock(b)) == "");
   CHECK(claimed);
   CfgBlock cb;
   cb.kind = "tls_domain";
   cb.selector = "client:127.0.0.1:5071";
   cb.loc = SourceLoc{"k.cfg", 20, 1};
   cb.items.push_back({"verify_certificate", pvi(0, "k.cfg", 21)});
-  CHECK(m.claimBlock(cb, claimed) == "");
+  CHECK(claim(m.claimBlock(cb)) == "");
   CfgBlock bad = b;
   bad.items = {{"tls_colour", pv("blue", "k.cfg", 15)}};
-  CHECK(m.claimBlock(bad, claimed).find("k.cfg:15:1") != std::string::npos);
+  CHECK(claim(m.claimBlock(bad)).find("k.cfg:15:1") != std::string::npos);
   CfgBlock dup = b;
   dup.items = {{"tls_method", pv("TLSv1.2", "k.cfg", 16)}};
-  std::string de = m.claimBlock(dup, claimed);
+  std::string de = claim(m.claimBlock(dup));
   CHECK(de.find("k.cfg:13:1") != std::string::npos);
   CHECK(de.find("k.cfg:16:1") != std::string::npos);
-  REQUIRE(m.init(nullptr) == "");
+  REQUIRE(errorText(m.init(nullptr)) == "");
   auto set = m.transport().current();
   const TlsDomain& d = set->serverFor(addr("127.0.0.1:5062"));
   CHECK(d.name() == "server:127.0.0.1:5062");
@@ -168,9 +173,9 @@ TEST_CASE("YAML domain file with Media Gateway names; conflicts with modparams")
   CHECK(set->clientFor(addr("127.0.0.1:5071"), "up2", err)->options().caPath == hd);
 
   TlsModule conflict;
-  CHECK(conflict.setParam("ca_list", pv("client:default=/etc/ca.crt", "main.cfg", 7)) == "");
-  CHECK(conflict.setParam("config", pv(p.pki.path("tls.yml"))) == "");
-  std::string ce = conflict.init(nullptr);
+  CHECK(errorText(conflict.setParam("ca_list", pv("client:default=/etc/ca.crt", "main.cfg", 7))) == "");
+  CHECK(errorText(conflict.setParam("config", pv(p.pki.path("tls.yml")))) == "");
+  std::string ce = errorText(conflict.init(nullptr));
   CHECK(ce.find("main.cfg:7:1") != std::string::npos);
   CHECK(ce.find("tls.yml:10:") != std::string::npos);
   CHECK(ce.find("ca_list") != std::string::npos);
