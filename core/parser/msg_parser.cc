@@ -2,6 +2,7 @@
 // Content-Length check. One pass, views only; the only allocation is the headers vector.
 #include "core/parser/msg_parser.h"
 
+#include <atomic>
 #include <cstring>
 #include <optional>
 
@@ -181,6 +182,10 @@ bool parseMessage(std::string_view buf, SipMsg& out, std::string& err) {
 }
 
 bool parseMessage(std::string_view buf, SipMsg& out, std::string& err, const ParseLimits& limits) {
+  // Unique without a shared counter on the hot path: a per-thread block of 2^32 ids.
+  static std::atomic<uint64_t> nextBlock{1};
+  thread_local uint64_t lastId = nextBlock.fetch_add(1, std::memory_order_relaxed) << 32;
+  out.parseId.value = ++lastId;
   out.kind = SipMsg::Kind::Request;
   out.buf = buf;
   out.firstLine = out.method = out.ruri = out.version = out.reason = out.body = {};

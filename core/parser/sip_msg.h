@@ -34,6 +34,19 @@ struct SipMsg {
   std::vector<Header> headers;
   std::string_view body;
 
+  // Set by every parseMessage() (unique per parse in the process, 0: not parsed): per-message
+  // caches (nthVia's top Via) tell a reused SipMsg's parses apart. A copy gets 0, since what
+  // such a cache holds points into the original's headers.
+  struct ParseId {
+    uint64_t value = 0;
+    ParseId() = default;
+    ParseId(const ParseId&) {}
+    ParseId& operator=(const ParseId&) {
+      value = 0;
+      return *this;
+    }
+  } parseId;
+
   bool isRequest() const { return kind != Kind::Reply; }
   bool isHttp() const { return kind == Kind::HttpRequest; }
 };

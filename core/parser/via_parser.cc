@@ -149,6 +149,32 @@ bool parseVia(std::string_view s, ViaBody& v, std::string_view& rest, std::strin
 }
 
 bool nthVia(const SipMsg& msg, size_t n, ViaBody& out, std::string& err) {
+  // The top Via of one message is read by the dispatcher's checks, tm's key, the forward and
+  // reply builders — four or five parses of the same text per message without this cache.
+  struct TopCache {
+    uint64_t parseId = 0;
+    const SipMsg* msg = nullptr;
+    bool ok = false;
+    ViaBody via;
+    std::string err;
+  };
+  thread_local TopCache top;
+  if (n == 0 && msg.parseId.value != 0) {
+    if (top.parseId != msg.parseId.value || top.msg != &msg) {
+      top.parseId = 0;  // stays invalid if the parse below throws
+      top.via = ViaBody{};
+      top.ok = nthViaUncached(msg, 0, top.via, top.err);
+      top.parseId = msg.parseId.value;
+      top.msg = &msg;
+    }
+    out = top.via;
+    err = top.err;
+    return top.ok;
+  }
+  return nthViaUncached(msg, n, out, err);
+}
+
+bool nthViaUncached(const SipMsg& msg, size_t n, ViaBody& out, std::string& err) {
   err.clear();
   size_t seen = 0;
   for (const auto& h : msg.headers) {

@@ -32,6 +32,9 @@ bool parseVia(std::string_view s, ViaBody& out, std::string_view& rest, std::str
 // The via-parm with 0-based index `n` counted across all Via headers in order.
 // Returns false with `err` empty when there are fewer vias, or with `err` set when a Via is malformed.
 bool nthVia(const SipMsg& msg, size_t n, ViaBody& out, std::string& err);
+// The same without nthVia's per-thread cache of the top Via (which serves n == 0 of a message
+// from parseMessage until its next parse).
+bool nthViaUncached(const SipMsg& msg, size_t n, ViaBody& out, std::string& err);
 
 // The host without IPv6 brackets ("[::1]" -> "::1").
 std::string_view stripBrackets(std::string_view host);

@@ -88,6 +88,36 @@ TEST_CASE("Via: nthVia counts across headers") {
   CHECK(err.empty());
 }
 
+TEST_CASE("Via: nthVia's top-Via cache follows reparses of one buffer and ignores copies") {
+  // Same buffer, same size, same SipMsg: only the parse tells the two messages apart.
+  std::string buf = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP aa;branch=z9hG4bK1\r\nCSeq: 1 X\r\n\r\n";
+  SipMsg m;
+  std::string err;
+  ViaBody v;
+  REQUIRE(parseMessage(buf, m, err));
+  REQUIRE(nthVia(m, 0, v, err));
+  CHECK(v.host == "aa");
+  buf.replace(buf.find("aa;"), 2, "bb");
+  REQUIRE(parseMessage(buf, m, err));
+  REQUIRE(nthVia(m, 0, v, err));
+  CHECK(v.host == "bb");
+  // A malformed top Via: the cached answer is the same failure, with its reason.
+  std::string bad = "SIP/2.0 200 OK\r\nVia: SIP/2.0 nohost\r\nCSeq: 1 X\r\n\r\n";
+  REQUIRE(parseMessage(bad, m, err));
+  CHECK_FALSE(nthVia(m, 0, v, err));
+  CHECK_FALSE(err.empty());
+  std::string again;
+  CHECK_FALSE(nthVia(m, 0, v, again));
+  CHECK(again == err);
+  // A copy is parsed afresh: its Via points at its own headers.
+  REQUIRE(parseMessage(buf, m, err));
+  REQUIRE(nthVia(m, 0, v, err));
+  SipMsg copy = m;
+  CHECK(copy.parseId.value == 0);
+  REQUIRE(nthVia(copy, 0, v, err));
+  CHECK(v.header == &copy.headers[0]);
+}
+
 TEST_CASE("Via: malformed values are rejected with a reason") {
   ViaBody v;
   std::string_view rest;
