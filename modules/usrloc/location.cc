@@ -53,21 +53,14 @@ Result<void> Location::init(CoreApi& core) {
 }
 
 void Location::writeMetrics(MetricsWriter& w) const {
-  // Scrapes run on a worker, whose replica is complete: count it there, without a lock. The
-  // walk is once per scrape, never per message.
+  // Scrapes run on a worker, whose replica is complete and keeps its counts as records come
+  // and go: read them there, without a lock and without walking the table.
   if (const LocationTable* t = currentTable()) {
-    int64_t now = unixNow();
-    uint64_t aors = 0, contacts = 0;
-    t->forEach([&](const RecordPtr& r) {
-      uint64_t live = 0;
-      for (const Binding& b : r->bindings) live += b.expires > now;
-      contacts += live;
-      aors += live != 0;
-    });
+    LocationTable::LiveCounts c = t->live(unixNow());
     w.family("sipsd_usrloc_aors", "gauge", "Addresses of record with at least one live contact.");
-    w.sample("sipsd_usrloc_aors", {}, aors);
+    w.sample("sipsd_usrloc_aors", {}, c.aors);
     w.family("sipsd_usrloc_contacts", "gauge", "Registered contacts that have not expired (every node of a cluster).");
-    w.sample("sipsd_usrloc_contacts", {}, contacts);
+    w.sample("sipsd_usrloc_contacts", {}, c.contacts);
   }
   if (!redis_) return;
   w.family("sipsd_usrloc_redis_connected", "gauge", "1 while the Redis connection (db_url) is up and loaded, else 0.");

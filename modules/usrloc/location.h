@@ -59,7 +59,7 @@ class Location : public LocationApi {
   bool clustered() const { return redis_ != nullptr; }
   // "connected", "connecting" ... for ul.dump (empty when in memory).
   std::string dbState() const;
-  // /metrics: AoRs and live contacts (counted on the scraping worker's replica), and with
+  // /metrics: AoRs and live contacts (the scraping worker's replica's counts), and with
   // Redis its connection state and errors.
   void writeMetrics(MetricsWriter& w) const;
 

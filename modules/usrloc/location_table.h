@@ -3,6 +3,7 @@
 // shared with the other replicas; the map keys view the record's own AoR string.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -41,10 +42,23 @@ class LocationTable {
   }
   size_t size() const { return byAor_.size(); }
 
+  // The /metrics gauges: contacts with expires > now, and AoRs with at least one. Kept as
+  // records are stored, replaced and dropped (never a walk of the table): exact at the second,
+  // swept or not. Costs the expiry seconds passed since the last sweep tick (one or two).
+  struct LiveCounts {
+    uint64_t aors = 0;
+    uint64_t contacts = 0;
+  };
+  LiveCounts live(int64_t now) const;
+
  private:
   void indexContacts(const AorRecord& r, bool add);
   static bool droppable(const AorRecord& r, int64_t now, int64_t keep);
   void drop(std::unordered_map<std::string_view, RecordPtr>::iterator it);
+  // Adds (+1) or takes out (-1) what `r` contributes to the live counts.
+  void count(const AorRecord& r, int sign);
+  // Moves the counts on to `now`: takes out what expired since the last call.
+  void advance(int64_t now);
 
   std::unordered_map<std::string_view, RecordPtr> byAor_;
   // contact URI -> AoR, for requests routed here by another node with the contact as R-URI.
@@ -52,6 +66,23 @@ class LocationTable {
   const bool contactIndex_;
   size_t sweepBucket_ = 0;                 // where the next sweepSome() goes on
   std::vector<std::string_view> sweepDue_; // sweepSome()'s finds, kept for its capacity
+  // The bindings with expires > countedTo_ and the AoRs with one of them, and when they leave
+  // the counts: a calendar of the seconds (countedTo_, countedTo_ + kCalendarSeconds], one slot
+  // per second (slot = second % kCalendarSeconds; a store costs one slot update per binding,
+  // no tree walk, no allocation), and the few expiries further ahead (long registrations) by
+  // second in `later_`, moved into the calendar as their second comes near. A wall clock
+  // stepping back leaves the contacts expiring in the skipped seconds uncounted until they
+  // are rewritten.
+  struct Slot {
+    uint32_t aors = 0;
+    uint32_t contacts = 0;
+  };
+  static constexpr int64_t kCalendarSeconds = 8192;  // a power of 2; 64 KiB per replica
+  void change(Slot& s, uint32_t aors, int sign);
+  LiveCounts counted_;
+  int64_t countedTo_ = 0;
+  std::vector<Slot> calendar_ = std::vector<Slot>(size_t(kCalendarSeconds));
+  std::map<int64_t, Slot> later_;
 };
 
 }  // namespace sipsd::usrloc

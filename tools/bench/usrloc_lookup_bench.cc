@@ -8,10 +8,13 @@
 // alike; the figures are medians over the rounds. "cluster" adds the contact-index probe that
 // lookup() makes first on a node with a node_address (usrloc with Redis). The sweep is timed twice: over the whole
 // table (what every worker did once a second before) and one tick's slice (what it does now).
+// So are the /metrics gauges (live AoRs and contacts): a walk of the table (what every scrape
+// did before) and the counts the replica keeps (what a scrape reads now).
 //
 //   usrloc-lookup-bench [--sizes 1000,10000,100000,1000000] [--rounds 7] [--lookups 200000] [--json]
 //
-// Exit 1 when a lookup did not find its AoR (every AoR looked up is registered).
+// Exit 1 when a lookup did not find its AoR (every AoR looked up is registered) or the kept
+// counts differ from the walk.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -130,6 +133,8 @@ struct Result {
   std::vector<double> clusterP50; // the same with the contact-index probe a node_address adds
   std::vector<double> sweepUs;   // a full sweep that drops nothing, one value per round
   std::vector<double> sliceUs;   // one tick's sweep (sweepSome, the budget usrloc uses)
+  std::vector<double> walkUs;    // the gauges by a walk of the table
+  std::vector<double> countsNs;  // the gauges from the replica's counts (LocationTable::live)
   uint64_t found = 0, missed = 0;
 };
 
@@ -215,6 +220,20 @@ int main(int argc, char** argv) {
       dropped += tables[s]->sweepSome(kNow, 60, kSweepBudget);
       results[s].sliceUs.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
       if (dropped != 0) results[s].missed += dropped;  // nothing has expired: a drop is a bug
+      // The gauges, as a scrape counted them before (a walk) and reads them now.
+      t0 = Clock::now();
+      uint64_t aors = 0, contacts = 0;
+      tables[s]->forEach([&](const sipsd::usrloc::RecordPtr& r) {
+        uint64_t live = 0;
+        for (const Binding& b : r->bindings) live += b.expires > kNow;
+        contacts += live;
+        aors += live != 0;
+      });
+      results[s].walkUs.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      t0 = Clock::now();
+      LocationTable::LiveCounts c = tables[s]->live(kNow);
+      results[s].countsNs.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
+      if (c.aors != aors || c.contacts != contacts || aors != opt.sizes[s]) ++results[s].missed;
     }
   }
 
@@ -222,24 +241,26 @@ int main(int argc, char** argv) {
   const double base = median(results[0].p50);
   if (opt.json) std::printf("{\"rounds\":%d,\"lookups\":%zu,\"sizes\":[", opt.rounds, opt.lookups);
   else
-    std::printf("%10s %10s %14s %14s %12s %15s %14s %14s %8s\n", "bindings", "fill ms", "lookup p50 ns",
-                "lookup p99 ns", "p50 / first", "cluster p50 ns", "full sweep us", "tick sweep us", "missed");
+    std::printf("%10s %10s %14s %14s %12s %15s %14s %14s %14s %15s %8s\n", "bindings", "fill ms", "lookup p50 ns",
+                "lookup p99 ns", "p50 / first", "cluster p50 ns", "full sweep us", "tick sweep us", "gauge walk us",
+                "gauge counts ns", "missed");
   for (size_t s = 0; s < opt.sizes.size(); ++s) {
     const Result& r = results[s];
     double p50 = median(r.p50), p99 = median(r.p99), sweep = median(r.sweepUs), slice = median(r.sliceUs);
-    double cluster = median(r.clusterP50);
+    double cluster = median(r.clusterP50), walk = median(r.walkUs), counts = median(r.countsNs);
     ok = ok && r.missed == 0 && r.found > 0;
     if (opt.json)
       std::printf("%s{\"bindings\":%zu,\"fill_ms\":%.1f,\"p50_ns\":%.1f,\"p99_ns\":%.1f,\"ratio_p50\":%.2f,"
-                  "\"cluster_p50_ns\":%.1f,\"full_sweep_us\":%.1f,\"tick_sweep_us\":%.1f,\"found\":%llu,"
-                  "\"missed\":%llu}",
+                  "\"cluster_p50_ns\":%.1f,\"full_sweep_us\":%.1f,\"tick_sweep_us\":%.1f,\"gauge_walk_us\":%.1f,"
+                  "\"gauge_counts_ns\":%.1f,\"found\":%llu,\"missed\":%llu}",
                   s ? "," : "", opt.sizes[s], fillMs[s], p50, p99, base > 0 ? p50 / base : 0, cluster, sweep, slice,
-                  (unsigned long long)r.found, (unsigned long long)r.missed);
+                  walk, counts, (unsigned long long)r.found, (unsigned long long)r.missed);
     else
-      std::printf("%10zu %10.1f %14.1f %14.1f %12.2f %15.1f %14.1f %14.1f %8llu\n", opt.sizes[s], fillMs[s], p50,
-                  p99, base > 0 ? p50 / base : 0, cluster, sweep, slice, (unsigned long long)r.missed);
+      std::printf("%10zu %10.1f %14.1f %14.1f %12.2f %15.1f %14.1f %14.1f %14.1f %15.1f %8llu\n", opt.sizes[s],
+                  fillMs[s], p50, p99, base > 0 ? p50 / base : 0, cluster, sweep, slice, walk, counts,
+                  (unsigned long long)r.missed);
   }
   if (opt.json) std::printf("]}\n");
-  if (!ok) std::fprintf(stderr, "usrloc-lookup-bench: some lookups did not find their AoR\n");
+  if (!ok) std::fprintf(stderr, "usrloc-lookup-bench: some lookups did not find their AoR, or the counts were wrong\n");
   return ok ? 0 : 1;
 }

@@ -285,6 +285,10 @@ def section_tls(c, tmp, ca):
         reply = deliver_message(c, sender, alice, udp, "MESSAGE after Expires: 0", expect_reach=False)
         c.check(reply is not None and status_of(reply) == 404, "the same MESSAGE after Expires: 0: 404",
                 reply and first_line(reply))
+        m = metrics(tcp)
+        c.check(m.get(("sipsd_usrloc_contacts", "")) == 1 and m.get(("sipsd_usrloc_aors", "")) == 1,
+                "/metrics after alice's Expires: 0: mallory's contact only, 1 AoR",
+                {k: v for k, v in m.items() if "usrloc" in k[0]})
 
         # Short registrations disappear by themselves.
         r = alice.register(contact, expires=2)
@@ -296,11 +300,21 @@ def section_tls(c, tmp, ca):
         m = metrics(tcp)
         refused = {code: m.get(("sipsd_registrar_registrations_refused_total", f'code="{code}"'))
                    for code in ("400", "403", "423", "503", "other")}
-        c.check(m.get(("sipsd_usrloc_contacts", "")) == 1
+        c.check(m.get(("sipsd_usrloc_contacts", "")) == 1 and m.get(("sipsd_usrloc_aors", "")) == 1
                 and m.get(("sipsd_registrar_registrations_accepted_total", "")) == 7
                 and refused == {"400": 2, "403": 1, "423": 1, "503": 1, "other": 0},
                 "/metrics after the RFC 3261 checks: alice's contacts gone (expired), 7 accepted, refused 400 x2, "
                 "403, 423, 503", {k: v for k, v in m.items() if "usrloc" in k[0] or "registrar" in k[0]})
+        rc, out, err = sipsctl(tcp, "ul.rm", "sip:mallory@example.com")
+        c.check(rc == 0 and "mallory" in out, "ul.rm removes mallory's binding", out + err)
+
+        def usrloc_gauges():
+            return [metrics(tcp).get((g, "")) for g in ("sipsd_usrloc_aors", "sipsd_usrloc_contacts")]
+        wait_for(lambda: usrloc_gauges() == [0, 0], 5, "/metrics to count no binding after ul.rm")
+        c.check(all(usrloc_gauges() == [0, 0] for _ in range(4)),
+                "/metrics after ul.rm: 0 AoRs, 0 contacts (scraped 4 times, whichever worker answers)")
+        rc, out, err = sipsctl(tcp, "ul.rm", "sip:mallory@example.com")
+        c.check(rc != 0 and "404" in out + err, "ul.rm of an AoR without bindings: fault 404", out + err)
         alice.close()
         c.check(d.alive(), "sipsd still runs")
 
@@ -407,6 +421,15 @@ def section_cluster(c, tmp, ca):
         wait_for(lambda: sipsctl(b_tcp, "ul.lookup", "sip:alice@example.com")[0] == 0, 10,
                  "node B to learn the new binding")
         deliver_message(c, sender, alice, b_udp, "MESSAGE entering node B after the restart")
+        rc, out, err = sipsctl(b_tcp, "ul.rm", "sip:alice@example.com")
+        c.check(rc == 0 and "alice" in out, "ul.rm of alice on node B (her binding is held by node A)", out + err)
+        for n, (udp, tls, tcp) in ports.items():
+            wait_for(lambda: metric(tcp, "sipsd_usrloc_contacts") == 0, 10, f"node {n} to count no contact")
+            c.check(metric(tcp, "sipsd_usrloc_contacts") == 0 and metric(tcp, "sipsd_usrloc_aors") == 0,
+                    f"node {n} /metrics after ul.rm on node B: 0 contacts, 0 AoRs (the removal came through Redis)")
+        reply = deliver_message(c, sender, alice, a_udp, "MESSAGE entering node A after ul.rm", expect_reach=False)
+        c.check(reply is not None and status_of(reply) == 404, "MESSAGE entering node A after ul.rm on node B: 404",
+                reply and first_line(reply))
         alice.close()
     finally:
         for d in nodes.values():
