@@ -64,6 +64,9 @@ def main():
     port = free_port()
     with Sipsd(config(port)) as s:
         s.start(wait_tcp=[(HOST, port)], preexec_fn=low_fd_limit)
+        # The listeners are bound (the kernel takes the harness's probe) before sipsd checks the
+        # limit and warns; "running with" follows every start-up line.
+        wait_for(lambda: "running with" in s.output() or not s.alive(), 10, "sipsd running")
         c.check("needs about" in s.output() and "ulimit -n" in s.output(),
                 "a warning at start: tcp_max_connections does not fit under ulimit -n 64", s.output()[-1500:])
         c.check(options(port, "before") == 200, "OPTIONS answered before the descriptors run out")
