@@ -150,7 +150,9 @@ struct CfgBlockAst : x3::position_tagged {
   std::vector<Assign> items;
 };
 
-enum class RouteType : uint8_t { Request, OnReply, Failure };
+// Branch, Event and OnSend are Kamailio's route kinds sipsd does not run: parsed so that the
+// checker can say so instead of a syntax error inside their body.
+enum class RouteType : uint8_t { Request, OnReply, Failure, Branch, Event, OnSend };
 
 struct RouteDef : x3::position_tagged {
   RouteType type = RouteType::Request;

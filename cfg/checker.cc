@@ -60,8 +60,27 @@ RouteKind routeKindOf(ast::RouteType t) {
     case ast::RouteType::Request: return RouteKind::Request;
     case ast::RouteType::OnReply: return RouteKind::OnReply;
     case ast::RouteType::Failure: return RouteKind::Failure;
+    case ast::RouteType::Branch:
+    case ast::RouteType::Event:
+    case ast::RouteType::OnSend: break;
   }
   return RouteKind::Request;
+}
+
+// Kamailio route kinds sipsd does not run: what to say instead of running them (empty: supported).
+std::string unsupportedRoute(const ast::RouteDef& def) {
+  const std::string kinds = " (sipsd runs route/request_route, onreply_route/reply_route and failure_route)";
+  switch (def.type) {
+    case ast::RouteType::Branch:
+      return "branch_route is not supported: sipsd runs no route per outgoing branch; edit the request "
+             "before t_relay(), or in failure_route for the next branch" + kinds;
+    case ast::RouteType::Event:
+      return "event_route[" + def.name + "] is not supported: sipsd has no event routes; HTTP requests "
+             "reach the request route (test method and @http.path there)" + kinds;
+    case ast::RouteType::OnSend:
+      return "onsend_route is not supported: sipsd runs no route before sending" + kinds;
+    default: return {};
+  }
 }
 
 bool isMainName(const std::string& name) { return name.empty() || name == "0"; }
@@ -91,6 +110,10 @@ std::unique_ptr<CompiledScript> Checker::compile(const ast::Config& config) {
   for (const auto& item : config.items) {
     const auto* def = boost::get<ast::RouteDef>(&item);
     if (!def) continue;
+    if (std::string why = unsupportedRoute(*def); !why.empty()) {
+      handler_.error(handler_.locate(*def), why);
+      continue;
+    }
     CompiledRoute r;
     r.kind = routeKindOf(def->type);
     r.name = isMainName(def->name) ? std::string() : def->name;

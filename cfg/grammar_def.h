@@ -67,7 +67,8 @@ inline auto kw(const char* word) { return lexeme[lit(word) >> !(alnum | '_')]; }
 // file or this first means the block was left open, which is then reported as a missing `}`
 // there. Error recovery (skipBadStatement) stops at the same places, so the two agree.
 const auto nextTopLevel = (kw("route") >> (lit('[') | '{')) | kw("onreply_route") | kw("failure_route") |
-                          kw("loadmodule") | kw("modparam");
+                          kw("loadmodule") | kw("modparam") | kw("request_route") | kw("reply_route") |
+                          kw("branch_route") | kw("event_route") | kw("onsend_route");
 
 template <typename It>
 bool atTopLevelKeyword(It p, const It& last) {
@@ -230,7 +231,8 @@ x3::rule<class ControlClass, ast::ControlStmt> const control = "statement";
 x3::rule<class BlockClass, ast::Block> const block = "'{'";
 x3::rule<class ElseClass, ast::Block> const elsePart = "else";
 x3::rule<class ElseIfClass, ast::ElseIf> const elseIf = "else if";
-x3::rule<class ElseBodyClass, ast::Block> const elseBody = "'{' or 'if'";
+x3::rule<class ElseBodyClass, ast::Block> const elseBody = "'{', 'if' or a statement";
+x3::rule<class BodyClass, ast::Block> const body = "'{' or a statement";
 x3::rule<class IfClass, ast::IfStmt> const ifStmt = "if";
 x3::rule<class CallStmtClass, ast::FuncCall> const callStmt = "statement";
 x3::rule<class StatementClass, ast::Statement> const statement = "statement";
@@ -298,10 +300,12 @@ const auto control_def = lexeme[controlSymbols >> !identChar] > ';';
 const auto block_def = nest[lit('{') > *(!lit('}') >> !eoi >> !nextTopLevel >> guardedStatement) > lit('}')];
 const auto guardedStatement_def = x3::expect[statement];
 // `else if` is not an else block holding an if: the chain is a list (see ast::IfStmt).
-const auto elseBody_def = block;
+// Kamailio's `if (c) return;` / `else exit;`: one statement without braces is a block of one.
+const auto body_def = block | nest[x3::repeat(1)[statement]];
+const auto elseBody_def = body;
 const auto elsePart_def = kw("else") > elseBody;
-const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > block;
-const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > block > *elseIf > -elsePart;
+const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > body;
+const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > body > *elseIf > -elsePart;
 const auto callStmt_def = funcCall > ';';
 const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > (arg % '+') > ';';
 const auto statement_def = ifStmt | control | pvAssign | callStmt;
@@ -318,16 +322,23 @@ const auto loadModule_def = kw("loadmodule") > stringLit > -lit(';');
 const auto modParam_def = kw("modparam") > '(' > stringLit > ',' > stringLit > ',' > paramVal > ')' > -lit(';');
 const auto selector_def = lexeme[+(char_ - ']' - asciiSpace)];
 const auto cfgBlock_def = name >> -(lit('[') > selector > ']') >> lit('{') > *assign > lit('}');
-const auto routeName_def = quoted | lexeme[+identChar];
+// `:` `-` `.` for Kamailio's event_route[tm:local-request] (reported by the checker).
+const auto routeName_def = quoted | lexeme[+(identChar | char_(':') | char_('-') | char_('.'))];
+// request_route and reply_route are Kamailio's names of the main route and onreply_route.
 const auto routeType_def = (kw("route") >> attr(ast::RouteType::Request)) |
                            (kw("onreply_route") >> attr(ast::RouteType::OnReply)) |
-                           (kw("failure_route") >> attr(ast::RouteType::Failure));
+                           (kw("failure_route") >> attr(ast::RouteType::Failure)) |
+                           (kw("request_route") >> attr(ast::RouteType::Request)) |
+                           (kw("reply_route") >> attr(ast::RouteType::OnReply)) |
+                           (kw("branch_route") >> attr(ast::RouteType::Branch)) |
+                           (kw("event_route") >> attr(ast::RouteType::Event)) |
+                           (kw("onsend_route") >> attr(ast::RouteType::OnSend));
 const auto routeDef_def = routeType >> ((lit('[') > routeName > ']') | attr(std::string())) > block;
 const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assign;
 
 BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
-                    orExpr, control, block, elseBody, elsePart, elseIf, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
+                    orExpr, control, block, body, elseBody, elsePart, elseIf, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
                     routeType, routeDef, topItemRule, pvarArg, pvName, pvar, pvAssign)
 

@@ -51,7 +51,11 @@ Result<SelectFn> resolve(const Parts& p) {
     if (arg.empty()) return fail("$hdr needs a header name: $hdr(Name)");
     return resolveSelect({"msg", arg});
   }
-  if (!arg.empty()) return fail("$" + n + " takes no argument");
+  if (!arg.empty()) {
+    // Name the real problem: an unknown `$var(x)` is unknown, not a known pv given an argument.
+    if (auto bare = resolve({p[0], p[1]}); !bare) return bare;
+    return fail("$" + n + " takes no argument");
+  }
   for (const auto& a : kAliases)
     if (a.pv == n) return resolveSelect(a.path);
   if (n == "ru" || n == "rU" || n == "rd") {
@@ -107,6 +111,8 @@ Result<SelectFn> resolve(const Parts& p) {
       return ctx.msg.isRequest() ? Value() : Value::integer(ctx.msg.status);
     });
   }
+  if (n == "var" || n == "avp" || n == "xavp" || n == "shv" || n == "sht" || n == "dlg_var")
+    return fail("unknown pseudo-variable $" + n + ": sipsd has no script variables ($var, $avp, $xavp, $shv, $sht)");
   return fail("unknown pseudo-variable $" + n);
 }
 

@@ -203,4 +203,18 @@ void Location::publishBatch(std::vector<RecordPtr> recs) {
   }
 }
 
+void Location::reconcile(std::shared_ptr<const LocationTable::Snapshot> snap) {
+  for (int w = 0; w < workers(); ++w) {
+    LocationTable* t = tables_[size_t(w)].get();
+    core_->postToWorker(w, [this, t, w, snap] {
+      size_t removed = t->reconcile(*snap);
+      // Every replica gets the same answer: one of them says it (tests wait for this line).
+      if (w == 0)
+        core_->log(kLogNotice, "usrloc",
+                   "reloaded the location table from Redis: " + std::to_string(snap->size()) + " AoRs, " +
+                       std::to_string(removed) + " no longer in Redis removed");
+    });
+  }
+}
+
 }  // namespace sipsd::usrloc

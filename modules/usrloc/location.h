@@ -50,6 +50,9 @@ class Location : public LocationApi {
   void publish(RecordPtr rec, std::function<void()> after);
   // Many records at once (a reload from Redis): one message per worker.
   void publishBatch(std::vector<RecordPtr> recs);
+  // The end of a reload: makes every replica equal to what Redis holds (see
+  // LocationTable::reconcile); posted after the reload's batches and changes, so it sees them.
+  void reconcile(std::shared_ptr<const LocationTable::Snapshot> snap);
   // A fresh version for a write in memory.
   uint64_t nextVersion() { return ++version_; }
   int workers() const { return count_.load(std::memory_order_acquire); }

@@ -32,9 +32,34 @@ void LocationTable::apply(const RecordPtr& rec) {
     count(*it->second, -1);
     byAor_.erase(it);
   }
+  insert(rec);
+}
+
+void LocationTable::insert(const RecordPtr& rec) {
   byAor_.emplace(std::string_view(rec->aor), rec);
   indexContacts(*rec, true);
   count(*rec, +1);
+}
+
+size_t LocationTable::reconcile(const Snapshot& snap) {
+  // Collected first, dropped after the walk: erasing while walking is fine, but inserting
+  // (below) may rehash, so the two are kept apart. Each key views its record's AoR, alive
+  // until its node is erased.
+  sweepDue_.clear();
+  size_t removed = 0;
+  for (const auto& [aor, rec] : byAor_) {
+    auto s = snap.find(aor);
+    if (s == snap.end()) {
+      ++removed;
+      sweepDue_.push_back(aor);
+    } else if (s->second != rec && s->second->version != rec->version) {
+      sweepDue_.push_back(aor);
+    }
+  }
+  for (std::string_view aor : sweepDue_) drop(byAor_.find(aor));
+  for (const auto& [aor, rec] : snap)
+    if (byAor_.find(aor) == byAor_.end()) insert(rec);
+  return removed;
 }
 
 void LocationTable::change(Slot& s, uint32_t aors, int sign) {

@@ -41,6 +41,13 @@ class LocationTable {
       if (!r->bindings.empty()) fn(r);
   }
   size_t size() const { return byAor_.size(); }
+  // What Redis holds after a reload, by AoR (keys view the records' own AoR strings).
+  using Snapshot = std::unordered_map<std::string_view, RecordPtr>;
+  // Makes the replica equal to `snap` (a reload after a (re)connect): records it lacks are
+  // dropped (deleted elsewhere while this node was away), records whose version differs take
+  // its version (older or newer), records only it has are added. The live counts follow.
+  // Returns the records dropped (not replaced). One pass over the replica and the snapshot.
+  size_t reconcile(const Snapshot& snap);
 
   // The /metrics gauges: contacts with expires > now, and AoRs with at least one. Kept as
   // records are stored, replaced and dropped (never a walk of the table): exact at the second,
@@ -53,6 +60,7 @@ class LocationTable {
 
  private:
   void indexContacts(const AorRecord& r, bool add);
+  void insert(const RecordPtr& rec);  // the AoR must not be in the replica
   static bool droppable(const AorRecord& r, int64_t now, int64_t keep);
   void drop(std::unordered_map<std::string_view, RecordPtr>::iterator it);
   // Adds (+1) or takes out (-1) what `r` contributes to the live counts.
@@ -65,7 +73,7 @@ class LocationTable {
   std::unordered_multimap<std::string_view, std::string_view> byContact_;
   const bool contactIndex_;
   size_t sweepBucket_ = 0;                 // where the next sweepSome() goes on
-  std::vector<std::string_view> sweepDue_; // sweepSome()'s finds, kept for its capacity
+  std::vector<std::string_view> sweepDue_; // sweepSome()'s / reconcile()'s finds, kept for its capacity
   // The bindings with expires > countedTo_ and the AoRs with one of them, and when they leave
   // the counts: a calendar of the seconds (countedTo_, countedTo_ + kCalendarSeconds], one slot
   // per second (slot = second % kCalendarSeconds; a store costs one slot update per binding,

@@ -245,6 +245,7 @@ const char* RedisStore::errorName(Error e) {
 
 void RedisStore::onDisconnected(Conn& c, const std::string& err) {
   c.up = false;
+  reload_.reset();  // the next connection reloads from the start
   if (stopping_) return;
   count(Error::Connection);
   if (state_.exchange(State::Down) == State::Up)
@@ -301,48 +302,90 @@ RecordPtr RedisStore::parseStored(const std::string& aor, std::string_view value
   return rec;
 }
 
+struct RedisStore::Reload {
+  // Keys view the records' own AoR strings (records are immutable and held here).
+  std::shared_ptr<LocationTable::Snapshot> snap = std::make_shared<LocationTable::Snapshot>();
+  bool scanned = false;  // the SCAN reached cursor 0
+  int pending = 0;       // MGETs not answered yet
+};
+
+void RedisStore::note(const RecordPtr& rec) {
+  if (!reload_) return;
+  // The newest version seen wins: a change published while the reload ran may be read before
+  // or after the MGET that saw the older value (two connections).
+  auto [it, added] = reload_->snap->emplace(std::string_view(rec->aor), rec);
+  if (added || it->second->version >= rec->version) return;
+  reload_->snap->erase(it);  // the key views the old record's string
+  reload_->snap->emplace(std::string_view(rec->aor), rec);
+}
+
+void RedisStore::endReload() {
+  // Posted to each worker after the reload's batches and the changes applied meanwhile (all
+  // come from this thread, and a worker runs its posts in order), so the replicas hold them.
+  std::shared_ptr<const LocationTable::Snapshot> snap = std::move(reload_->snap);
+  reload_.reset();
+  loc_.reconcile(std::move(snap));
+}
+
 void RedisStore::resync(const std::string& cursor) {
   if (cursor == "0") {
     state_ = State::Up;
     retryDelayMs_ = 200;
+    reload_ = std::make_shared<Reload>();
     loc_.core()->log(kLogNotice, kModule, "connected to Redis at " + host_ + ":" + std::to_string(port_) + " db " +
                                               std::to_string(db_) + "; loading the location table");
   }
-  auto* cur = new std::string(cursor);
+  auto* cur = new std::shared_ptr<Reload>(reload_);
   int rc = command(*cmd_, [](redisAsyncContext* a, void* r, void* priv) {
-    std::unique_ptr<std::string> c(static_cast<std::string*>(priv));
+    std::unique_ptr<std::shared_ptr<Reload>> rl(static_cast<std::shared_ptr<Reload>*>(priv));
     auto* conn = static_cast<Conn*>(a->data);
     auto* reply = static_cast<redisReply*>(r);
     if (!conn || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
     RedisStore* s = conn->store;
+    if (s->reload_ != *rl) return;  // a reload the connection lost
     std::string next = replyText(reply->element[0]);
     const redisReply* keys = reply->element[1];
     std::vector<std::string> mget{"MGET"};
     for (size_t i = 0; i < keys->elements; ++i) mget.push_back(replyText(keys->element[i]));
+    if (next == "0") s->reload_->scanned = true;
     if (mget.size() > 1) {
-      auto* names = new std::vector<std::string>(mget.begin() + 1, mget.end());
+      struct Page {
+        std::vector<std::string> keys;
+        std::shared_ptr<Reload> reload;
+      };
+      auto* page = new Page{std::vector<std::string>(mget.begin() + 1, mget.end()), s->reload_};
       int rc2 = s->command(*conn, [](redisAsyncContext* a2, void* r2, void* p2) {
-        std::unique_ptr<std::vector<std::string>> ks(static_cast<std::vector<std::string>*>(p2));
+        std::unique_ptr<Page> pg(static_cast<Page*>(p2));
         auto* cn = static_cast<Conn*>(a2->data);
         auto* rep = static_cast<redisReply*>(r2);
         if (!cn || !rep || rep->type != REDIS_REPLY_ARRAY) return;
         RedisStore* st = cn->store;
+        if (st->reload_ != pg->reload) return;
         std::vector<RecordPtr> recs;
         std::string aorPrefix = st->prefix_ + "aor:";
-        for (size_t i = 0; i < rep->elements && i < ks->size(); ++i) {
+        for (size_t i = 0; i < rep->elements && i < pg->keys.size(); ++i) {
           if (rep->element[i]->type != REDIS_REPLY_STRING) continue;  // expired meanwhile
-          std::string aor = (*ks)[i].substr(aorPrefix.size());
+          std::string aor = pg->keys[i].substr(aorPrefix.size());
           std::string err;
-          if (RecordPtr rec = st->parseStored(aor, replyText(rep->element[i]), err))
+          if (RecordPtr rec = st->parseStored(aor, replyText(rep->element[i]), err)) {
+            st->note(rec);
             recs.push_back(std::move(rec));
-          else
-            st->loc_.core()->log(kLogWarn, kModule, "skipping " + (*ks)[i] + " in Redis: " + err);
+          } else {
+            st->loc_.core()->log(kLogWarn, kModule, "skipping " + pg->keys[i] + " in Redis: " + err);
+          }
         }
         st->loc_.publishBatch(std::move(recs));
-      }, names, mget);
-      if (rc2 != REDIS_OK) delete names;
+        if (--st->reload_->pending == 0 && st->reload_->scanned) st->endReload();
+      }, page, mget);
+      if (rc2 != REDIS_OK)
+        delete page;
+      else
+        ++s->reload_->pending;
     }
-    if (next != "0") s->resync(next);
+    if (next != "0")
+      s->resync(next);
+    else if (s->reload_->pending == 0)
+      s->endReload();
   }, cur, {"SCAN", cursor, "MATCH", prefix_ + "aor:*", "COUNT", "1000"});
   if (rc != REDIS_OK) delete cur;
 }
@@ -357,6 +400,7 @@ void RedisStore::onChange(std::string_view payload) {
     loc_.core()->log(kLogWarn, kModule, "ignoring a malformed change for " + aor + ": " + err);
     return;
   }
+  note(rec);
   loc_.publish(std::move(rec), nullptr);
 }
 
@@ -402,6 +446,7 @@ void RedisStore::finish(const std::shared_ptr<Job>& job, UpdateOutcome out, Reco
     job->done(out);
     return;
   }
+  note(rec);
   loc_.publish(std::move(rec), [done = job->done, out = std::move(out)] { done(out); });
 }
 

@@ -3,7 +3,8 @@
 // subscription to the change channel); workers never wait for it. Writes are compare-and-set
 // Lua scripts keyed by the AoR's version, so concurrent REGISTERs on different nodes serialize
 // in Redis; every write is published on the channel and each node applies it to its replicas.
-// On (re)connect the node reloads the whole table. While Redis is unreachable, writes are
+// On (re)connect the node reloads the whole table and then makes its replicas equal to it
+// (records deleted while it was away go). While Redis is unreachable, writes are
 // answered 503 at once and the replicas keep serving what they know; it reconnects by itself.
 #pragma once
 #include <atomic>
@@ -14,6 +15,7 @@
 
 #include "core/event/event_loop.h"
 #include "modules/usrloc/location_api.h"
+#include "modules/usrloc/location_table.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -53,6 +55,11 @@ class RedisStore {
   void onDisconnected(Conn& c, const std::string& err);
   void scheduleReconnect();
   void resync(const std::string& cursor);
+  // The reload in progress (Redis thread only; null when none): what it found, plus the
+  // changes and writes applied meanwhile, so the final reconcile keeps them.
+  struct Reload;
+  void note(const RecordPtr& rec);
+  void endReload();
   void onChange(std::string_view payload);
   void run(std::shared_ptr<Job> job);
   void read(std::shared_ptr<Job> job);
@@ -75,6 +82,7 @@ class RedisStore {
   std::unique_ptr<Conn> cmd_;
   std::unique_ptr<Conn> sub_;
   event* retryEv_ = nullptr;
+  std::shared_ptr<Reload> reload_;
   int retryDelayMs_ = 200;
   std::atomic<State> state_{State::Down};
   std::atomic<size_t> pending_{0};

@@ -2,7 +2,9 @@
 """The Kamailio habits of the config language through the real binary (issue 11 items 1-2):
   preprocessor  a Kamailio-style `#!define WITH_TLS` / `#!ifdef` / `#!else` config applies only
                 the live branch (which listener opens, which debug level), in the file and with -A
-  xlog          `xlog("$rm $rU from $si")` prints the values of a real OPTIONS request"""
+  xlog          `xlog("$rm $rU from $si")` prints the values of a real OPTIONS request
+  routes        Kamailio's `request_route`, brace-less `if (!has_totag()) return;` / `else`, and
+                a clear load error for the route kinds sipsd does not run (event_route ...)"""
 import os
 import socket
 import subprocess
@@ -80,6 +82,28 @@ def preprocessor(c, work):
             c.check(s.stop() == 0, f"{label}: sipsd stops cleanly")
 
 
+def udp_client():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    return sock, sock.getsockname()[1]
+
+
+def udp_answer(sock, req, port, what):
+    """Sends req until an answer arrives (UDP may lose either) and returns the answer."""
+    got = []
+
+    def answered():
+        sock.sendto(req, ("127.0.0.1", port))
+        try:
+            got.append(sock.recv(65536))
+            return True
+        except socket.timeout:
+            return False
+    wait_for(answered, 10, what)
+    return got[-1]
+
+
 XLOG_CONFIG = """debug=3
 listen=udp:127.0.0.1:{port}
 loadmodule "sl"
@@ -99,22 +123,13 @@ def xlog(c, work):
     port = free_port()
     with Sipsd(XLOG_CONFIG.format(port=port), workdir=tempfile.mkdtemp(dir=work)) as s:
         s.start()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(0.5)
-        lport = sock.getsockname()[1]
+        sock, lport = udp_client()
         req = (f"OPTIONS sip:carol@127.0.0.1:{port} SIP/2.0\r\n"
                f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bKxlog1\r\n"
                "Max-Forwards: 70\r\nFrom: <sip:tester@example.org>;tag=x1\r\nTo: <sip:carol@127.0.0.1>\r\n"
                "Call-ID: xlog-1@it\r\nCSeq: 21 OPTIONS\r\nUser-Agent: it-agent\r\nContent-Length: 0\r\n\r\n").encode()
 
-        def answered():
-            sock.sendto(req, ("127.0.0.1", port))  # UDP: resend until the 200 comes back
-            try:
-                return status_of(sock.recv(65536)) == 200
-            except socket.timeout:
-                return False
-        c.check(wait_for(answered, 10, "200 to OPTIONS"), "xlog: OPTIONS answered 200")
+        c.check(status_of(udp_answer(sock, req, port, "200 to OPTIONS")) == 200, "xlog: OPTIONS answered 200")
         sock.close()
         out = s.output()
         c.check(f"ERROR: script: OPTIONS carol from 127.0.0.1" in out, "xlog(\"$rm $rU from $si\") prints the values",
@@ -129,11 +144,58 @@ def xlog(c, work):
             "unknown $x in xlog: FILE:LINE:COL error", r.stderr)
 
 
+KAMAILIO_ROUTES_CONFIG = """listen=udp:127.0.0.1:{port}
+loadmodule "sl.so"
+request_route {{
+    route(WITHINDLG);
+    if (is_method("OPTIONS")) sl_send_reply("200", "Keepalive");
+    else sl_send_reply("405", "Method Not Allowed");
+}}
+route[WITHINDLG] {{
+    if (!has_totag()) return;
+    sl_send_reply("481", "Call/Transaction Does Not Exist");
+    exit;
+}}
+reply_route {{
+    drop;
+}}
+"""
+
+
+def kamailio_routes(c, work):
+    port = free_port()
+    with Sipsd(KAMAILIO_ROUTES_CONFIG.format(port=port), workdir=tempfile.mkdtemp(dir=work)) as s:
+        s.start()
+        sock, lport = udp_client()
+
+        def ask(method, to_tag, n):
+            req = (f"{method} sip:carol@127.0.0.1:{port} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bKkr{n}\r\n"
+                   "Max-Forwards: 70\r\nFrom: <sip:tester@example.org>;tag=k1\r\n"
+                   f"To: <sip:carol@127.0.0.1>{to_tag}\r\nCall-ID: kr-{n}@it\r\nCSeq: 1 {method}\r\n"
+                   "Content-Length: 0\r\n\r\n").encode()
+            answer = udp_answer(sock, req, port, f"an answer to {method}")
+            return answer.split(b"\r\n", 1)[0].decode(errors="replace")
+        c.check(ask("OPTIONS", "", 1) == "SIP/2.0 200 Keepalive", "request_route: brace-less if answers OPTIONS 200")
+        c.check(ask("OPTIONS", ";tag=t1", 2) == "SIP/2.0 481 Call/Transaction Does Not Exist",
+                "route[WITHINDLG]: `if (!has_totag()) return;` falls through only with a To tag")
+        c.check(ask("INFO", "", 3) == "SIP/2.0 405 Method Not Allowed", "brace-less else branch runs")
+        sock.close()
+    bad = Sipsd('loadmodule "sl"\nrequest_route {\n    sl_reply(200, "OK");\n}\n'
+                'event_route[xhttp:request] {\n    xhttp_reply("200", "OK", "text/html", "");\n}\n',
+                workdir=tempfile.mkdtemp(dir=work))
+    r = subprocess.run([sipsd_binary(), "-c", "-f", bad.cfg], capture_output=True, text=True, timeout=60)
+    c.check(r.returncode == 1 and f"{bad.cfg}:5:1: error: event_route[xhttp:request] is not supported" in r.stderr
+            and "xhttp_reply" not in r.stderr, "event_route: one error naming it at FILE:LINE:COL, not its body",
+            r.stderr)
+
+
 def main():
     c = Checker()
     work = work_dir("sipsd-lang-")
     preprocessor(c, work)
     xlog(c, work)
+    kamailio_routes(c, work)
     c.finish()
 
 

@@ -11,8 +11,9 @@
            with tm + rr: alice registers on node A, a MESSAGE and an INVITE entering node B
            reach her over her connection to A (180/200 back to the caller, ACK and BYE through
            both nodes); Redis killed: both nodes keep running and log it, /metrics shows it,
-           REGISTER gets 503, known bindings still route (MESSAGE and a call); Redis restarted:
-           registrations work again without a restart.
+           REGISTER gets 503, known bindings still route (MESSAGE and a call); Redis restarted
+           (empty): both nodes reload it and drop alice's binding it no longer holds (a
+           MESSAGE entering A gets 404), registrations work again without a restart.
 Run: SIPSD_BUILD_DIR=build python3 tests/integration/registrar/test_registrar.py [tls|cluster]"""
 import os
 import re
@@ -416,6 +417,20 @@ def section_cluster(c, tmp, ca):
         c.check(True, "both nodes reconnect to the restarted Redis by themselves")
         c.check(all(metric(t, "sipsd_usrloc_redis_connected") == 1 for _, _, t in ports.values()),
                 "both nodes' /metrics: Redis connected again")
+        # The restarted Redis is empty (no persistence): alice's binding is gone from it, as if
+        # another node had removed it while these were away. The reload must drop it too.
+        for n, d in nodes.items():
+            wait_for(lambda: d.output().count("reloaded the location table from Redis") >= 2, 15,
+                     f"node {n} reconciles its replica with the restarted Redis")
+            c.check("reloaded the location table from Redis: 0 AoRs, 1 no longer in Redis removed" in d.output(),
+                    f"node {n} drops alice's binding, absent from the restarted Redis", d.output()[-600:])
+        for n, (udp, tls, tcp) in ports.items():
+            c.check(metric(tcp, "sipsd_usrloc_contacts") == 0 and metric(tcp, "sipsd_usrloc_aors") == 0,
+                    f"node {n} /metrics after the reload: 0 contacts, 0 AoRs")
+        reply = deliver_message(c, sender, alice, a_udp, "MESSAGE entering node A after the reload", expect_reach=False)
+        c.check(reply is not None and status_of(reply) == 404,
+                "MESSAGE entering node A after it reloaded an empty Redis: 404 (not routed to the stale binding)",
+                reply and first_line(reply))
         r = alice.register(contact, expires=600)
         c.check(status_of(r) == 200, "REGISTER after Redis is back: 200", first_line(r))
         wait_for(lambda: sipsctl(b_tcp, "ul.lookup", "sip:alice@example.com")[0] == 0, 10,

@@ -307,3 +307,83 @@ TEST_CASE("usrloc /metrics on every worker: writes, removal (ul.rm's path), reco
   core.provider(off);
   CHECK(off.text().find("sipsd_usrloc_aors") == std::string::npos);
 }
+
+namespace {
+
+LocationTable::Snapshot snapshotOf(const std::vector<RecordPtr>& recs) {
+  LocationTable::Snapshot s;
+  for (const RecordPtr& r : recs) s.emplace(std::string_view(r->aor), r);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("reload reconcile: the replica becomes what Redis holds, removals included, counts follow") {
+  const int64_t now = 1000;
+  LocationTable t;  // with the contact index, as on a cluster node
+  auto alice = record("alice", 5, {now + 600});
+  auto bob = record("bob", 4, {now + 600, now + 300});
+  auto carol = record("carol", 9, {now + 900});
+  t.apply(alice);
+  t.apply(bob);
+  t.apply(carol);
+  t.apply(record("dave", 2, {}));  // a tombstone from before the disconnect
+  checkCounts(t, now, 3, 4);
+  // While this node was away: alice was removed (ul.rm / Expires: 0 on another node), Redis
+  // holds an older carol (restored from an older dump), bob is unchanged, erin is new.
+  auto olderCarol = record("carol", 7, {now + 100, now + 200});
+  auto erin = record("erin", 3, {now + 50});
+  auto redis = snapshotOf({record("bob", 4, {now + 600, now + 300}), olderCarol, erin});
+  CHECK(t.reconcile(redis) == 2);  // alice and the tombstone
+  CHECK(t.get("alice") == nullptr);
+  CHECK(t.get("bob") == bob);  // same version: the replica's record stays
+  CHECK(t.get("carol") == olderCarol);
+  CHECK(t.get("erin") == erin);
+  CHECK(t.size() == 3);
+  checkCounts(t, now, 3, 5);
+  checkCounts(t, now + 150, 2, 3);  // erin and carol's first contact expired
+  size_t index = 9;
+  CHECK(t.getByContact("sip:alice@h0", "", index) == nullptr);  // the index forgot alice
+  CHECK(t.getByContact("sip:carol@h1", "", index) == olderCarol);
+  CHECK(index == 1);
+  CHECK(t.getByContact("sip:erin@h0", "", index) == erin);
+  // A later change applies as usual; an empty Redis empties the replica.
+  t.apply(record("alice", 6, {now + 600}));
+  checkCounts(t, now, 4, 6);
+  CHECK(t.reconcile(LocationTable::Snapshot{}) == 4);
+  CHECK(t.size() == 0);
+  checkCounts(t, now, 0, 0);
+  CHECK(t.live(now + 1000).contacts == 0);  // nothing left behind in the calendar
+}
+
+TEST_CASE("reload reconcile on every worker: after the reload's batch, AoRs gone from Redis leave every replica") {
+  TwoWorkers core;
+  usrloc::Location loc;
+  REQUIRE(loc.init(core).ok());
+  loc.addWorker(0);
+  const int64_t now = usrloc::unixNow();
+  auto alice = record("alice", 5, {now + 600});
+  auto bob = record("bob", 6, {now + 600});
+  loc.publishBatch({alice, bob});
+  core.runAll();
+  for (int w = 0; w < 2; ++w) CHECK(has(core.scrape(w), "sipsd_usrloc_contacts 2"));
+  // The reconnect's reload finds bob only; a change for carol arrived while it ran.
+  auto carol = record("carol", 8, {now + 300});
+  loc.publishBatch({bob});
+  loc.publish(carol, nullptr);
+  loc.reconcile(std::make_shared<const LocationTable::Snapshot>(snapshotOf({bob, carol})));
+  core.runAll();
+  for (int w = 0; w < 2; ++w) {
+    CHECK(loc.get(w, "alice") == nullptr);
+    CHECK(loc.get(w, "bob") == bob);
+    CHECK(loc.get(w, "carol") == carol);
+    std::string m = core.scrape(w);
+    CHECK(has(m, "sipsd_usrloc_aors 2"));
+    CHECK(has(m, "sipsd_usrloc_contacts 2"));
+  }
+  bool logged = false;
+  for (const auto& [level, text] : core.logs)
+    logged |= text.find("reloaded the location table from Redis: 2 AoRs, 1 no longer in Redis removed") !=
+              std::string::npos;
+  CHECK(logged);
+}
