@@ -199,6 +199,12 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
   if (name == "tcp_max_connections_per_ip") return setInt(name, v, 0, 10000000, s.tcpMaxConnectionsPerIp);
   if (name == "tcp_connect_backoff") return setInt(name, v, 0, 3600, s.tcpConnectBackoff);
   if (name == "tcp_connect_backoff_max") return setInt(name, v, 1, 86400, s.tcpConnectBackoffMax);
+  if (name == "udp_reply_steering") {
+    auto b = boolValue(v);
+    if (!b) return "udp_reply_steering takes yes/no, not '" + v.text() + "'";
+    s.udpReplySteering = *b;
+    return {};
+  }
   if (name == "log_stderror") {
     auto b = boolValue(v);
     if (!b) return "log_stderror takes yes/no, not '" + v.text() + "'";

@@ -55,6 +55,9 @@ struct ServerOptions {
   // get the same 503 at once instead of a new connection each.
   std::chrono::milliseconds connectBackoff{5000};
   std::chrono::milliseconds connectBackoffMax{60000};
+  // udp_reply_steering: a BPF program sends a UDP reply to the worker its tm branch names
+  // (UdpReplySteering); off leaves the choice to the kernel's hash.
+  bool udpReplySteering = true;
 };
 
 // Per-worker counters (monotonic except connectionsOpen), read from any thread for core.stats.

@@ -103,7 +103,7 @@ std::string Worker::bindListen(const ListenSpec& spec, SockAddr& bound) {
                       tCurrent->onAccept(*lp);
                     };
   // The first worker's socket founds the reuseport group; the program applies to all of it.
-  if (dgram && index_ == 0) {
+  if (dgram && index_ == 0 && server_.options().udpReplySteering) {
     std::string serr;
     if (!UdpReplySteering::attach(fd, serr))
       logNet(kInfo, "udp:" + l->addr.str() + ": replies not steered to their worker (" + serr + ")");

@@ -40,6 +40,7 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.maxConnectionsPerIp = size_t(s.tcpMaxConnectionsPerIp);
   o.connectBackoff = std::chrono::seconds(s.tcpConnectBackoff);
   o.connectBackoffMax = std::chrono::seconds(s.tcpConnectBackoffMax);
+  o.udpReplySteering = s.udpReplySteering;
   o.transports = cfg.registry.transports();
   return o;
 }

@@ -8,6 +8,11 @@ Which worker a connection lands on is the kernel's choice (SO_REUSEPORT), so the
 it: an INVITE relayed by tm carries the owning worker in its Via branch (z9hG4bKtm<worker>.),
 which the UAS sees. A probe call on each new connection tells its worker; the CANCEL goes over
 the first connection whose worker differs from the ringing INVITE's.
+
+It runs twice: as configured by default, and with `udp_reply_steering=no`. Without steering the
+UAS's replies (one source address) all land on the worker the kernel's hash picks, so the
+replies for at least one of the two workers' INVITEs reach tm on another worker and are posted
+to their owner: the calls must still ring, answer and end with 487 the same way.
 """
 import os
 import re
@@ -29,8 +34,7 @@ def worker_of(uas, call_id):
     return int(m.group(1)) if m else None
 
 
-def main():
-    c = Checker()
+def run(c, steering):
     d = work_dir("sipsd-tmx-")
     ca = make_pki(d)
     tls_port = free_port()
@@ -38,6 +42,7 @@ def main():
     cfg = f"""
 debug=3
 children={WORKERS}
+udp_reply_steering={"yes" if steering else "no"}
 listen=tls:{HOST}:{tls_port}
 listen=udp:{HOST}:{free_port()}
 loadmodule "tls"
@@ -108,6 +113,15 @@ route {{
         c.check(rc == 0, "sipsd stops cleanly", rc)
         if c.failed:
             print(s.output()[-4000:])
+
+
+def main():
+    c = Checker()
+    for steering in (True, False):
+        print(f"-- udp_reply_steering={'yes' if steering else 'no'}")
+        run(c, steering)
+        if c.failed:
+            break
     c.finish()
 
 
