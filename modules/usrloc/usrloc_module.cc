@@ -48,7 +48,16 @@ const LocationTable& tableOrFault() {
 }
 
 std::string aorParam(const std::vector<RpcValue>& p) {
-  const std::string* s = p.size() == 1 ? std::get_if<std::string>(&p[0].v) : nullptr;
+  // Kamailio's form names the table first (`kamcmd ul.lookup location AOR`); sipsd has one table.
+  size_t at = 0;
+  if (p.size() == 2) {
+    const std::string* table = std::get_if<std::string>(&p[0].v);
+    if (!table || *table != "location")
+      throw RpcFault(kRpcInvalidParams, "no table '" + (table ? *table : std::string("?")) +
+                                            "': the only one is 'location'");
+    at = 1;
+  }
+  const std::string* s = p.size() == at + 1 ? std::get_if<std::string>(&p[at].v) : nullptr;
   if (!s) throw RpcFault(kRpcInvalidParams, "expected one parameter: the address of record (sip:user@domain)");
   std::string aor = location().aorOf(*s);
   if (aor.empty()) throw RpcFault(kRpcInvalidParams, "'" + *s + "' is not a SIP URI with a user part");

@@ -251,6 +251,13 @@ def section_tls(c, tmp, ca):
         fp = fingerprint(cert(ca, "alice")[0])
         c.check(rc == 0 and "sip:alice@127.0.0.1:9;transport=tls" in out and "alice" in out and fp in out,
                 "ul.lookup shows alice's contact, certificate subject and SHA-256 fingerprint", out + err)
+        rc2, out2, err2 = sipsctl(tcp, "ul.lookup", "location", "sip:alice@example.com")
+        c.check(rc2 == 0 and "sip:alice@127.0.0.1:9;transport=tls" in out2 and fp in out2,
+                "ul.lookup location AOR (Kamailio's form, table first) shows alice's binding too",
+                out2 + err2)
+        rc2, out2, err2 = sipsctl(tcp, "ul.lookup", "aliases", "sip:alice@example.com")
+        c.check(rc2 != 0 and "no table 'aliases'" in out2 + err2, "ul.lookup of another table: a clear fault",
+                out2 + err2)
         rc, out, err = sipsctl(tcp, "ul.dump")
         c.check(rc == 0 and "alice" in out and "mallory" in out and fp in out and "tls:127.0.0.1:" in out,
                 "ul.dump lists both AoRs with received address and fingerprint", out + err)
