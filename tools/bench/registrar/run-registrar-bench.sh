@@ -24,26 +24,19 @@ trap 'for p in ${PIDS:-}; do kill $p 2>/dev/null || true; done; rm -rf "$WORK"' 
 PIDS=""
 
 free_port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-pss_kb() {  # sum of PSS over the given pids and their children
-  local total=0
+sum_procs() {  # FILE AWK PID...: the number AWK prints from /proc/P/FILE, summed over the pids and their children
+  local file=$1 prog=$2 total=0
+  shift 2
   for p in "$@"; do
     for q in $p $(pgrep -P "$p" || true); do
-      v=$(awk '/^Pss:/{print $2}' /proc/$q/smaps_rollup 2>/dev/null || echo 0)
+      v=$(awk "$prog" /proc/$q/$file 2>/dev/null || echo 0)
       total=$((total + ${v:-0}))
     done
   done
   echo $total
 }
-cpu_ticks() {  # utime+stime (clock ticks) summed over the given pids and their children
-  local total=0
-  for p in "$@"; do
-    for q in $p $(pgrep -P "$p" || true); do
-      v=$(awk '{print $14 + $15}' /proc/$q/stat 2>/dev/null || echo 0)
-      total=$((total + ${v:-0}))
-    done
-  done
-  echo $total
-}
+pss_kb() { sum_procs smaps_rollup '/^Pss:/{print $2}' "$@"; }   # PSS (kB)
+cpu_ticks() { sum_procs stat '{print $14 + $15}' "$@"; }        # utime+stime (clock ticks)
 HZ=$(getconf CLK_TCK)
 wait_udp() {  # until an OPTIONS on port $1 gets any answer
   for _ in $(seq 100); do
