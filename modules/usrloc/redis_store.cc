@@ -327,6 +327,16 @@ void RedisStore::endReload() {
   loc_.reconcile(std::move(snap));
 }
 
+void RedisStore::abandonReload(const char* why) {
+  // A page is missing: reconciling against what was read would drop bindings Redis still holds,
+  // and noting changes for a reload that never ends would grow without bound. The replica keeps
+  // what it has (bindings deleted elsewhere meanwhile stay until they expire); the next
+  // connection reloads from the start.
+  reload_.reset();
+  loc_.core()->log(kLogWarn, kModule, std::string("loading the location table from Redis stopped: ") + why +
+                                          "; the table is not reconciled until the next connection");
+}
+
 void RedisStore::resync(const std::string& cursor) {
   if (cursor == "0") {
     state_ = State::Up;
@@ -340,9 +350,10 @@ void RedisStore::resync(const std::string& cursor) {
     std::unique_ptr<std::shared_ptr<Reload>> rl(static_cast<std::shared_ptr<Reload>*>(priv));
     auto* conn = static_cast<Conn*>(a->data);
     auto* reply = static_cast<redisReply*>(r);
-    if (!conn || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
+    if (!conn || !reply) return;  // no reply: the connection is going, onDisconnected ends the reload
     RedisStore* s = conn->store;
     if (s->reload_ != *rl) return;  // a reload the connection lost
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return s->abandonReload("SCAN failed");
     std::string next = replyText(reply->element[0]);
     const redisReply* keys = reply->element[1];
     std::vector<std::string> mget{"MGET"};
@@ -358,9 +369,10 @@ void RedisStore::resync(const std::string& cursor) {
         std::unique_ptr<Page> pg(static_cast<Page*>(p2));
         auto* cn = static_cast<Conn*>(a2->data);
         auto* rep = static_cast<redisReply*>(r2);
-        if (!cn || !rep || rep->type != REDIS_REPLY_ARRAY) return;
+        if (!cn || !rep) return;
         RedisStore* st = cn->store;
         if (st->reload_ != pg->reload) return;
+        if (rep->type != REDIS_REPLY_ARRAY) return st->abandonReload("MGET failed");
         std::vector<RecordPtr> recs;
         std::string aorPrefix = st->prefix_ + "aor:";
         for (size_t i = 0; i < rep->elements && i < pg->keys.size(); ++i) {
@@ -377,17 +389,21 @@ void RedisStore::resync(const std::string& cursor) {
         st->loc_.publishBatch(std::move(recs));
         if (--st->reload_->pending == 0 && st->reload_->scanned) st->endReload();
       }, page, mget);
-      if (rc2 != REDIS_OK)
+      if (rc2 != REDIS_OK) {
         delete page;
-      else
-        ++s->reload_->pending;
+        return s->abandonReload("MGET not sent");
+      }
+      ++s->reload_->pending;
     }
     if (next != "0")
       s->resync(next);
     else if (s->reload_->pending == 0)
       s->endReload();
   }, cur, {"SCAN", cursor, "MATCH", prefix_ + "aor:*", "COUNT", "1000"});
-  if (rc != REDIS_OK) delete cur;
+  if (rc != REDIS_OK) {
+    delete cur;
+    abandonReload("SCAN not sent");
+  }
 }
 
 void RedisStore::onChange(std::string_view payload) {

@@ -60,6 +60,7 @@ class RedisStore {
   struct Reload;
   void note(const RecordPtr& rec);
   void endReload();
+  void abandonReload(const char* why);  // a page could not be read: no reconcile this time
   void onChange(std::string_view payload);
   void run(std::shared_ptr<Job> job);
   void read(std::shared_ptr<Job> job);

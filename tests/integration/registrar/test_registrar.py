@@ -330,13 +330,13 @@ def section_tls(c, tmp, ca):
 class Redis:
     """A redis-server of our own on a loopback port (no persistence), stopped by PID."""
 
-    def __init__(self, tmp, port):
-        self.tmp, self.port, self.proc = tmp, port, None
+    def __init__(self, tmp, port, extra=()):
+        self.tmp, self.port, self.proc, self.extra = tmp, port, None, list(extra)
 
     def start(self):
         self.log = open(os.path.join(self.tmp, "redis.log"), "ab")
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
-                                      "--appendonly", "no", "--dir", self.tmp],
+                                      "--appendonly", "no", "--dir", self.tmp] + self.extra,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is not None or _tcp_open(self.port), 10, "redis-server")
         if self.proc.poll() is not None:
@@ -459,8 +459,34 @@ def section_cluster(c, tmp, ca):
         redis.kill()
 
 
+def section_reload_refused(c, tmp, ca):
+    """A Redis that answers the reload's SCAN with an error: the node says the load stopped and
+    that it will not reconcile (it must not drop bindings against a partial read, nor keep
+    collecting changes for a reload that never ends), keeps running, and writes still work."""
+    redis = Redis(tmp, free_port(), extra=["--rename-command", "SCAN", ""])
+    redis.start()
+    udp, tls, tcp = free_port(), free_port(), free_port()
+    params = (f'modparam("usrloc", "db_url", "redis://{HOST}:{redis.port}/0")\n'
+              f'modparam("usrloc", "node_address", "sip:{HOST}:{udp}")\n')
+    node = Sipsd(config(ca, udp, tls, tcp, usrloc_params=params), workdir=tmp, name="nodeScan")
+    try:
+        node.start(wait_tcp=[(HOST, tls), (HOST, tcp)])
+        wait_for(lambda: "loading the location table from Redis stopped: SCAN failed" in node.output(), 10,
+                 "the node to log the failed reload")
+        c.check("not reconciled until the next connection" in node.output(),
+                "a Redis refusing SCAN: the node logs that the reload stopped and nothing is reconciled")
+        alice = TlsUa(tls, ca, *cert(ca, "alice"))
+        r = alice.register("<sip:alice@127.0.0.1:9;transport=tls>", expires=600)
+        c.check(status_of(r) == 200, "REGISTER with that Redis still gets 200 (writes do not need SCAN)", first_line(r))
+        alice.close()
+        c.check(node.alive(), "the node keeps running")
+    finally:
+        node.stop()
+        redis.kill()
+
+
 def main():
-    sections = sys.argv[1:] or ["tls", "cluster"]
+    sections = sys.argv[1:] or ["tls", "cluster", "reload_refused"]
     c = Checker()
     tmp = tempfile.mkdtemp(prefix="sipsd-reg-")
     ca = make_pki(tmp, clients=("alice:alice", "mallory:mallory", "bob:bob"))
@@ -469,6 +495,8 @@ def main():
             section_tls(c, tmp, ca)
         if "cluster" in sections:
             section_cluster(c, tmp, ca)
+        if "reload_refused" in sections:
+            section_reload_refused(c, tmp, ca)
     finally:
         finish(c, tmp)
 
