@@ -96,9 +96,17 @@ def main():
         c.check(used < 0.3, f"no busy accept loop at the limit: {used:.2f} CPU-s in 3 s")
         for h in held + extra:
             h.close()
+        def served():
+            # sipsd sees the closes a moment later: until then it may still refuse (reset) a
+            # newcomer at the limit, which means "not yet", not "never".
+            try:
+                return options(port, "after") == 200
+            except OSError:
+                return False
+
         try:
-            status = wait_for(lambda: options(port, "after") == 200, 10, "OPTIONS after descriptors are free")
-        except (AssertionError, OSError) as e:
+            status = wait_for(served, 10, "OPTIONS after descriptors are free")
+        except AssertionError as e:
             status = repr(e)
         c.check(status is True, "new clients are served again once descriptors are free", str(status))
         stats = xmlrpc.client.ServerProxy(f"http://{HOST}:{port}/RPC2").core.stats()
