@@ -34,8 +34,10 @@ struct RunState {
   std::string_view keyMethod;
   bool keyFound = false;
   uint64_t keyHash = 0;
-  // The clock as the request hook read it: the request route's t_relay() reuses it.
+  // The clock as the request hook read it, for which message: the request route's t_relay()
+  // reuses it.
   int64_t now = 0;
+  const char* nowBuf = nullptr;
 };
 thread_local RunState run;
 thread_local std::string tKey;  // requestKey()'s buffer
@@ -127,6 +129,13 @@ void TransactionLayer::addWorker(int index) {
 }
 
 int64_t TransactionLayer::now() const { return tClockDepth ? tClockNow : clock_(); }
+
+namespace {
+// The request hook's clock reading when ctx is the request it ran for (0: read the clock).
+int64_t hookClock(const ScriptContext& ctx) {
+  return ctx.route == RouteKind::Request && run.nowBuf == ctx.msg.buf.data() ? run.now : 0;
+}
+}  // namespace
 
 TransactionLayer::WorkerTables* TransactionLayer::tables(int worker) {
   if (worker < 0 || size_t(worker) >= workers_.size()) return nullptr;
@@ -557,6 +566,7 @@ bool TransactionLayer::onRequest(ScriptContext& ctx) {
   if (!w) return false;
   ClockScope clock(clock_);
   run.now = tClockNow;
+  run.nowBuf = ctx.msg.buf.data();
   const SipMsg& msg = ctx.msg;
   const bool ack = msg.method == "ACK", cancel = msg.method == "CANCEL";
   std::string_view key;
@@ -714,7 +724,7 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   const SipMsg& msg = ctx.msg;
   if (!msg.isRequest() || msg.isHttp()) return -1;
-  ClockScope clock(clock_, ctx.route == RouteKind::Request ? run.now : 0);
+  ClockScope clock(clock_, hookClock(ctx));
   if (ctx.route == RouteKind::Request && (msg.method == "ACK" || msg.method == "CANCEL")) {
     // An ACK (for a 2xx: end to end) and a CANCEL that matched no transaction are relayed
     // statelessly (§16.10), once, with the stateless branch.
@@ -796,7 +806,7 @@ int TransactionLayer::reply(ScriptContext& ctx, int code, std::string_view reaso
   WorkerTables* w = current();
   if (!w) return -1;
   if (ctx.msg.method == "ACK") return -1;
-  ClockScope clock(clock_, ctx.route == RouteKind::Request ? run.now : 0);
+  ClockScope clock(clock_, hookClock(ctx));
   Transaction* tx = ctx.route == RouteKind::Failure ? currentTx(ctx) : ensureTx(*w, ctx);
   if (!tx) return -1;
   if (serverAnswered(tx->state) && !(code >= 200 && code < 300 && tx->state == ServerState::Accepted)) {
@@ -813,7 +823,7 @@ int TransactionLayer::reply(ScriptContext& ctx, int code, std::string_view reaso
 int TransactionLayer::newTran(ScriptContext& ctx) {
   WorkerTables* w = current();
   if (!w || ctx.msg.method == "ACK") return -1;
-  ClockScope clock(clock_, ctx.route == RouteKind::Request ? run.now : 0);
+  ClockScope clock(clock_, hookClock(ctx));
   return ensureTx(*w, ctx) ? 1 : -1;
 }
 
