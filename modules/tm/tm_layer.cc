@@ -258,9 +258,15 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
   const int64_t now = this->now();
   if ((step.actions & kSaSend) && data) {
     sendUpstream(tx, *data);
+    const size_t before = Transaction::heapBytes(tx.lastReply);
     tx.lastReply.assign(*data);  // into the transaction's own block (see replyScratch())
     tx.lastCode = code;
-    account(w, tx);
+    // Only this block can have changed: no walk over the transaction (memoryBytes()).
+    const size_t after = Transaction::heapBytes(tx.lastReply);
+    if (after != before) {
+      w.bytes.fetch_add(after - before, std::memory_order_relaxed);
+      tx.accounted += after - before;
+    }
   }
   if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) {
     sendUpstream(tx, tx.lastReply);
