@@ -9,9 +9,11 @@ namespace {
 
 // Calls fn(name, value) for each header of `headers`, the value spanning its continuation
 // lines (trimmed of linear whitespace, CR/LF of the folds included). Lines without a colon
-// (the start line) are skipped. fn returns false to stop.
+// (the start line) are skipped. fn returns false to stop. With `firsts`, only names that start
+// with one of its (lower-case) letters are reported: every UDP datagram is framed by
+// contentLength(), and the other lines then cost no colon search or trimming.
 template <class Fn>
-void forEachHeader(std::string_view headers, Fn&& fn) {
+void forEachHeader(std::string_view headers, Fn&& fn, std::string_view firsts = {}) {
   Line l;
   size_t pos = 0;
   bool have = lineAt(headers, pos, l);
@@ -19,6 +21,14 @@ void forEachHeader(std::string_view headers, Fn&& fn) {
     if (isContinuation(headers, l)) {  // folding of a line without a colon: nothing to report
       have = lineAt(headers, l.next, l);
       continue;
+    }
+    if (!firsts.empty()) {
+      size_t b = l.begin;  // the name is trimmed below: stray CR/LWS before it do not count
+      while (b < l.end && parse::isLws(headers[b])) ++b;
+      if (b == l.end || firsts.find(parse::lower(headers[b])) == std::string_view::npos) {
+        have = lineAt(headers, l.next, l);  // its continuation lines are skipped above
+        continue;
+      }
     }
     std::string_view line = headers.substr(l.begin, l.end - l.begin);
     size_t colon = line.find(':');
@@ -57,7 +67,7 @@ long long contentLength(std::string_view headers) {
     }
     found = (long long)*n;
     return true;
-  });
+  }, "cl");
   return found;
 }
 
