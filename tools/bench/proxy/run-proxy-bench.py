@@ -11,9 +11,10 @@ t_relay() in dialog), on this machine, one after the other:
              Kamailio's shared memory in use, core.shmmem) and from RSS/PSS growth.
 
 The caller (UAC) of the calls is `sipsd-bench --mode call` (C++, BUILD_DIR/tools/bench; --uac cpp,
-the default), which costs the machine little next to the servers, or call_uac.py (Python, in this
-process's directory; --uac python), which needs a whole core at ~4,600 calls/s and then leaves the
-servers idle between datagrams. Both run the same call flow (sipp in Debian has no TLS, so sipp
+the default; 400 calls in flight), which costs the machine little next to the servers, or
+call_uac.py (Python, in this process's directory; --uac python; 100 in flight, which with the
+20 ms hang-up delay caps a run near 4,600 calls/s and leaves the servers idle between datagrams;
+see README.md "The caller"). Both run the same call flow (sipp in Debian has no TLS, so sipp
 cannot be the caller). The UAS is sipp (uas.xml, uas_ring.xml); the ringing calls of the memory
 part are started by call_uac.py either way. Both servers run 2 workers (children=2, and for
 Kamailio also tcp_children=2). Certificates come from tools/sipsd-ca.
