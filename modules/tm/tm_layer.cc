@@ -175,8 +175,8 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
     return nullptr;
   }
   Transaction& tx = *created;
-  tx.key.assign(key);
-  tx.request.assign(msg.buf);
+  Transaction::fill(tx.key, key);
+  Transaction::fill(tx.request, msg.buf);
   tx.rcv = ctx.rcv;
   tx.rcv.session = nullptr;  // the connection may be gone when tm answers later
   tx.onReply = run.onReply;
@@ -259,7 +259,7 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
   if ((step.actions & kSaSend) && data) {
     sendUpstream(tx, *data);
     const size_t before = Transaction::heapBytes(tx.lastReply);
-    tx.lastReply.assign(*data);  // into the transaction's own block (see replyScratch())
+    Transaction::fill(tx.lastReply, *data);  // into the transaction's own block (see replyScratch())
     tx.lastCode = code;
     // Only this block can have changed: no walk over the transaction (memoryBytes()).
     const size_t after = Transaction::heapBytes(tx.lastReply);
@@ -462,7 +462,7 @@ void TransactionLayer::branchDone(WorkerTables& w, Transaction& tx, size_t idx, 
   if (betterFinal(code, tx.bestCode)) {
     tx.bestCode = code;
     if (reply)
-      tx.bestReply.assign(reply->msg.buf);
+      Transaction::fill(tx.bestReply, reply->msg.buf);
     else
       tx.bestReply.clear();
     account(w, tx);
@@ -763,7 +763,7 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   if (run.onReply >= 0) tx->onReply = run.onReply;
   if (run.onFailure >= 0 && ctx.route != RouteKind::Failure) tx->onFailure = run.onFailure;
-  if (tx->branches.empty()) tx->ruri = ctx.newRuri;
+  if (tx->branches.empty()) Transaction::fill(tx->ruri, ctx.newRuri);
   tx->endAt = 0;  // lives until its branches are done
   const uint64_t id = tx->id;
   // A branch failing at once must not complete the transaction before its siblings exist.

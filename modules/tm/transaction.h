@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/net/transport.h"
@@ -76,6 +77,16 @@ struct Transaction {
   }
   // A string's heap block (short strings live inside the object).
   static size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+
+  // Sets a buffer, reusing its block when it is large enough; else a block of exactly the size
+  // (assign() would double the old capacity, and a reused transaction would hold and report
+  // up to twice the bytes a new one does).
+  static void fill(std::string& to, std::string_view v) {
+    if (v.size() > to.capacity())
+      to = std::string(v);
+    else
+      to.assign(v);
+  }
 
   // Back to a new transaction's state for reuse (TxTable's free list), keeping the heap blocks
   // of its strings and branch vector so the next transaction fills them without malloc; a

@@ -9,9 +9,10 @@
 // Finished transactions go to a free list (one for INVITE, one for the other methods, whose
 // buffers differ in size) instead of back to malloc: a new transaction then reuses the object,
 // its branch vector and the heap blocks of its strings (request, key, replies), which removes
-// most of tm's mallocs per call and keeps a worker's heap from churning. The lists are bounded
-// (kPoolMax objects each) and a string larger than kKeepBytes is released before an object is
-// kept, so what the lists hold is bounded too (at most 2 * kPoolMax * ~(6 * kKeepBytes)).
+// most of tm's mallocs per call and keeps a worker's heap from churning. The lists are bounded:
+// kPoolMax objects each, none holding more than kPoolTxBytes (tm.stats' figure for it), so at
+// most 2 * kPoolMax * kPoolTxBytes (16 MiB) per worker, typically ~3 KiB per object; a string
+// block larger than kKeepBytes is released when the object is reused.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +28,8 @@ class TxTable {
   static constexpr int kSlotBits = 24;  // 16M open transactions per worker
   static constexpr uint32_t kMaxSlots = uint32_t(1) << kSlotBits;
   static constexpr size_t kPoolMax = 512;    // finished objects kept per list
-  static constexpr size_t kKeepBytes = 4096;  // larger string buffers are not kept
+  static constexpr size_t kKeepBytes = 4096;  // larger string buffers are not reused
+  static constexpr size_t kPoolTxBytes = 16384;  // a transaction holding more is not kept
 
   // `seq`: the first sequence number (random per start, so branches differ across restarts).
   explicit TxTable(uint64_t seq = 1) : seq_(seq) {}

@@ -141,6 +141,12 @@ TEST_CASE("TxTable: finished transactions come back empty but with their buffers
   CHECK(r->state == ServerState::Trying);
   CHECK(r->invite);
 
+  // A transaction that held more than kPoolTxBytes is freed, not kept.
+  Transaction* big = t.create(true);
+  big->accounted = TxTable::kPoolTxBytes + 1;
+  t.release(big);
+  CHECK(t.pooled() == 0);
+
   // The lists never hold more than kPoolMax objects each.
   std::vector<Transaction*> many;
   for (size_t i = 0; i < TxTable::kPoolMax + 100; ++i) many.push_back(t.create(false));
