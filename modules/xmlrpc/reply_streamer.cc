@@ -98,6 +98,7 @@ void ReplyStreamer::turn(size_t room) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t target = std::max<size_t>(1, std::min(opt_.chunkBytes, room / 2));
   std::string body;
+  bool finished = false;
   try {
     if (!started_) {
       body = responseStructOpen();
@@ -107,14 +108,18 @@ void ReplyStreamer::turn(size_t room) {
       body += "</name><value><array><data>";
       started_ = true;
     }
-    RpcArray items;
-    while (more_) {
-      more_ = stream_->step(items);
-      for (const RpcValue& v : items) appendValue(body, v);
-      items.clear();
-      if (body.size() >= target || std::chrono::steady_clock::now() - t0 >= opt_.turnBudget) break;
+    // Elements are written one by one up to the target; what a step made beyond it waits for
+    // the next turn, so a chunk exceeds the target by one element at most.
+    for (;;) {
+      while (carryAt_ < carry_.size() && body.size() < target) appendValue(body, carry_[carryAt_++]);
+      if (carryAt_ < carry_.size()) break;
+      carry_.clear();
+      carryAt_ = 0;
+      if (!more_ || body.size() >= target || std::chrono::steady_clock::now() - t0 >= opt_.turnBudget) break;
+      more_ = stream_->step(carry_);
     }
-    if (!more_) {
+    if (!more_ && carry_.empty()) {
+      finished = true;
       body += "</data></array></value></member>";
       for (const auto& [name, v] : stream_->tail()) appendMember(body, name, v);
       body += responseStructClose();
@@ -127,15 +132,15 @@ void ReplyStreamer::turn(size_t room) {
     return;
   }
   // A turn that only walked the table has nothing to send (and an empty chunk would end the body).
-  if (!body.empty() || !more_) {
+  if (!body.empty() || finished) {
     bytes_ += body.size();
-    std::string wire = chunked_ ? chunk(body, !more_) : std::move(body);
+    std::string wire = chunked_ ? chunk(body, finished) : std::move(body);
     if (!core_.sendOnConnection(connId_, std::move(wire))) {
       abandon(kLogInfo, "the connection closed");
       return;
     }
   }
-  if (more_) {
+  if (!finished) {
     if (!scheduleNext()) abandon(kLogInfo, "the connection closed");
     return;
   }

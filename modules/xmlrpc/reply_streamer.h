@@ -3,8 +3,8 @@
 // read most of the previous ones.
 //
 // Each turn runs on the connection's worker: it steps the RpcStream until a chunk of
-// `chunkBytes` is ready (never more than half of what the send queue has room for) or
-// `turnBudget` has passed, queues it, and asks the core to run the next turn once at most a
+// `chunkBytes` is ready (never more than half of what the send queue has room for, plus one
+// element) or `turnBudget` has passed, queues it, and asks the core to run the next turn once at most a
 // quarter of tcp_max_send_queue is still queued (CoreApi::whenDrained). So an answer of any size
 // reaches the client whole, the connection's queue stays under its bound (the bound that cuts
 // SIP peers that stop reading), memory holds one chunk, and the worker serves other messages
@@ -65,6 +65,8 @@ class ReplyStreamer : public std::enable_shared_from_this<ReplyStreamer> {
   const Options opt_;
   bool started_ = false;  // the document's opening was written
   bool more_ = true;      // the stream has more elements
+  RpcArray carry_;        // elements a step made that are not written yet
+  size_t carryAt_ = 0;    // the next of them to write
   bool over_ = false;     // finished or abandoned
   uint64_t bytes_ = 0;    // body bytes queued
   std::chrono::steady_clock::time_point began_;
