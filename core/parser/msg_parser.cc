@@ -136,8 +136,12 @@ HdrType headerType(std::string_view name) {
     if (full.empty()) return HdrType::Other;
     name = full;
   }
+  // Every header line of every message comes here: compare only with the names of the same
+  // first letter instead of all of kFullNames.
+  if (name.empty()) return HdrType::Other;
+  const char first = lower(name.front());
   for (const auto& nt : kFullNames)
-    if (ieq(name, nt.name)) return nt.type;
+    if (nt.name.front() == first && ieq(name, nt.name)) return nt.type;
   return HdrType::Other;
 }
 

@@ -20,19 +20,19 @@ using str::trim;
 // Linear whitespace, including the CR/LF of a folded header line: every sub-parser must skip it.
 using str::isLws;
 
-inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
-inline bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool isDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-// RFC 3261 token characters.
-inline bool isTokenChar(char c) {
-  if (isAlpha(c) || isDigit(c)) return true;
-  switch (c) {
-    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
-      return true;
-    default:
-      return false;
+// RFC 3261 token characters, as a table: every header name and most parameters go through it.
+struct TokenTable {
+  bool t[256] = {};
+  constexpr TokenTable() {
+    for (int c = 0; c < 256; ++c) t[c] = isAlpha(char(c)) || isDigit(char(c));
+    for (char c : std::string_view("-.!%*_+`'~")) t[static_cast<unsigned char>(c)] = true;
   }
-}
+};
+inline constexpr TokenTable kTokenChars;
+inline bool isTokenChar(char c) { return kTokenChars.t[static_cast<unsigned char>(c)]; }
 
 // Decimal without sign; nullopt on empty, non-digits or overflow past `max`.
 inline std::optional<uint64_t> parseUint(std::string_view s, uint64_t max = UINT32_MAX) {

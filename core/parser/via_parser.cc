@@ -1,7 +1,6 @@
 // Via parsing: sent-protocol, sent-by and the parameters the proxy and selects use.
 #include "core/parser/via_parser.h"
 
-#include "core/parser/param_list.h"
 #include "core/parser/parse_util.h"
 
 namespace sipsd {
@@ -84,13 +83,15 @@ bool parseVia(std::string_view s, ViaBody& v, std::string_view& rest, std::strin
   }
   size_t lastEnd = afterHost;
 
-  // *( SEMI via-params )
+  // *( SEMI via-params ). The parameters the proxy uses are picked up on the way (what
+  // ParamIter would find in v.params, without a second walk over them).
   size_t paramsStart = std::string_view::npos;
   while (i < s.size() && s[i] == ';') {
     if (paramsStart == std::string_view::npos) paramsStart = i;
     i = skipLws(s, i + 1);
     e = token(s, i);
     if (e == i) return viaError(err, "empty parameter", s);
+    std::string_view name = s.substr(i, e - i), value;
     i = skipLws(s, e);
     lastEnd = e;
     if (i < s.size() && s[i] == '=') {
@@ -99,20 +100,28 @@ bool parseVia(std::string_view s, ViaBody& v, std::string_view& rest, std::strin
         size_t k = i + 1;
         while (k < s.size() && s[k] != '"') k += (s[k] == '\\' && k + 1 < s.size()) ? 2 : 1;
         if (k >= s.size()) return viaError(err, "unterminated quoted parameter", s);
+        value = s.substr(i + 1, k - i - 1);
         e = k + 1;
       } else if (i < s.size() && s[i] == '[') {
         e = i;
         while (e < s.size() && s[e] != ']') ++e;
         if (e >= s.size()) return viaError(err, "unterminated IPv6 reference in parameter", s);
         ++e;
+        value = s.substr(i, e - i);
       } else {
         e = i;
         while (e < s.size() && (isTokenChar(s[e]) || s[e] == ':')) ++e;
         if (e == i) return viaError(err, "empty parameter value", s);
+        value = s.substr(i, e - i);
       }
       lastEnd = e;
       i = skipLws(s, e);
     }
+    if (ieq(name, "branch")) v.branch = value;
+    else if (ieq(name, "received")) { v.received = value; v.hasReceived = true; }
+    else if (ieq(name, "rport")) { v.rport = value; v.hasRport = true; }
+    else if (ieq(name, "maddr")) v.maddr = value;
+    else if (ieq(name, "ttl")) v.ttl = value;
   }
   if (paramsStart != std::string_view::npos) v.params = s.substr(paramsStart, lastEnd - paramsStart);
   // A trailing comment "(...)" is legal after a via-parm; it carries nothing we use.
@@ -135,16 +144,7 @@ bool parseVia(std::string_view s, ViaBody& v, std::string_view& rest, std::strin
     v.lastInHeader = true;
   }
   v.raw = s.substr(start, lastEnd - start);
-
-  ParamIter it(v.params);
-  Param p;
-  while (it.next(p)) {
-    if (ieq(p.name, "branch")) v.branch = p.value;
-    else if (ieq(p.name, "received")) { v.received = p.value; v.hasReceived = true; }
-    else if (ieq(p.name, "rport")) { v.rport = p.value; v.hasRport = true; }
-    else if (ieq(p.name, "maddr")) v.maddr = p.value;
-    else if (ieq(p.name, "ttl")) v.ttl = p.value;
-  }
+  v.rest = rest;
   return true;
 }
 

@@ -23,6 +23,7 @@ struct ViaBody {
   bool hasRport = false;         // rport present, with or without value
   const Header* header = nullptr;  // the header it came from (set by nthVia)
   bool lastInHeader = true;      // no further via-parm follows in the same header value
+  std::string_view rest;         // the header value after this via-parm's comma (empty for the last)
 };
 
 // Parses the via-parm at the start of `s`. On success `rest` is the text after the separating

@@ -8,13 +8,11 @@ namespace sipsd {
 bool buildForwardedReply(const SipMsg& reply, std::string& out, std::string& err) {
   out.clear();
   ViaBody top;
-  std::string_view rest;
   if (!nthVia(reply, 0, top, err)) {
     if (err.empty()) err = "reply has no Via header";
     return false;
   }
   const Header* hdr = top.header;
-  if (!parseVia(hdr->value, top, rest, err)) return false;
   const std::string_view buf = reply.buf;
   size_t cutFrom, cutTo;
   if (top.lastInHeader) {
@@ -23,7 +21,7 @@ bool buildForwardedReply(const SipMsg& reply, std::string& out, std::string& err
   } else {
     // "Via: ours, next" -> "Via: next": drop the via-parm, the comma and the space after it.
     cutFrom = parse::offsetIn(buf, top.raw);
-    cutTo = parse::offsetIn(buf, parse::ltrim(rest));
+    cutTo = parse::offsetIn(buf, parse::ltrim(top.rest));
   }
   const size_t msgEnd = parse::offsetIn(buf, reply.body) + reply.body.size();
   out.reserve(msgEnd);

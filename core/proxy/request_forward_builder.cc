@@ -13,10 +13,45 @@ namespace sipsd {
 
 namespace {
 
-// Replace `len` bytes at `pos` of the received message with `text` (len 0: insert).
+// Replace `len` bytes at `pos` of the received message with text[from, to) of the EditList
+// (len 0: insert).
 struct Edit {
   size_t pos, len;
+  size_t from, to;
+};
+
+// The edits of one build. The replacement texts share one buffer instead of a string per edit,
+// and both live per worker thread, so a relay allocates nothing for them once warmed up.
+struct EditList {
+  std::vector<Edit> edits;
   std::string text;
+
+  void clear() {
+    edits.clear();
+    text.clear();
+  }
+  // Where the text of the next edit starts: append it to `text`, then call add(pos, len, mark).
+  size_t mark() const { return text.size(); }
+  void add(size_t pos, size_t len, size_t mark) { edits.push_back({pos, len, mark, text.size()}); }
+  void add(size_t pos, size_t len, std::string_view t = {}) {
+    size_t m = mark();
+    text.append(t);
+    add(pos, len, m);
+  }
+  std::string_view textOf(const Edit& e) const { return std::string_view(text).substr(e.from, e.to - e.from); }
+
+  // Buffer order; stable, so that inserts at the same place keep the order they were added in.
+  // An insertion sort: the list is a handful of edits, nearly in order, and std::stable_sort
+  // would allocate its merge buffer on every call.
+  void sort() {
+    auto before = [](const Edit& a, const Edit& b) { return a.pos < b.pos || (a.pos == b.pos && a.len < b.len); };
+    for (size_t i = 1; i < edits.size(); ++i) {
+      Edit e = edits[i];
+      size_t j = i;
+      for (; j > 0 && before(e, edits[j - 1]); --j) edits[j] = edits[j - 1];
+      edits[j] = e;
+    }
+  }
 };
 
 bool hasLr(std::string_view uri) {
@@ -61,7 +96,7 @@ void appendRecordRoutes(std::string& out, const RecordRouteEdit& rr, const Local
 // Removes the first `n` Route entries (across Route headers, in order) and, with `last`, the
 // last one: a header loses its whole line when all its entries go, else its value is rewritten
 // with what remains.
-bool stripRouteEntries(const SipMsg& req, size_t n, bool last, std::vector<Edit>& edits, std::string& err) {
+bool stripRouteEntries(const SipMsg& req, size_t n, bool last, EditList& edits, std::string& err) {
   struct Entry {
     const Header* h;
     std::string_view text;
@@ -84,15 +119,15 @@ bool stripRouteEntries(const SipMsg& req, size_t n, bool last, std::vector<Edit>
         all = false;
     }
     if (any && all) {
-      edits.push_back({parse::offsetIn(buf, h->raw), h->raw.size(), {}});
+      edits.add(parse::offsetIn(buf, h->raw), h->raw.size());
     } else if (any) {
-      std::string kept;
+      size_t kept = edits.mark();
       for (size_t k = i; k < j; ++k)
         if (!removed(k)) {
-          if (!kept.empty()) kept += ", ";
-          kept.append(entries[k].text);
+          if (edits.text.size() > kept) edits.text += ", ";
+          edits.text.append(entries[k].text);
         }
-      edits.push_back({parse::offsetIn(buf, h->value), h->value.size(), std::move(kept)});
+      edits.add(parse::offsetIn(buf, h->value), h->value.size(), kept);
     }
     i = j;
   }
@@ -122,7 +157,10 @@ void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::
   if (v6) out += '[';
   out.append(sock.host);
   if (v6) out += ']';
-  if (sock.port) out += ":" + std::to_string(sock.port);
+  if (sock.port) {
+    out += ':';
+    str::appendDecimal(out, sock.port);
+  }
   if (sock.proto == Proto::TCP) out += ";transport=tcp";
   if (sock.proto == Proto::TLS) out += ";transport=tls";
   if (r2) out += ";r2=on";
@@ -151,7 +189,9 @@ bool buildForwardedRequest(const SipMsg& req, const ReceiveInfo& rcv, const Loca
   bool hasTop = nthVia(req, 0, top, err);
   if (!hasTop && !err.empty()) return false;
 
-  std::string branch = opt.branch.empty() ? statelessBranch(req, hasTop ? &top : nullptr) : std::string(opt.branch);
+  std::string ownBranch;
+  if (opt.branch.empty()) ownBranch = statelessBranch(req, hasTop ? &top : nullptr);
+  const std::string_view branch = opt.branch.empty() ? std::string_view(ownBranch) : opt.branch;
   const std::string_view buf = req.buf;
   // Where the start line's line end finishes.
   size_t startEnd = parse::offsetIn(buf, req.firstLine) + req.firstLine.size();
@@ -163,57 +203,64 @@ bool buildForwardedRequest(const SipMsg& req, const ReceiveInfo& rcv, const Loca
   // Edits of the original bytes, applied in buffer order: our Via (plus a created Via and
   // Max-Forwards when absent) directly above the first Via or after the start line, the sender's
   // Via with received/rport, the decremented Max-Forwards value, then the script's edits.
-  // One vector per worker thread, so a relay allocates nothing for it once warmed up.
-  thread_local std::vector<Edit> edits;
+  thread_local EditList edits;
   edits.clear();
-  edits.push_back({hasTop ? parse::offsetIn(buf, top.header->raw) : startEnd, 0, {}});
-  std::string& ins = edits.back().text;
-  ins = "Via: " + makeViaValue(self, branch) + "\r\n";
+  std::string& t = edits.text;
+  size_t m = edits.mark();
+  t += "Via: ";
+  appendViaValue(t, self, branch);
+  t += "\r\n";
   if (!hasTop && !opt.createdVia.empty()) {
-    ins += "Via: ";
-    ins.append(opt.createdVia);
-    ins += "\r\n";
+    t += "Via: ";
+    t.append(opt.createdVia);
+    t += "\r\n";
   }
-  if (mf == -1) ins += "Max-Forwards: " + std::to_string(ed && ed->maxForwardsInsert > 0 ? ed->maxForwardsInsert : 70) + "\r\n";
+  if (mf == -1) {
+    t += "Max-Forwards: ";
+    str::appendDecimal(t, ed && ed->maxForwardsInsert > 0 ? ed->maxForwardsInsert : 70);
+    t += "\r\n";
+  }
+  edits.add(hasTop ? parse::offsetIn(buf, top.header->raw) : startEnd, 0, m);
   if (hasTop) {
-    edits.push_back({parse::offsetIn(buf, top.raw), top.raw.size(), {}});
-    appendViaWithReceived(edits.back().text, top, rcv.src, opt.forceRport);
+    m = edits.mark();
+    appendViaWithReceived(t, top, rcv.src, opt.forceRport);
+    edits.add(parse::offsetIn(buf, top.raw), top.raw.size(), m);
   }
   if (mf > 0) {
     const Header* h = findHeader(req, HdrType::MaxForwards);
-    edits.push_back({parse::offsetIn(buf, h->value), h->value.size(), std::to_string(mf - 1)});
+    m = edits.mark();
+    str::appendDecimal(t, mf - 1);
+    edits.add(parse::offsetIn(buf, h->value), h->value.size(), m);
   }
-  if (!opt.ruri.empty() && opt.ruri != req.ruri)
-    edits.push_back({parse::offsetIn(buf, req.ruri), req.ruri.size(), std::string(opt.ruri)});
+  if (!opt.ruri.empty() && opt.ruri != req.ruri) edits.add(parse::offsetIn(buf, req.ruri), req.ruri.size(), opt.ruri);
   if (ed) {
     if (ed->recordRoute.enabled) {
-      edits.push_back({startEnd, 0, {}});
-      appendRecordRoutes(edits.back().text, ed->recordRoute, self, opt.inbound);
+      m = edits.mark();
+      appendRecordRoutes(t, ed->recordRoute, self, opt.inbound);
+      edits.add(startEnd, 0, m);
     }
     if ((ed->stripRoutes > 0 || ed->stripLastRoute) &&
         !stripRouteEntries(req, ed->stripRoutes, ed->stripLastRoute, edits, err))
       return false;
     if (!ed->removeHeaders.empty())
       for (const Header& h : req.headers)
-        if (removedByScript(*ed, h)) edits.push_back({parse::offsetIn(buf, h.raw), h.raw.size(), {}});
+        if (removedByScript(*ed, h)) edits.add(parse::offsetIn(buf, h.raw), h.raw.size());
     if (!ed->appendHeaders.empty()) {
       size_t end = req.headers.empty() ? startEnd
                                        : parse::offsetIn(buf, req.headers.back().raw) + req.headers.back().raw.size();
-      edits.push_back({end, 0, ed->appendHeaders});
+      edits.add(end, 0, ed->appendHeaders);
     }
   }
-  // Stable: inserts at the same place keep the order above (our Via before the Record-Route)
-  // and come before a line removed at that place; edits inside a removed line are skipped.
-  std::stable_sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) {
-    return a.pos < b.pos || (a.pos == b.pos && a.len < b.len);
-  });
+  // Inserts at the same place keep the order above (our Via before the Record-Route) and come
+  // before a line removed at that place; edits inside a removed line are skipped.
+  edits.sort();
 
-  out.reserve(buf.size() + 200 + (ed ? ed->appendHeaders.size() + 200 : 0));
+  out.reserve(buf.size() + edits.text.size());
   size_t from = 0;
-  for (const Edit& e : edits) {
+  for (const Edit& e : edits.edits) {
     if (e.pos < from) continue;  // inside a removed line
     out.append(buf.substr(from, e.pos - from));
-    out += e.text;
+    out += edits.textOf(e);
     from = e.pos + e.len;
   }
   out.append(buf.substr(from, msgEnd - from));

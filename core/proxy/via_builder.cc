@@ -36,12 +36,6 @@ void appendHex(std::string& out, uint64_t v) {
   for (int i = 60; i >= 0; i -= 4) out += hex[(v >> i) & 15];
 }
 
-struct Edit {
-  size_t pos;   // offset in the via-parm text
-  size_t len;   // bytes replaced
-  std::string text;
-};
-
 }  // namespace
 
 uint64_t keyedHash(std::initializer_list<std::string_view> parts, uint64_t seed) {
@@ -60,39 +54,55 @@ uint64_t keyedHash(std::initializer_list<std::string_view> parts, uint64_t seed)
 bool appendViaWithReceived(std::string& out, const ViaBody& v, const SockAddr& src, bool forceRport) {
   const std::string_view raw = v.raw;
   const std::string ip = src.ip();
-  const std::string port = std::to_string(src.port());
   bool fillRport = (v.hasRport && v.rport.empty()) || (forceRport && !v.hasRport);
-  auto sentBy = SockAddr::fromIpPort(stripBrackets(v.host), 0);
-  bool hostDiffers = !sentBy || !sentBy->sameIp(src);
+  // A sent-by written exactly as we print the source address is that address: the common case
+  // needs no inet_pton.
+  std::string_view sentByHost = stripBrackets(v.host);
+  bool hostDiffers = sentByHost != ip;
+  if (hostDiffers) {
+    auto sentBy = SockAddr::fromIpPort(sentByHost, 0);
+    hostDiffers = !sentBy || !sentBy->sameIp(src);
+  }
   bool setReceived = hostDiffers || fillRport || (v.hasRport && forceRport);
+  if (!setReceived) {  // then fillRport is false too: nothing to change
+    out.append(raw);
+    return false;
+  }
 
-  std::vector<Edit> edits;
+  // The parameters come in buffer order, so the edited via-parm is written in one pass.
   bool haveReceived = false, haveRport = false;
+  size_t from = 0;
   ParamIter it(v.params);
   Param p;
   while (it.next(p)) {
     size_t at = parse::offsetIn(raw, p.raw);
     if (parse::ieq(p.name, "rport")) {
       haveRport = true;
-      if (fillRport) edits.push_back({at, p.raw.size(), "rport=" + port});
+      if (!fillRport) continue;
+      out.append(raw.substr(from, at - from));
+      out += "rport=";
+      str::appendDecimal(out, src.port());
     } else if (parse::ieq(p.name, "received")) {
       haveReceived = true;
-      if (setReceived && p.value != ip) edits.push_back({at, p.raw.size(), "received=" + ip});
+      if (p.value == ip) continue;
+      out.append(raw.substr(from, at - from));
+      out += "received=";
+      out += ip;
+    } else {
+      continue;
     }
-  }
-  std::string tail;
-  if (setReceived && !haveReceived) tail += ";received=" + ip;
-  if (fillRport && !haveRport) tail += ";rport=" + port;
-
-  size_t from = 0;
-  for (const Edit& e : edits) {
-    out.append(raw.substr(from, e.pos - from));
-    out += e.text;
-    from = e.pos + e.len;
+    from = at + p.raw.size();
   }
   out.append(raw.substr(from));
-  out += tail;
-  return !edits.empty() || !tail.empty();
+  if (!haveReceived) {
+    out += ";received=";
+    out += ip;
+  }
+  if (fillRport && !haveRport) {
+    out += ";rport=";
+    str::appendDecimal(out, src.port());
+  }
+  return from != 0 || !haveReceived || (fillRport && !haveRport);
 }
 
 std::string statelessBranch(const SipMsg& req, const ViaBody* top) {
@@ -125,7 +135,13 @@ std::string statelessBranch(const SipMsg& req, const ViaBody* top) {
 }
 
 std::string makeViaValue(const LocalVia& self, std::string_view branch, bool rport) {
-  std::string v = "SIP/2.0/";
+  std::string v;
+  appendViaValue(v, self, branch, rport);
+  return v;
+}
+
+void appendViaValue(std::string& v, const LocalVia& self, std::string_view branch, bool rport) {
+  v += "SIP/2.0/";
   std::string_view proto = protoName(self.proto);
   v.append(proto.empty() ? std::string_view("UDP") : proto);
   v += ' ';
@@ -133,11 +149,13 @@ std::string makeViaValue(const LocalVia& self, std::string_view branch, bool rpo
   if (v6) v += '[';
   v.append(self.host);
   if (v6) v += ']';
-  if (self.port) v += ":" + std::to_string(self.port);
+  if (self.port) {
+    v += ':';
+    str::appendDecimal(v, self.port);
+  }
   v += ";branch=";
   v.append(branch);
   if (rport) v += ";rport";
-  return v;
 }
 
 std::string createViaValue(const SipMsg& req, const ReceiveInfo& rcv) {

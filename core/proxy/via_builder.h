@@ -38,6 +38,8 @@ std::string statelessBranch(const SipMsg& req, const ViaBody* top);
 
 // "SIP/2.0/TLS host:port;branch=BRANCH;rport" (value only).
 std::string makeViaValue(const LocalVia& self, std::string_view branch, bool rport = true);
+// The same appended to `out` (the forward builder writes it straight into its edit buffer).
+void appendViaValue(std::string& out, const LocalVia& self, std::string_view branch, bool rport = true);
 
 // create_via(): a Via value naming the sender as seen by us ("SIP/2.0/TCP src-ip:src-port;
 // branch=z9hG4bK...;rport=src-port"), for requests without a Via (XML-RPC over HTTP) so that a

@@ -84,6 +84,13 @@ bool toNumber(std::string_view s, T& out, int base = 10) {
   return bool(v);
 }
 
+// Appends `v` in decimal: what `out += std::to_string(v)` does, without the temporary string.
+inline void appendDecimal(std::string& out, uint64_t v) {
+  char buf[20];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, size_t(r.ptr - buf));
+}
+
 // Directory part of a file path: "." when there is none, "/" for a file in the root.
 inline std::string dirOf(std::string_view path) {
   auto slash = path.rfind('/');

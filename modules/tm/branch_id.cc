@@ -1,5 +1,6 @@
 #include "modules/tm/branch_id.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -8,12 +9,6 @@
 
 namespace sipsd::tm {
 namespace {
-
-void appendHex(std::string& out, uint64_t v) {
-  char buf[17];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
-  out.append(buf, size_t(r.ptr - buf));
-}
 
 bool readHex(std::string_view& s, uint64_t& out, bool last) {
   size_t end = last ? s.size() : s.find('.');
@@ -26,16 +21,20 @@ bool readHex(std::string_view& s, uint64_t& out, bool last) {
 
 }  // namespace
 
+std::string_view writeBranch(const BranchId& id, BranchText& out) {
+  char* p = std::copy(kBranchPrefix.begin(), kBranchPrefix.end(), out.data);
+  char* end = out.data + sizeof out.data;
+  p = std::to_chars(p, end, uint64_t(id.worker), 16).ptr;
+  *p++ = '.';
+  p = std::to_chars(p, end, id.tx, 16).ptr;
+  *p++ = '.';
+  p = std::to_chars(p, end, uint64_t(id.branch), 16).ptr;
+  return std::string_view(out.data, size_t(p - out.data));
+}
+
 std::string makeBranch(const BranchId& id) {
-  std::string b;
-  b.reserve(kBranchPrefix.size() + 24);
-  b.append(kBranchPrefix);
-  appendHex(b, uint64_t(id.worker));
-  b += '.';
-  appendHex(b, id.tx);
-  b += '.';
-  appendHex(b, uint64_t(id.branch));
-  return b;
+  BranchText t;
+  return std::string(writeBranch(id, t));
 }
 
 std::optional<BranchId> parseBranch(std::string_view branch) {

@@ -24,6 +24,11 @@ struct BranchId {
 constexpr std::string_view kBranchPrefix = kWorkerBranchPrefix;
 
 std::string makeBranch(const BranchId& id);
+// The same into a caller's buffer (no allocation per branch); the view points into `out`.
+struct BranchText {
+  char data[kBranchPrefix.size() + 52];  // three 64-bit hex numbers and two dots
+};
+std::string_view writeBranch(const BranchId& id, BranchText& out);
 std::optional<BranchId> parseBranch(std::string_view branch);
 
 // RFC 3261 §17.2.3 server transaction key of a request: top Via branch + sent-by + method (ACK

@@ -34,9 +34,43 @@ struct RunState {
   std::string_view keyMethod;
   bool keyFound = false;
   uint64_t keyHash = 0;
+  // The clock as the request hook read it, for which message: the request route's t_relay()
+  // reuses it.
+  int64_t now = 0;
+  const char* nowBuf = nullptr;
 };
 thread_local RunState run;
 thread_local std::string tKey;  // requestKey()'s buffer
+
+// tm's cached clock. The outermost ClockScope of an entry point (hook, script function, timer,
+// relay callback, posted task) reads the clock once; everything under it, nested scopes
+// included (a failure_route's t_relay() run from a timer), reuses that reading instead of a
+// clock_gettime per state change. An entry point lasts microseconds, so deadlines are exact
+// to well under a millisecond.
+thread_local int tClockDepth = 0;
+thread_local int64_t tClockNow = 0;
+struct ClockScope {
+  ClockScope(int64_t (*clock)(), int64_t seed = 0) {
+    if (tClockDepth++ == 0) tClockNow = seed ? seed : clock();
+  }
+  ~ClockScope() { --tClockDepth; }
+  ClockScope(const ClockScope&) = delete;
+  ClockScope& operator=(const ClockScope&) = delete;
+};
+
+// The replies tm builds (100 Trying, relayed replies, local finals) are built here and then
+// swapped into the transaction's lastReply, whose old block comes back here: in the steady
+// state no reply costs a malloc. Used only between building a reply and serverEvent().
+thread_local std::string tOut;
+std::string& replyScratch() {
+  // A block grown by an exceptional reply is not kept (it would travel into transactions).
+  if (tOut.capacity() > TxTable::kKeepBytes) std::string().swap(tOut);
+  return tOut;
+}
+
+// Relay callbacks capture the worker's table and this (branch index beside the id: ids are
+// below 2^56), 16 bytes that std::function stores inline.
+uint64_t packBranch(uint64_t txId, size_t idx) { return txId << 8 | uint64_t(idx & 0xff); }
 
 std::string_view cseqMethodOf(const SipMsg& msg) {
   const Header* h = findHeader(msg, HdrType::CSeq);
@@ -85,16 +119,23 @@ void TransactionLayer::addWorker(int index) {
   if (index < 0) return;
   if (size_t(index) >= workers_.size()) workers_.resize(size_t(index) + 1);
   if (!workers_[size_t(index)]) {
-    auto w = std::make_unique<WorkerTables>();
-    w->index = index;
     // Ids start at a random point so branches differ across restarts (a late reply to a
     // previous run's branch must not match a new transaction).
-    w->nextId = (uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) & 0xffffffffffULL) << 8;
-    workers_[size_t(index)] = std::move(w);
+    const auto seq = uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
+    workers_[size_t(index)] = std::make_unique<WorkerTables>(this, index, seq);
   }
   // Called for every worker before traffic: a second worker means requests can miss.
   if (index >= 1 && !directory_) directory_ = std::make_unique<InviteDirectory>();
 }
+
+int64_t TransactionLayer::now() const { return tClockDepth ? tClockNow : clock_(); }
+
+namespace {
+// The request hook's clock reading when ctx is the request it ran for (0: read the clock).
+int64_t hookClock(const ScriptContext& ctx) {
+  return ctx.route == RouteKind::Request && run.nowBuf == ctx.msg.buf.data() ? run.now : 0;
+}
+}  // namespace
 
 TransactionLayer::WorkerTables* TransactionLayer::tables(int worker) {
   if (worker < 0 || size_t(worker) >= workers_.size()) return nullptr;
@@ -103,10 +144,7 @@ TransactionLayer::WorkerTables* TransactionLayer::tables(int worker) {
 
 TransactionLayer::WorkerTables* TransactionLayer::current() { return tables(core_.currentWorker()); }
 
-Transaction* TransactionLayer::find(WorkerTables& w, uint64_t id) {
-  auto it = w.byId.find(id);
-  return it == w.byId.end() ? nullptr : it->second.get();
-}
+Transaction* TransactionLayer::find(WorkerTables& w, uint64_t id) { return w.txs.find(id); }
 
 TmStats TransactionLayer::stats() const {
   TmStats s;
@@ -128,11 +166,13 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   uint64_t hash = 0;
   if (requestKey(ctx, msg.method, key, hash))
     if (Transaction* found = w.byKey.find(hash, key)) return run.tx = found;
-  auto owned = std::make_unique<Transaction>();
-  Transaction& tx = *owned;
-  tx.id = w.nextId++;
-  tx.invite = msg.method == "INVITE";
-  tx.state = ServerState::Trying;
+  Transaction* created = w.txs.create(msg.method == "INVITE");
+  if (!created) {
+    log(kLogErr, "no room for another transaction in worker " + std::to_string(w.index) + " (" +
+                     std::to_string(w.txs.size()) + " open)");
+    return nullptr;
+  }
+  Transaction& tx = *created;
   tx.key.assign(key);
   tx.request.assign(msg.buf);
   tx.rcv = ctx.rcv;
@@ -142,7 +182,7 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   tx.frTimer = run.frTimer;
   tx.frInvTimer = run.frInvTimer;
   // A transaction nobody relays or answers is dropped after fr_timer (t_newtran() alone).
-  tx.endAt = clock_() + frFor(tx);
+  tx.endAt = now() + frFor(tx);
   if (!tx.key.empty()) {
     tx.indexHash = hash;
     w.byKey.insert(hash, &tx);
@@ -151,7 +191,6 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
       directory_->publish(tx.keyHash, w.index);
     }
   }
-  w.byId.emplace(tx.id, std::move(owned));
   w.count.fetch_add(1, std::memory_order_relaxed);
   w.created.fetch_add(1, std::memory_order_relaxed);
   metrics_.created(tx.invite);
@@ -159,13 +198,15 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   run.worker = w.index;
   if (tx.invite) {
     // §16.2/§17.2.1: a 100 Trying at once stops the sender's INVITE retransmissions.
-    std::string out, err;
+    std::string& out = replyScratch();
+    std::string err;
     SipReplyOptions opt;
     if (buildSipReply(msg, tx.rcv, 100, "Trying", opt, out, err))
       serverEvent(w, tx, int(ServerEvent::Send1xx), 100, &out);
     else
       log(kLogNotice, "cannot build 100 Trying for " + ctx.rcv.src.str() + ": " + err);
   }
+  account(w, tx);
   reschedule(w, tx);
   return &tx;
 }
@@ -184,7 +225,17 @@ void TransactionLayer::deleteTx(WorkerTables& w, Transaction& tx) {
   w.count.fetch_sub(1, std::memory_order_relaxed);
   metrics_.freed(tx.invite);
   w.bytes.fetch_sub(tx.accounted, std::memory_order_relaxed);
-  w.byId.erase(tx.id);
+  w.timers.remove(TxTable::slotOf(tx.id));
+  w.txs.release(&tx);  // tx is gone (or reset for reuse) from here on
+}
+
+void TransactionLayer::account(WorkerTables& w, Transaction& tx) {
+  // Called where a buffer of tx changes (not per message): the figure tm.stats reports.
+  size_t bytes = tx.memoryBytes();
+  if (bytes != tx.accounted) {
+    w.bytes.fetch_add(bytes - tx.accounted, std::memory_order_relaxed);
+    tx.accounted = bytes;
+  }
 }
 
 // ---- server side -----------------------------------------------------------------------------
@@ -202,11 +253,12 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
   auto ev = ServerEvent(evIndex);
   ServerStep step = serverStep(tx.invite, tx.state, ev);
   tx.state = step.next;
-  const int64_t now = clock_();
+  const int64_t now = this->now();
   if ((step.actions & kSaSend) && data) {
     sendUpstream(tx, *data);
-    tx.lastReply = std::move(*data);
+    tx.lastReply.swap(*data);  // *data gets the old block back (see replyScratch())
     tx.lastCode = code;
+    account(w, tx);
   }
   if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) {
     sendUpstream(tx, tx.lastReply);
@@ -222,12 +274,12 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
   // retransmissions (request, ACK, finals from branches) are still absorbed.
   if (step.actions & kSaWait) tx.endAt = now + cfg_.t4;
   if (step.actions & kSaEnd) tx.endAt = now;
-  (void)w;
 }
 
 void TransactionLayer::localReply(WorkerTables& w, Transaction& tx, int code, std::string_view reason) {
   SipMsg req;
-  std::string err, out;
+  std::string err;
+  std::string& out = replyScratch();
   if (!parseMessage(tx.request, req, err) || !buildSipReply(req, tx.rcv, code, reason, SipReplyOptions{}, out, err)) {
     log(kLogErr, "cannot build " + std::to_string(code) + " for the transaction of " + tx.rcv.src.str() + ": " + err);
     return;
@@ -237,7 +289,8 @@ void TransactionLayer::localReply(WorkerTables& w, Transaction& tx, int code, st
 }
 
 void TransactionLayer::forwardReply(WorkerTables& w, Transaction& tx, const SipMsg& reply) {
-  std::string out, err;
+  std::string& out = replyScratch();
+  std::string err;
   if (!buildForwardedReply(reply, out, err)) {
     log(kLogNotice, "cannot relay a reply: " + err);
     return;
@@ -258,10 +311,11 @@ void TransactionLayer::sendToBranch(const Branch& b, std::string data) {
   core_.sendTo(b.proto, b.dest, std::move(data), b.connect, nullptr);
 }
 
-void TransactionLayer::onRelayReady(int worker, uint64_t txId, size_t idx, RelayTarget* t, int code,
+void TransactionLayer::onRelayReady(WorkerTables& wt, uint64_t txId, size_t idx, RelayTarget* t, int code,
                                     std::string_view reason) {
-  WorkerTables* w = tables(worker);
-  Transaction* tx = w ? find(*w, txId) : nullptr;
+  ClockScope clock(clock_);  // at once from t_relay() (nested), or after a DNS lookup
+  WorkerTables* w = &wt;
+  Transaction* tx = find(*w, txId);
   if (!tx || idx >= tx->branches.size()) return;
   if (!t) {
     log(kLogNotice, "branch " + std::to_string(idx) + " of a transaction from " + tx->rcv.src.str() + ": " +
@@ -277,6 +331,7 @@ void TransactionLayer::onRelayReady(int worker, uint64_t txId, size_t idx, Relay
   b.connect = std::move(t->connect);
   b.request = std::move(t->data);
   b.ready = true;
+  account(*w, *tx);
   if (tx->canceled || serverAnswered(tx->state)) {
     // Cancelled or answered while the name was resolved: never send it.
     branchDone(*w, *tx, idx, 487, nullptr);
@@ -284,7 +339,7 @@ void TransactionLayer::onRelayReady(int worker, uint64_t txId, size_t idx, Relay
     reschedule(*w, *tx);
     return;
   }
-  const int64_t now = clock_();
+  const int64_t now = this->now();
   b.timeoutAt = now + frFor(*tx);
   if (b.proto == Proto::UDP) {
     if (!core_.sendUdp(b.dest, b.request)) {
@@ -295,17 +350,18 @@ void TransactionLayer::onRelayReady(int worker, uint64_t txId, size_t idx, Relay
     b.retransIval = cfg_.t1;
     b.retransAt = now + cfg_.t1;
   } else {
-    const int wi = worker;
     core_.sendTo(b.proto, b.dest, b.request, b.connect,
-                 [this, wi, txId, idx](const Result<void>& sent) {
+                 [ww = w, packed = packBranch(txId, idx)](const Result<void>& sent) {
                    if (sent) return;
-                   WorkerTables* ww = tables(wi);
-                   Transaction* t2 = ww ? find(*ww, txId) : nullptr;
+                   TransactionLayer* self = ww->layer;
+                   ClockScope clock(self->clock_);
+                   const size_t idx = size_t(packed & 0xff);
+                   Transaction* t2 = self->find(*ww, packed >> 8);
                    if (!t2 || idx >= t2->branches.size()) return;
-                   log(kLogNotice, "branch to " + std::string(protoName(t2->branches[idx].proto)) + ":" +
-                                       t2->branches[idx].dest.str() + " failed: " + sent.error());
-                   clientEvent(*ww, *t2, idx, int(ClientEvent::TransportError), nullptr);
-                   reschedule(*ww, *t2);
+                   self->log(kLogNotice, "branch to " + std::string(protoName(t2->branches[idx].proto)) + ":" +
+                                             t2->branches[idx].dest.str() + " failed: " + sent.error());
+                   self->clientEvent(*ww, *t2, idx, int(ClientEvent::TransportError), nullptr);
+                   self->reschedule(*ww, *t2);
                  });
   }
   reschedule(*w, *tx);
@@ -317,7 +373,7 @@ void TransactionLayer::clientEvent(WorkerTables& w, Transaction& tx, size_t idx,
   const bool wasFinal = clientFinal(b.state);
   ClientStep step = clientStep(tx.invite, b.state, ev);
   b.state = step.next;
-  const int64_t now = clock_();
+  const int64_t now = this->now();
   if (step.actions & kCaStopRetransmit) b.retransAt = 0;
   if ((step.actions & kCaRetransmit) && b.proto == Proto::UDP && !b.request.empty()) {
     core_.sendUdp(b.dest, b.request);
@@ -401,13 +457,13 @@ void TransactionLayer::branchDone(WorkerTables& w, Transaction& tx, size_t idx, 
       tx.bestReply.assign(reply->msg.buf);
     else
       tx.bestReply.clear();
+    account(w, tx);
   }
   // §16.7 step 10 for 6xx: no other answer can win.
   if (code >= 600 && tx.invite) cancelBranches(w, tx);
 }
 
 void TransactionLayer::sendCancel(WorkerTables& w, Transaction& tx, Branch& b) {
-  (void)w;
   if (b.cancelSent || !b.ready) return;
   std::string err;
   if (!buildCancel(b.request, b.cancel, err)) {
@@ -415,7 +471,8 @@ void TransactionLayer::sendCancel(WorkerTables& w, Transaction& tx, Branch& b) {
     return;
   }
   b.cancelSent = true;
-  const int64_t now = clock_();
+  account(w, tx);
+  const int64_t now = this->now();
   sendToBranch(b, b.cancel);
   if (b.proto == Proto::UDP) {
     b.cancelIval = cfg_.t1;
@@ -424,7 +481,6 @@ void TransactionLayer::sendCancel(WorkerTables& w, Transaction& tx, Branch& b) {
   b.cancelEnd = now + cfg_.timerB();
   // §16.8: no final within 64*T1 after the CANCEL: the branch is over.
   if (!clientFinal(b.state)) b.timeoutAt = b.timeoutAt ? std::min(b.timeoutAt, now + cfg_.timerB()) : now + cfg_.timerB();
-  (void)tx;
 }
 
 void TransactionLayer::cancelBranches(WorkerTables& w, Transaction& tx) {
@@ -508,6 +564,9 @@ bool TransactionLayer::onRequest(ScriptContext& ctx) {
   run = RunState{};
   WorkerTables* w = current();
   if (!w) return false;
+  ClockScope clock(clock_);
+  run.now = tClockNow;
+  run.nowBuf = ctx.msg.buf.data();
   const SipMsg& msg = ctx.msg;
   const bool ack = msg.method == "ACK", cancel = msg.method == "CANCEL";
   std::string_view key;
@@ -515,7 +574,7 @@ bool TransactionLayer::onRequest(ScriptContext& ctx) {
   if (!requestKey(ctx, ack || cancel ? std::string_view("INVITE") : msg.method, key, hash)) return false;
   Transaction* tx = w->byKey.find(hash, key);
   if (!tx) {
-    if (directory_ && (ack || cancel || msg.method == "INVITE")) return handOver(*w, ctx, std::string(key), hash);
+    if (directory_ && (ack || cancel || msg.method == "INVITE")) return handOver(*w, ctx, key, hash);
     return false;
   }
   return absorb(*w, *tx, ctx);
@@ -575,19 +634,20 @@ bool TransactionLayer::absorb(WorkerTables& w, Transaction& tx, ScriptContext& c
   return true;
 }
 
-bool TransactionLayer::handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key, uint64_t hash) {
+bool TransactionLayer::handOver(WorkerTables& w, ScriptContext& ctx, std::string_view keyView, uint64_t hash) {
   const int owner = directory_->owner(hash | 1);
   if (owner < 0 || owner == w.index || !tables(owner)) return false;
   // The request's bytes and where it came from (a reply to it goes back the same way: the
   // UDP socket address, or its connection through the connection's own worker).
-  std::string raw(ctx.msg.buf);
+  std::string raw(ctx.msg.buf), key(keyView);
   ReceiveInfo rcv = ctx.rcv;
   rcv.session = nullptr;
-  return core_.postToWorker(owner, [this, owner, raw = std::move(raw), rcv, key, hash]() {
+  return core_.postToWorker(owner, [this, owner, raw = std::move(raw), rcv, key = std::move(key), hash]() {
     WorkerTables* ow = tables(owner);
     SipMsg msg;
     std::string err;
     if (!ow || !parseMessage(raw, msg, err)) return;
+    ClockScope clock(clock_);
     ScriptContext c(msg, rcv, core_);
     run = RunState{};
     Transaction* tx = ow->byKey.find(hash, key);
@@ -632,7 +692,10 @@ bool TransactionLayer::onReply(ScriptContext& ctx) {
   WorkerTables* owner = tables(id->worker);
   if (!owner) return false;
   int cur = core_.currentWorker();
-  if (cur == id->worker) return handleReply(*owner, ctx, *id);
+  if (cur == id->worker) {
+    ClockScope clock(clock_);
+    return handleReply(*owner, ctx, *id);
+  }
   // Another worker owns the transaction: hand it the reply (one copy, no shared table).
   std::string raw(ctx.msg.buf);
   ReceiveInfo rcv = ctx.rcv;
@@ -643,6 +706,7 @@ bool TransactionLayer::onReply(ScriptContext& ctx) {
     SipMsg msg;
     std::string perr;
     if (!w || !parseMessage(raw, msg, perr)) return;
+    ClockScope clock(clock_);
     ScriptContext c(msg, rcv, core_);
     c.route = RouteKind::OnReply;
     if (!handleReply(*w, c, bid)) core_.relayReply(c);
@@ -660,6 +724,7 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   const SipMsg& msg = ctx.msg;
   if (!msg.isRequest() || msg.isHttp()) return -1;
+  ClockScope clock(clock_, hookClock(ctx));
   if (ctx.route == RouteKind::Request && (msg.method == "ACK" || msg.method == "CANCEL")) {
     // An ACK (for a 2xx: end to end) and a CANCEL that matched no transaction are relayed
     // statelessly (§16.10), once, with the stateless branch.
@@ -712,6 +777,7 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   if (Transaction* t = find(*w, id)) {
     t->inRoute = wasInRoute;
+    account(*w, *t);  // ruri and the branch vector
     if (!wasInRoute) checkDone(*w, *t);
     reschedule(*w, *t);
   }
@@ -722,13 +788,12 @@ bool TransactionLayer::addBranch(WorkerTables& w, Transaction& tx, ScriptContext
   size_t idx = tx.branches.size();
   tx.branches.emplace_back();
   tx.branches.back().state = tx.invite ? ClientState::Calling : ClientState::Trying;
-  std::string branch = makeBranch(BranchId{w.index, tx.id, int(idx)});
+  BranchText branch;
   RelayRequest rq = rqIn;
-  rq.branch = branch;
-  const int wi = w.index;
+  rq.branch = writeBranch(BranchId{w.index, tx.id, int(idx)}, branch);
   const uint64_t id = tx.id;
-  core_.prepareRelay(ctx, rq, [this, wi, id, idx](RelayTarget* t, int code, std::string_view reason) {
-    onRelayReady(wi, id, idx, t, code, reason);
+  core_.prepareRelay(ctx, rq, [ww = &w, packed = packBranch(id, idx)](RelayTarget* t, int code, std::string_view reason) {
+    ww->layer->onRelayReady(*ww, packed >> 8, size_t(packed & 0xff), t, code, reason);
   });
   // Failed at once (bad URI, no transport, Max-Forwards): the branch has a local final; tm
   // answers the sender (or runs the failure_route), so the script must not reply again.
@@ -741,6 +806,7 @@ int TransactionLayer::reply(ScriptContext& ctx, int code, std::string_view reaso
   WorkerTables* w = current();
   if (!w) return -1;
   if (ctx.msg.method == "ACK") return -1;
+  ClockScope clock(clock_, hookClock(ctx));
   Transaction* tx = ctx.route == RouteKind::Failure ? currentTx(ctx) : ensureTx(*w, ctx);
   if (!tx) return -1;
   if (serverAnswered(tx->state) && !(code >= 200 && code < 300 && tx->state == ServerState::Accepted)) {
@@ -757,6 +823,7 @@ int TransactionLayer::reply(ScriptContext& ctx, int code, std::string_view reaso
 int TransactionLayer::newTran(ScriptContext& ctx) {
   WorkerTables* w = current();
   if (!w || ctx.msg.method == "ACK") return -1;
+  ClockScope clock(clock_, hookClock(ctx));
   return ensureTx(*w, ctx) ? 1 : -1;
 }
 
@@ -808,15 +875,13 @@ void TransactionLayer::reschedule(WorkerTables& w, Transaction& tx) {
     take(b.cancelAt);
     take(b.cancelEnd);
   }
-  // Memory figure kept current for tm.stats (a few additions, no allocation).
-  size_t bytes = tx.memoryBytes();
-  if (bytes != tx.accounted) {
-    w.bytes.fetch_add(bytes - tx.accounted, std::memory_order_relaxed);
-    tx.accounted = bytes;
-  }
-  if (due == 0 || due == tx.scheduledAt) return;
+  if (due == tx.scheduledAt) return;
   tx.scheduledAt = due;
-  tx.stamp = w.timers.push(due, tx.id);
+  if (due == 0) {
+    w.timers.remove(TxTable::slotOf(tx.id));
+    return;
+  }
+  w.timers.set(TxTable::slotOf(tx.id), due);
   armWorkerTimer(w);
 }
 
@@ -830,17 +895,17 @@ void TransactionLayer::armWorkerTimer(WorkerTables& w) {
     if (!w.timer) return;
   }
   w.armedFor = next;
-  w.timer->arm(std::chrono::milliseconds(std::max<int64_t>(0, next - clock_())));
+  w.timer->arm(std::chrono::milliseconds(std::max<int64_t>(0, next - now())));
 }
 
 void TransactionLayer::onWorkerTimer(WorkerTables& w) {
   w.armedFor = 0;
-  const int64_t now = clock_();
-  TimerQueue::Entry e;
-  while (w.timers.popDue(now, e)) {
-    Transaction* tx = find(w, e.id);
-    if (!tx || tx->stamp != e.stamp) continue;  // rescheduled or gone since
-    tx->stamp = 0;
+  ClockScope clock(clock_);
+  const int64_t now = tClockNow;
+  uint32_t slot;
+  while (w.timers.popDue(now, slot)) {
+    Transaction* tx = w.txs.atSlot(slot);
+    if (!tx) continue;
     tx->scheduledAt = 0;
     runTimers(w, *tx, now);
   }

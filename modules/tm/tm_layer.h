@@ -1,14 +1,13 @@
 // tm's transaction layer: the per-worker transaction tables, the message hooks (requests
 // before the script, replies before the stateless relay), the script functions' work, and
-// the timers. A transaction lives on the worker that received its request; its deadlines are
-// in that worker's TimerQueue behind one WorkerTimer; replies for it that arrive elsewhere are
+// the timers. A transaction lives on the worker that received its request (in that worker's
+// TxTable); its deadlines are in that worker's TimerHeap behind one WorkerTimer; replies for it that arrive elsewhere are
 // posted to it by the worker index in our branch (branch_id.h).
 #pragma once
 #include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/module_api.h"
@@ -16,8 +15,9 @@
 #include "modules/tm/key_index.h"
 #include "modules/tm/tm_config.h"
 #include "modules/tm/tm_metrics.h"
-#include "modules/tm/timer_queue.h"
+#include "modules/tm/timer_heap.h"
 #include "modules/tm/transaction.h"
+#include "modules/tm/tx_table.h"
 
 namespace sipsd::tm {
 
@@ -60,13 +60,15 @@ class TransactionLayer {
 
  private:
   struct WorkerTables {
+    WorkerTables(TransactionLayer* l, int i, uint64_t seq) : layer(l), index(i), txs(seq) {}
+    TransactionLayer* layer;  // for callbacks that capture only this table (std::function's
+                              // 16 bytes of inline storage: no allocation per branch)
     int index = 0;
-    std::unordered_map<uint64_t, std::unique_ptr<Transaction>> byId;
+    TxTable txs;
     KeyIndex byKey;
-    TimerQueue timers;
+    TimerHeap timers;
     std::unique_ptr<WorkerTimer> timer;
     int64_t armedFor = 0;
-    uint64_t nextId = 1;
     std::atomic<uint64_t> count{0}, bytes{0}, created{0};
   };
 
@@ -76,11 +78,16 @@ class TransactionLayer {
   Transaction* ensureTx(WorkerTables& w, ScriptContext& ctx);
   Transaction* currentTx(ScriptContext& ctx);
   void deleteTx(WorkerTables& w, Transaction& tx);
+  // Brings the worker's byte total up to date with tx's buffers (after they changed).
+  void account(WorkerTables& w, Transaction& tx);
+  // The clock, read once per tm entry point (hook, script function, timer, callback) and
+  // reused by everything that entry does (see ClockScope in tm_layer.cc).
+  int64_t now() const;
   // A request that belongs to `tx` (retransmission, CANCEL, ACK for a non-2xx); false when it
   // is not the transaction's after all (an ACK for a 2xx) and goes to the script.
   bool absorb(WorkerTables& w, Transaction& tx, ScriptContext& ctx);
   // A request with no transaction here whose INVITE another worker owns: posted there.
-  bool handOver(WorkerTables& w, ScriptContext& ctx, const std::string& key, uint64_t hash);
+  bool handOver(WorkerTables& w, ScriptContext& ctx, std::string_view key, uint64_t hash);
   // The server key of ctx's request for `method` (serverKey) in a per-thread buffer, and its
   // KeyIndex hash; false when it has none. Built once per request and method: the request hook,
   // t_check_trans() and t_relay() of the same request share it. Valid until the next call.
@@ -94,7 +101,7 @@ class TransactionLayer {
   // client side
   // Adds a branch for ctx's current target ($du / $ru / rq); false when it failed at once.
   bool addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq);
-  void onRelayReady(int worker, uint64_t txId, size_t idx, RelayTarget* t, int code, std::string_view reason);
+  void onRelayReady(WorkerTables& w, uint64_t txId, size_t idx, RelayTarget* t, int code, std::string_view reason);
   void clientEvent(WorkerTables& w, Transaction& tx, size_t idx, int ev, ScriptContext* reply);
   void branchDone(WorkerTables& w, Transaction& tx, size_t idx, int code, ScriptContext* reply);
   void sendToBranch(const Branch& b, std::string data);

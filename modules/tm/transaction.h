@@ -50,8 +50,7 @@ struct Transaction {
   int64_t gAt = 0, gIval = 0;   // timer G (0: off)
   int64_t hAt = 0;              // timer H (0: off)
   int64_t endAt = 0;            // delete then (wait after completion; 0: not yet)
-  uint64_t stamp = 0;           // live TimerQueue entry
-  int64_t scheduledAt = 0;
+  int64_t scheduledAt = 0;      // its deadline in the worker's TimerHeap (0: none)
   // best final so far (§16.7): status, and the reply bytes when it was received (else local)
   int bestCode = 0;
   std::string bestReply;
@@ -77,6 +76,29 @@ struct Transaction {
   }
   // A string's heap block (short strings live inside the object).
   static size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+
+  // Back to a new transaction's state for reuse (TxTable's free list), keeping the heap blocks
+  // of its strings and branch vector so the next transaction fills them without malloc; a
+  // string block larger than `keepBytes` is released (the list must not hoard big buffers).
+  void recycle(size_t keepBytes) {
+    std::string k = std::move(key), rq = std::move(request), ru = std::move(ruri), lr = std::move(lastReply),
+                br = std::move(bestReply);
+    std::vector<Branch> bs = std::move(branches);
+    bs.clear();
+    *this = Transaction{};
+    auto keep = [keepBytes](std::string& to, std::string& from) {
+      if (from.capacity() <= keepBytes) {
+        from.clear();
+        to = std::move(from);
+      }
+    };
+    keep(key, k);
+    keep(request, rq);
+    keep(ruri, ru);
+    keep(lastReply, lr);
+    keep(bestReply, br);
+    branches = std::move(bs);
+  }
 };
 
 }  // namespace sipsd::tm

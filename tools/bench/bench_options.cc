@@ -15,18 +15,24 @@ constexpr const char* kUsage = R"(sipsd-bench: SIP load generator for sipsd and 
 
 Usage: sipsd-bench --target IP:PORT [options]
   --proto udp|tcp|tls        transport (default tcp)
-  --mode options|handshake   options: OPTIONS->200 on persistent connections (default);
-                             handshake: connect, full TLS handshake, [one OPTIONS], close, repeat
+  --mode options|handshake|call
+                             options: OPTIONS->200 on persistent connections (default);
+                             handshake: connect, full TLS handshake, [one OPTIONS], close, repeat;
+                             call: complete calls INVITE -> 200 -> ACK -> BYE -> 200 through a
+                             (record-routing) proxy on persistent connections
   --connections N            concurrent connections / clients (default 10)
   --pipeline W               requests in flight per connection, options mode (default 1)
+  --window W                 calls in flight per connection, call mode (same as --pipeline)
+  --hangup-delay MS          call mode: milliseconds from the ACK to the BYE (default 20; 0 = at once)
   --threads T                load threads, each with its own epoll loop (default 1)
   --duration S               seconds to run (default 5) ...
-  --count N                  ... or this many operations in total
-  --timeout S                seconds without an answer before an operation fails (default 5)
+  --count N                  ... or this many operations (calls in call mode) in total
+  --timeout S                seconds without an answer before an operation fails (default 5);
+                             call mode: a call not completed this long after its INVITE fails
   --cert FILE --key FILE     client certificate (mutual TLS)
   --ca FILE                  verify the server certificate against this CA (IP or --sni name)
   --sni NAME                 server name to send and verify
-  --ruri URI                 Request-URI (default sip:TARGET)
+  --ruri URI                 Request-URI (default sip:TARGET); call mode: the callee
   --ruri-users N             each request asks for USER<k>, k uniformly random in 0..N-1, where
                              USER is the --ruri user part (sip:u@d -> sip:u4711@d; lookups
                              spread over a whole location table)
@@ -65,7 +71,14 @@ const char* protoName(Proto p) {
   return "?";
 }
 
-const char* modeName(Mode m) { return m == Mode::kOptions ? "options" : "handshake"; }
+const char* modeName(Mode m) {
+  switch (m) {
+    case Mode::kOptions: return "options";
+    case Mode::kHandshake: return "handshake";
+    case Mode::kCall: return "call";
+  }
+  return "?";
+}
 
 int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
   bool haveTarget = false;
@@ -99,7 +112,8 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
     } else if (arg == "--target" || arg == "--proto" || arg == "--mode" || arg == "--connections" ||
                arg == "--pipeline" || arg == "--threads" || arg == "--duration" || arg == "--count" ||
                arg == "--timeout" || arg == "--cert" || arg == "--key" || arg == "--ca" || arg == "--sni" ||
-               arg == "--ruri" || arg == "--server-pid" || arg == "--tls-version" || arg == "--ruri-users") {
+               arg == "--ruri" || arg == "--server-pid" || arg == "--tls-version" || arg == "--ruri-users" ||
+               arg == "--window" || arg == "--hangup-delay") {
       if (!needValue()) return fail(arg + " needs a value");
       if (arg == "--target") {
         const auto a = parseHostPort(value);
@@ -115,11 +129,19 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
       } else if (arg == "--mode") {
         if (value == "options") o->mode = Mode::kOptions;
         else if (value == "handshake") o->mode = Mode::kHandshake;
-        else return fail("--mode " + value + ": expected options or handshake");
-      } else if (arg == "--connections" || arg == "--pipeline" || arg == "--threads") {
+        else if (value == "call") o->mode = Mode::kCall;
+        else return fail("--mode " + value + ": expected options, handshake or call");
+      } else if (arg == "--connections" || arg == "--pipeline" || arg == "--window" || arg == "--threads") {
         int n = 0;
         if (!toNumber(value, &n) || n < 1 || n > 100000) return fail(arg + " " + value + ": expected 1..100000");
-        (arg == "--connections" ? o->connections : arg == "--pipeline" ? o->pipeline : o->threads) = n;
+        (arg == "--connections" ? o->connections : arg == "--threads" ? o->threads : o->pipeline) = n;
+      } else if (arg == "--hangup-delay") {
+        double ms = -1;
+        char* end = nullptr;
+        ms = std::strtod(value.c_str(), &end);
+        if (value.empty() || end != value.c_str() + value.size() || !(ms >= 0 && ms <= 60000))
+          return fail("--hangup-delay " + value + ": expected 0..60000 milliseconds");
+        o->hangupDelay = ms / 1000.0;
       } else if (arg == "--duration" || arg == "--timeout") {
         double s = 0;
         if (!toSeconds(value, &s)) return fail(arg + " " + value + ": expected a positive number of seconds");
@@ -151,6 +173,7 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
   }
   if (!haveTarget) return fail("--target IP:PORT is required");
   if (o->mode == Mode::kHandshake && o->proto == Proto::kUdp) return fail("--mode handshake needs --proto tcp or tls");
+  if (o->mode == Mode::kCall && o->ruriUsers > 0) return fail("--ruri-users is for --mode options");
   if (o->threads > o->connections) o->threads = o->connections;
   if (o->ruri.empty()) o->ruri = "sip:" + formatHostPort(o->target.sa());
   if (o->ruriUsers > 0 && o->ruri.find('@') == std::string::npos)

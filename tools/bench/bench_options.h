@@ -10,7 +10,7 @@
 namespace sipsd::bench {
 
 enum class Proto { kUdp, kTcp, kTls };
-enum class Mode { kOptions, kHandshake };
+enum class Mode { kOptions, kHandshake, kCall };
 
 struct BenchOptions {
   NetAddr target;
@@ -18,7 +18,7 @@ struct BenchOptions {
   Proto proto = Proto::kTcp;
   Mode mode = Mode::kOptions;
   int connections = 10;
-  int pipeline = 1;
+  int pipeline = 1;            // options: requests, call mode: calls in flight per connection (--window)
   int threads = 1;
   double duration = 5.0;       // seconds; used when count == 0
   std::int64_t count = 0;      // total operations (requests or handshakes); 0 = use duration
@@ -32,10 +32,11 @@ struct BenchOptions {
   int tlsVersion = 0;          // TLS1_2_VERSION / TLS1_3_VERSION: offer only that version; 0 = 1.2+
   bool json = false;
   std::uint64_t ruriUsers = 0; // > 0: Request-URI user + a random number 0..ruriUsers-1 per request
+  double hangupDelay = 0.020;  // call mode: seconds from the ACK to the BYE (--hangup-delay MS)
 };
 
 const char* protoName(Proto p);    // "udp" / "tcp" / "tls"
-const char* modeName(Mode m);      // "options" / "handshake"
+const char* modeName(Mode m);      // "options" / "handshake" / "call"
 
 // Parses argv.  Returns 0 on success, 1 after printing help to stdout (--help), 2 after printing
 // an error naming the option to stderr.

@@ -19,6 +19,7 @@ namespace sipsd::bench {
 namespace {
 
 constexpr auto kRetryDelay = std::chrono::milliseconds(20);
+constexpr int kMaxStartsPerTurn = 32;
 
 std::string errnoText(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
@@ -40,6 +41,7 @@ void WorkerStats::merge(const WorkerStats& o) {
   resumed += o.resumed;
   lateReplies += o.lateReplies;
   latency.merge(o.latency);
+  byeLatency.merge(o.byeLatency);
   if (firstError.empty()) firstError = o.firstError;
 }
 
@@ -71,7 +73,7 @@ void LoadWorker::run() {
     stats_.firstError = errnoText("epoll_create1", errno);
     exhausted_ = true;
   }
-  if (opt_.mode == Mode::kOptions && epfd_ >= 0) setupPhase();
+  if (opt_.mode != Mode::kHandshake && epfd_ >= 0) setupPhase();
   rc_.arriveAndWait();
   loading_ = true;
   now_ = Clock::now();
@@ -81,8 +83,8 @@ void LoadWorker::run() {
   closeAll();
 }
 
-// Options mode: open every connection (and finish its handshake) before the measured phase, so
-// the figures count requests only.  A connection that cannot be opened stays failed.
+// Options and call mode: open every connection (and finish its handshake) before the measured
+// phase, so the figures count requests (calls) only.  A connection that cannot be opened stays failed.
 void LoadWorker::setupPhase() {
   for (auto& c : conns_) startConnect(c);
   auto pending = [&] {
@@ -98,11 +100,12 @@ void LoadWorker::setupPhase() {
 
 bool LoadWorker::busy(const Conn& c) const {
   if (opt_.mode == Mode::kOptions) return c.inflight > 0;
+  if (opt_.mode == Mode::kCall) return c.calls.inflight() > 0;
   return c.state != State::kIdle && c.state != State::kFailed;
 }
 
 void LoadWorker::loadPhase() {
-  if (opt_.mode == Mode::kOptions) {
+  if (opt_.mode != Mode::kHandshake) {
     bool any = false;
     for (auto& c : conns_) {
       if (c.state != State::kReady) continue;
@@ -125,9 +128,23 @@ void LoadWorker::loadPhase() {
       for (const auto& c : conns_) any = any || busy(c);
       if (!any) break;
     }
-    poll(5);
+    poll(pollTimeoutMs());
     checkTimers();
   }
+}
+
+// Call mode waits no longer than until the next BYE is due (at most 5 ms, like the other modes).
+int LoadWorker::pollTimeoutMs() const {
+  int ms = 5;
+  if (opt_.mode != Mode::kCall) return ms;
+  for (const auto& c : conns_) {
+    const auto due = c.calls.nextByeDue();
+    if (!due) continue;
+    if (*due <= now_) return 0;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*due - now_).count();
+    if (wait < ms) ms = static_cast<int>(wait);
+  }
+  return ms;
 }
 
 void LoadWorker::closeAll() {
@@ -196,7 +213,7 @@ void LoadWorker::checkTimers() {
     switch (c.state) {
       case State::kIdle:
         if (!loading_ || now_ < c.retryAt) break;
-        if (opt_.mode == Mode::kOptions) {
+        if (opt_.mode != Mode::kHandshake) {
           // A reconnect is not an operation: it takes no ticket.
           if (exhausted_) break;
           ++stats_.reconnects;
@@ -212,6 +229,10 @@ void LoadWorker::checkTimers() {
           fail(c, Why::kTimeout, c.state == State::kClosing ? "server did not close after our close" : "no connect/handshake progress");
         break;
       case State::kReady:
+        if (opt_.mode == Mode::kCall) {
+          callTimers(c);
+          break;
+        }
         if (c.inflight > 0 && now_ - c.sent[c.head] > limit) {
           if (opt_.proto == Proto::kUdp) {
             // Datagrams may be lost: fail these requests, keep the socket, go on.
@@ -239,6 +260,11 @@ void LoadWorker::startConnect(Conn& c) {
   if (type == SOCK_STREAM) {
     const int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  } else if (opt_.mode == Mode::kCall) {
+    // A window of calls answers in bursts (100, 180, 200 per INVITE): room for them, as
+    // call_uac.py asks for (the kernel caps it at net.core.rmem_max).
+    const int size = 8 << 20;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   }
   ++c.gen;
   epoll_event ev{};
@@ -251,14 +277,20 @@ void LoadWorker::startConnect(Conn& c) {
 }
 
 void LoadWorker::onConnected(Conn& c) {
-  if (opt_.mode == Mode::kOptions || opt_.requestPerConn) {
+  if (opt_.mode != Mode::kHandshake || opt_.requestPerConn) {
     sockaddr_storage local{};
     socklen_t len = sizeof local;
     getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &len);
     char tag[64];
     std::snprintf(tag, sizeof tag, "%x.%d.%u.%u", static_cast<unsigned>(getpid()), index_, c.index, c.gen);
-    c.request.prepare(transport_, formatHostPort(reinterpret_cast<const sockaddr*>(&local)), opt_.ruri, tag,
-                      opt_.ruriUsers);
+    const std::string localText = formatHostPort(reinterpret_cast<const sockaddr*>(&local));
+    if (opt_.mode == Mode::kCall) {
+      c.calls.prepare(transport_, localText, opt_.ruri, tag, static_cast<std::size_t>(opt_.pipeline),
+                      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.hangupDelay)),
+                      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.timeout)));
+    } else {
+      c.request.prepare(transport_, localText, opt_.ruri, tag, opt_.ruriUsers);
+    }
   }
   if (opt_.proto != Proto::kTls) return onReady(c);
   c.ssl.reset(SSL_new(ctx_));
@@ -297,7 +329,7 @@ void LoadWorker::onReady(Conn& c) {
   c.state = State::kReady;
   c.downSince = {};
   c.lastProgress = now_;
-  if (opt_.mode == Mode::kOptions) {
+  if (opt_.mode != Mode::kHandshake) {
     if (loading_) fill(c);
     return;
   }
@@ -307,6 +339,17 @@ void LoadWorker::onReady(Conn& c) {
 }
 
 void LoadWorker::fill(Conn& c) {
+  if (opt_.mode == Mode::kCall) {
+    // At most kMaxStartsPerTurn new calls per turn of the loop: the first window of INVITEs
+    // then reaches the server over a few turns instead of in one burst that overflows its
+    // socket buffer (nothing is retransmitted; a lost INVITE is a failed call).
+    for (int n = 0; n < kMaxStartsPerTurn && c.state == State::kReady && !c.calls.full() && moreTickets(); ++n) {
+      c.calls.start(now_, &c.out);
+      emit(c);
+    }
+    if (c.state == State::kReady && opt_.proto != Proto::kUdp) flush(c);
+    return;
+  }
   while (c.state == State::kReady && c.inflight < c.sent.size() && moreTickets()) sendRequest(c);
   if (c.state == State::kReady && opt_.proto != Proto::kUdp) flush(c);
 }
@@ -322,6 +365,56 @@ void LoadWorker::sendRequest(Conn& c) {
   if (n < 0 && errno != EAGAIN && errno != ECONNREFUSED) {
     fail(c, Why::kClosed, errnoText("send", errno));
   }
+}
+
+// Call mode: a datagram transport sends each request on its own as soon as it is built; a stream
+// collects them in c.out for one flush().
+void LoadWorker::emit(Conn& c) {
+  if (opt_.proto != Proto::kUdp || c.out.empty()) return;
+  const ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+  c.out.clear();
+  // One the kernel will not take now is lost like one on the wire: the call times out.
+  if (n < 0 && errno != EAGAIN && errno != ECONNREFUSED) fail(c, Why::kClosed, errnoText("send", errno));
+}
+
+void LoadWorker::handleCallReply(Conn& c, std::string_view msg) {
+  const CallSet::Result r = c.calls.onMessage(msg, now_, &c.out, stats_.firstError.empty());
+  switch (r.outcome) {
+    case CallSet::Outcome::kNothing: break;
+    case CallSet::Outcome::kAnswered: stats_.latency.record(nanos(r.latency)); break;
+    case CallSet::Outcome::kCompleted:
+      ++stats_.ops;
+      stats_.byeLatency.record(nanos(r.latency));
+      break;
+    case CallSet::Outcome::kRejected:
+      ++stats_.non200;
+      noteError(r.detail);
+      break;
+    case CallSet::Outcome::kBadReply:
+    case CallSet::Outcome::kStray:
+      ++stats_.protocolErrors;
+      noteError(r.detail);
+      break;
+    case CallSet::Outcome::kLate: ++stats_.lateReplies; break;
+  }
+  emit(c);
+}
+
+void LoadWorker::sendDueByes(Conn& c) {
+  while (c.state == State::kReady && c.calls.nextBye(now_, &c.out)) emit(c);
+}
+
+void LoadWorker::callTimers(Conn& c) {
+  if (const std::size_t n = c.calls.expire(now_); n > 0) {
+    stats_.timeouts += n;
+    noteError("call not completed within --timeout of its INVITE");
+  }
+  sendDueByes(c);
+  fill(c);
+}
+
+void LoadWorker::noteError(std::string_view what) {
+  if (stats_.firstError.empty()) stats_.firstError = std::string(what);
 }
 
 void LoadWorker::flush(Conn& c) {
@@ -382,7 +475,8 @@ void LoadWorker::readStream(Conn& c) {
       if (c.state != State::kReady) return;
     }
   }
-  if (opt_.mode == Mode::kOptions) fill(c);
+  if (opt_.mode == Mode::kCall) sendDueByes(c);
+  if (opt_.mode != Mode::kHandshake) fill(c);
 }
 
 void LoadWorker::readDatagrams(Conn& c) {
@@ -392,18 +486,22 @@ void LoadWorker::readDatagrams(Conn& c) {
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       if (errno == ECONNREFUSED) {  // ICMP port unreachable: the server is not there
-        ++stats_.connectErrors;
+        // Call mode: the calls time out and are counted then, once each.
+        if (opt_.mode != Mode::kCall) ++stats_.connectErrors;
         if (stats_.firstError.empty()) stats_.firstError = errnoText("udp recv", errno);
         continue;
       }
       return fail(c, Why::kClosed, errnoText("recv", errno));
     }
     handleMessage(c, std::string_view(buf, static_cast<std::size_t>(n)));
+    if (c.state != State::kReady) return;
   }
+  if (opt_.mode == Mode::kCall) sendDueByes(c);
   fill(c);
 }
 
 void LoadWorker::handleMessage(Conn& c, std::string_view msg) {
+  if (opt_.mode == Mode::kCall) return handleCallReply(c, msg);
   const int code = statusCode(msg);
   if (code < 0) {
     ++stats_.protocolErrors;
@@ -484,7 +582,9 @@ void LoadWorker::finishCycle(Conn& c) {
 }
 
 void LoadWorker::fail(Conn& c, Why why, std::string_view detail) {
-  const std::uint64_t lost = c.inflight > 0 ? c.inflight : 1;
+  // Call mode: every call in flight on the connection is a failed call.
+  const std::uint64_t pending = opt_.mode == Mode::kCall ? c.calls.abandon() : c.inflight;
+  const std::uint64_t lost = pending > 0 ? pending : 1;
   switch (why) {
     case Why::kConnect: stats_.connectErrors += lost; break;
     case Why::kTls: stats_.tlsErrors += lost; break;
@@ -497,7 +597,7 @@ void LoadWorker::fail(Conn& c, Why why, std::string_view detail) {
   closeSocket(c, true);
   c.inflight = 0;
   c.head = 0;
-  if (opt_.mode == Mode::kOptions && !loading_) {
+  if (opt_.mode != Mode::kHandshake && !loading_) {
     c.state = State::kFailed;  // setup phase: measure with the connections that work
     return;
   }

@@ -1,8 +1,10 @@
 // One load thread of sipsd-bench: an epoll loop driving its share of the client connections
-// through connect -> [TLS handshake] -> OPTIONS->200 exchanges (options mode) or through
-// repeated connect/handshake/close cycles (handshake mode), counting outcomes and latencies.
+// through connect -> [TLS handshake] -> OPTIONS->200 exchanges (options mode), through complete
+// calls (call mode, the calls' state machine is CallSet) or through repeated
+// connect/handshake/close cycles (handshake mode), counting outcomes and latencies.
 #pragma once
 #include "bench_options.h"
+#include "call_set.h"
 #include "latency_histogram.h"
 #include "request_builder.h"
 #include "run_control.h"
@@ -17,17 +19,19 @@
 namespace sipsd::bench {
 
 struct WorkerStats {
-  std::uint64_t ops = 0;            // OPTIONS answered 200 / handshake cycles completed
+  std::uint64_t ops = 0;            // OPTIONS answered 200 / handshake cycles / calls completed
   std::uint64_t connectErrors = 0;  // refused, unreachable, no local port
   std::uint64_t tlsErrors = 0;      // handshake failed (verification, protocol)
   std::uint64_t timeouts = 0;       // no answer within --timeout
-  std::uint64_t non200 = 0;         // final replies other than 200
-  std::uint64_t protocolErrors = 0; // unframeable stream, unexpected message
+  std::uint64_t non200 = 0;         // final replies other than 200 (call mode: other than 2xx)
+  std::uint64_t protocolErrors = 0; // unframeable stream, unexpected message (call mode: a reply
+                                    // that breaks a call's flow, or matches no call of ours)
   std::uint64_t closedByPeer = 0;   // connection closed/reset with work pending
   std::uint64_t reconnects = 0;     // options mode: connections re-opened during the run
   std::uint64_t resumed = 0;        // handshake mode: handshakes that resumed a session
   std::uint64_t lateReplies = 0;    // UDP: replies after their request timed out (not errors)
-  LatencyHistogram latency;
+  LatencyHistogram latency;         // call mode: INVITE -> 2xx
+  LatencyHistogram byeLatency;      // call mode: BYE -> 2xx
   std::string firstError;           // the first failure, for the report
 
   std::uint64_t errors() const {
@@ -62,6 +66,7 @@ class LoadWorker {
     std::string out;            // bytes not yet accepted by the socket / SSL_write
     std::size_t outOff = 0;
     RequestBuilder request;
+    CallSet calls;              // call mode: the calls in flight on this connection
     std::vector<Clock::time_point> sent;  // ring of send times of requests in flight (FIFO)
     std::size_t head = 0;
     std::size_t inflight = 0;
@@ -89,6 +94,12 @@ class LoadWorker {
   void handleMessage(Conn& c, std::string_view msg);
   void fill(Conn& c);
   void sendRequest(Conn& c);
+  void handleCallReply(Conn& c, std::string_view msg);
+  void callTimers(Conn& c);
+  void sendDueByes(Conn& c);
+  void emit(Conn& c);
+  int pollTimeoutMs() const;
+  void noteError(std::string_view what);
   void flush(Conn& c);
   void startClose(Conn& c, bool ok);
   void readUntilEof(Conn& c);

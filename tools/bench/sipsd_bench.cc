@@ -1,6 +1,6 @@
 // sipsd-bench: the load generator.  Parses options, runs the load threads between the two
 // RunControl barriers, and reports operations, errors, latency and the server's CPU per
-// operation as text or one JSON line.  Exit 0 when ops > 0 and errors == 0, 1 otherwise,
+// operation (call) as text or one JSON line.  Exit 0 when ops > 0 and errors == 0, 1 otherwise,
 // 2 for a usage error.
 #include "bench_options.h"
 #include "load_worker.h"
@@ -67,6 +67,12 @@ struct Report {
     s += ",\"ops_per_s\":" + number(elapsed > 0 ? static_cast<double>(st.ops) / elapsed : 0, "%.1f");
     s += ",\"p50_us\":" + number(static_cast<double>(st.latency.percentile(0.50)) / 1e3, "%.1f");
     s += ",\"p99_us\":" + number(static_cast<double>(st.latency.percentile(0.99)) / 1e3, "%.1f");
+    if (opt.mode == Mode::kCall) {
+      s += ",\"window\":" + std::to_string(opt.pipeline);
+      s += ",\"hangup_ms\":" + number(opt.hangupDelay * 1e3, "%.1f");
+      s += ",\"bye_p50_us\":" + number(static_cast<double>(st.byeLatency.percentile(0.50)) / 1e3, "%.1f");
+      s += ",\"bye_p99_us\":" + number(static_cast<double>(st.byeLatency.percentile(0.99)) / 1e3, "%.1f");
+    }
     if (serverCpu) {
       s += ",\"server_cpu_s\":" + number(*serverCpu);
       s += ",\"server_cpu_us_per_op\":" + number(perOpUs(*serverCpu), "%.2f");
@@ -89,6 +95,7 @@ struct Report {
   }
 
   void printText() const {
+    if (opt.mode == Mode::kCall) return printCallText();
     const bool hs = opt.mode == Mode::kHandshake;
     std::printf("sipsd-bench: %s over %s to %s, %d connection(s)", modeName(opt.mode), protoName(opt.proto),
                 opt.targetText.c_str(), opt.connections);
@@ -103,15 +110,45 @@ struct Report {
                 static_cast<unsigned long long>(st.closedByPeer));
     std::printf("  elapsed      %.3f s\n", elapsed);
     std::printf("  ops/s        %.1f\n", elapsed > 0 ? static_cast<double>(st.ops) / elapsed : 0.0);
-    std::printf("  latency      p50 %.1f us, p99 %.1f us\n", static_cast<double>(st.latency.percentile(0.50)) / 1e3,
-                static_cast<double>(st.latency.percentile(0.99)) / 1e3);
-    if (serverCpu)
-      std::printf("  server CPU   %.3f s = %.2f us/op (pid %d)\n", *serverCpu, perOpUs(*serverCpu), static_cast<int>(opt.serverPid));
-    std::printf("  client CPU   %.3f s = %.2f us/op\n", clientCpu, perOpUs(clientCpu));
-    if (st.reconnects > 0) std::printf("  reconnects   %llu\n", static_cast<unsigned long long>(st.reconnects));
+    printPercentiles("latency     ", st.latency, "");
     if (hs && opt.resume) std::printf("  resumed      %llu\n", static_cast<unsigned long long>(st.resumed));
+    printTail("op");
+  }
+
+  static void printPercentiles(const char* label, const LatencyHistogram& h, const char* note) {
+    std::printf("  %s p50 %.1f us, p99 %.1f us%s\n", label, static_cast<double>(h.percentile(0.50)) / 1e3,
+                static_cast<double>(h.percentile(0.99)) / 1e3, note);
+  }
+
+  // CPU per operation (`unit`: "op" / "call") and what only shows when it happened.
+  void printTail(const char* unit) const {
+    if (serverCpu)
+      std::printf("  server CPU   %.3f s = %.2f us/%s (pid %d)\n", *serverCpu, perOpUs(*serverCpu), unit,
+                  static_cast<int>(opt.serverPid));
+    std::printf("  client CPU   %.3f s = %.2f us/%s\n", clientCpu, perOpUs(clientCpu), unit);
+    if (st.reconnects > 0) std::printf("  reconnects   %llu\n", static_cast<unsigned long long>(st.reconnects));
     if (st.lateReplies > 0) std::printf("  late replies %llu\n", static_cast<unsigned long long>(st.lateReplies));
     if (!st.firstError.empty()) std::printf("  first error  %s\n", st.firstError.c_str());
+  }
+
+  void printCallText() const {
+    std::printf("sipsd-bench: calls over %s to %s (callee %s), %d connection(s) x %d calls in flight, "
+                "hang-up %.0f ms after the ACK, %d thread(s)\n",
+                protoName(opt.proto), opt.targetText.c_str(), opt.ruri.c_str(), opt.connections, opt.pipeline,
+                opt.hangupDelay * 1e3, opt.threads);
+    std::printf("  calls        %llu completed (INVITE -> 2xx -> ACK -> BYE -> 2xx)\n",
+                static_cast<unsigned long long>(st.ops));
+    std::printf("  failed       %llu (timeout %llu, non-2xx %llu, bad reply %llu, connection lost %llu, "
+                "connect %llu, tls %llu)\n",
+                static_cast<unsigned long long>(st.errors()), static_cast<unsigned long long>(st.timeouts),
+                static_cast<unsigned long long>(st.non200), static_cast<unsigned long long>(st.protocolErrors),
+                static_cast<unsigned long long>(st.closedByPeer), static_cast<unsigned long long>(st.connectErrors),
+                static_cast<unsigned long long>(st.tlsErrors));
+    std::printf("  elapsed      %.3f s\n", elapsed);
+    std::printf("  calls/s      %.1f\n", elapsed > 0 ? static_cast<double>(st.ops) / elapsed : 0.0);
+    printPercentiles("setup       ", st.latency, " (INVITE -> 2xx)");
+    printPercentiles("hang-up     ", st.byeLatency, " (BYE -> 2xx)");
+    printTail("call");
   }
 };
 

@@ -70,4 +70,12 @@ TEST_CASE("strings: dirOf and resolvePath") {
   CHECK(str::resolvePath("", "/etc") == "");
 }
 
+TEST_CASE("strings: appendDecimal appends what to_string gives") {
+  std::string s = "x";
+  str::appendDecimal(s, 0);
+  str::appendDecimal(s, 65535);
+  str::appendDecimal(s, UINT64_MAX);
+  CHECK(s == "x065535" + std::to_string(UINT64_MAX));
+}
+
 }  // TEST_SUITE

@@ -1,4 +1,4 @@
-// tm's state machine tables, branch ids, hop-by-hop requests, timer queue, and the
+// tm's state machine tables, branch ids, hop-by-hop requests, and the
 // transaction layer driven through a fake core with a controlled clock: retransmissions
 // (timers A/E, G), 100 Trying, absorbed retransmissions, CANCEL, ACK for non-2xx, fr_timer
 // 408, failure_route serial forking, memory per transaction.
@@ -15,7 +15,6 @@
 #include "modules/tm/client_fsm.h"
 #include "modules/tm/hop_requests.h"
 #include "modules/tm/server_fsm.h"
-#include "modules/tm/timer_queue.h"
 #include "modules/tm/tm_layer.h"
 
 using namespace sipsd;
@@ -249,23 +248,6 @@ TEST_CASE("hop-by-hop ACK and CANCEL from the relayed request") {
   CHECK(startsWith(cancel, "CANCEL sip:bob@10.0.0.9 SIP/2.0\r\n"));
   CHECK(cancel.find("CSeq: 7 CANCEL") != std::string::npos);
   CHECK(cancel.find("To: <sip:bob@b>\r\n") != std::string::npos);
-}
-
-TEST_CASE("timer queue: earliest first, stale entries recognisable") {
-  TimerQueue q;
-  uint64_t a = q.push(300, 1);
-  uint64_t b = q.push(100, 2);
-  uint64_t c = q.push(200, 1);  // reschedule of 1: the entry with stamp a is stale
-  CHECK(q.nextDue() == 100);
-  TimerQueue::Entry e;
-  CHECK_FALSE(q.popDue(99, e));
-  REQUIRE(q.popDue(250, e));
-  CHECK(e.stamp == b);
-  REQUIRE(q.popDue(250, e));
-  CHECK(e.stamp == c);
-  CHECK_FALSE(q.popDue(250, e));
-  REQUIRE(q.popDue(300, e));
-  CHECK(e.stamp == a);
 }
 
 TEST_CASE("INVITE: 100 Trying, absorbed retransmission, timer A, CANCEL, ACK for 487") {

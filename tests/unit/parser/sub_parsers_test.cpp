@@ -57,6 +57,8 @@ TEST_CASE("Via: IPv6 sent-by and several via-parms in one value") {
   CHECK(v.port == 5060);
   CHECK_FALSE(v.lastInHeader);
   CHECK(v.raw == "SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKa");
+  CHECK(v.rest.data() == rest.data());
+  CHECK(v.rest.size() == rest.size());
   REQUIRE(parseVia(rest, v, rest, err));
   CHECK(v.host == "[::1]");
   CHECK(v.port == 0);
@@ -67,6 +69,17 @@ TEST_CASE("Via: IPv6 sent-by and several via-parms in one value") {
   CHECK(v.transport == "TLS");
   CHECK(v.params.empty());
   CHECK(rest.empty());
+}
+
+TEST_CASE("Via: a bracketed parameter value is one value up to its ']'") {
+  // What the grammar check accepted as one value is never read as further parameters.
+  ViaBody v;
+  std::string_view rest;
+  std::string err;
+  REQUIRE(parseVia("SIP/2.0/UDP h;maddr=[::1;rport=5];received=\"a;b\"", v, rest, err));
+  CHECK(v.maddr == "[::1;rport=5]");
+  CHECK_FALSE(v.hasRport);
+  CHECK(v.received == "a;b");
 }
 
 TEST_CASE("Via: nthVia counts across headers") {
