@@ -2,6 +2,7 @@
 #include "modules/xmlrpc/reply_streamer.h"
 
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <unordered_set>
 
@@ -20,6 +21,14 @@ constexpr std::string_view kModule = "xmlrpc";
 std::unordered_set<uint64_t>& activeSet() {
   thread_local std::unordered_set<uint64_t> set;
   return set;
+}
+
+// CPU time of the calling thread: what a turn costs the worker, without the time the machine
+// gave to other processes meanwhile (for the closing log line).
+std::chrono::microseconds threadCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::microseconds(int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000);
 }
 
 // One HTTP/1.1 chunk (RFC 9112 §7.1); `last` adds the zero-length chunk that ends the body.
@@ -96,6 +105,7 @@ ReplyStreamer::~ReplyStreamer() {
 void ReplyStreamer::turn(size_t room) {
   if (over_) return;
   const auto t0 = std::chrono::steady_clock::now();
+  const auto cpu0 = threadCpu();
   const size_t target = std::max<size_t>(1, std::min(opt_.chunkBytes, room / 2));
   std::string body;
   bool finished = false;
@@ -131,6 +141,7 @@ void ReplyStreamer::turn(size_t room) {
     abandon(kLogErr, "failed");
     return;
   }
+  noteTurn(cpu0);
   // A turn that only walked the table has nothing to send (and an empty chunk would end the body).
   if (!body.empty() || finished) {
     bytes_ += body.size();
@@ -147,11 +158,18 @@ void ReplyStreamer::turn(size_t room) {
   over_ = true;
   activeSet().erase(connId_);
   if (!keepAlive_) core_.closeConnectionById(connId_);  // after the queued answer is flushed
-  if (core_.logLevel() >= kLogDebug) {
+  if (core_.logLevel() >= kLogInfo) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began_);
-    core_.log(kLogDebug, kModule, method_ + " to " + peer_ + ": " + std::to_string(bytes_) + " bytes streamed in " +
-                                      std::to_string(ms.count()) + " ms");
+    core_.log(kLogInfo, kModule, method_ + " to " + peer_ + ": " + std::to_string(bytes_) + " bytes streamed in " +
+                                     std::to_string(ms.count()) + " ms, " + std::to_string(turns_) +
+                                     " turns, the longest " + std::to_string(longest_.count()) + " us of CPU");
   }
+}
+
+void ReplyStreamer::noteTurn(std::chrono::microseconds cpu0) {
+  ++turns_;
+  auto us = threadCpu() - cpu0;
+  if (us > longest_) longest_ = us;
 }
 
 bool ReplyStreamer::scheduleNext() {

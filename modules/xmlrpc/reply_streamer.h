@@ -52,6 +52,7 @@ class ReplyStreamer : public std::enable_shared_from_this<ReplyStreamer> {
   // One turn: the next chunk, then the next turn once the client has read it.
   void turn(size_t room);
   bool scheduleNext();
+  void noteTurn(std::chrono::microseconds cpu0);  // for the closing log line
   // Gives up: logs why and closes the connection without the last chunk.
   void abandon(int level, const std::string& why);
 
@@ -69,6 +70,8 @@ class ReplyStreamer : public std::enable_shared_from_this<ReplyStreamer> {
   size_t carryAt_ = 0;    // the next of them to write
   bool over_ = false;     // finished or abandoned
   uint64_t bytes_ = 0;    // body bytes queued
+  uint64_t turns_ = 0;
+  std::chrono::microseconds longest_{0};  // the longest turn's CPU time
   std::chrono::steady_clock::time_point began_;
 };
 

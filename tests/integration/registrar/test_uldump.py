@@ -55,8 +55,9 @@ route {{
 """
 
 
-def sipsctl(tcp, *args):
-    r = run([sys.executable, SIPSCTL, "-u", f"http://{HOST}:{tcp}/RPC2", "--json"] + list(args), timeout=60)
+def sipsctl(tcp, *args, as_json=True):
+    r = run([sys.executable, SIPSCTL, "-u", f"http://{HOST}:{tcp}/RPC2"] + (["--json"] if as_json else []) + list(args),
+            timeout=60)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -175,6 +176,12 @@ def main():
         recs = brief.get("records", [])
         c.check(rc == 0 and len(recs) == AORS and all(list(x.keys()) == ["contact"] for r in recs for x in r["contacts"]),
                 "ul.dump brief: every AoR with its contact URI only", f"rc={rc} {err[-200:]} {recs[:1]}")
+        rc, out, err = sipsctl(tcp, "ul.dump", "brief", as_json=False)
+        lines = out.splitlines()
+        c.check(rc == 0 and lines[:1] == [f"table location  store memory  aors {AORS}  contacts {AORS}"] and
+                len(lines) == 1 + 2 * AORS and "u00042 (1 contact)" in lines and
+                any(x.startswith("  sip:u00042@127.0.0.1:") for x in lines),
+                "sipsctl ul.dump brief prints each AoR with its contact URI, one line each", "\n".join(lines[:5]))
         rc, out, err = sipsctl(tcp, "ul.dump", "full")
         c.check(rc == 1 and "-32602" in err and "brief" in err, "ul.dump with another argument: fault -32602 naming 'brief'",
                 f"rc={rc} {err}")
