@@ -7,6 +7,40 @@ import time
 
 HOST = "127.0.0.1"
 
+# One worker serving RPCs over TCP, REGISTER (save) and OPTIONS (200) on UDP and TCP: the dump
+# and the SIP traffic share that worker. `settings`: extra global lines (e.g. tcp_max_send_queue).
+CONFIG = """
+debug=3
+children=1
+{settings}
+listen=udp:{host}:{udp}
+listen=tcp:{host}:{tcp}
+loadmodule "sl"
+loadmodule "xmlrpc"
+loadmodule "usrloc"
+loadmodule "registrar"
+
+route {{
+    if (proto == TCP && method == "POST") {{
+        dispatch_rpc();
+        exit;
+    }}
+    if (method == "REGISTER") {{
+        save("location");
+        exit;
+    }}
+    if (method == "OPTIONS") {{
+        sl_reply("200", "OK");
+        exit;
+    }}
+    sl_reply("404", "Not here");
+}}
+"""
+
+
+def one_worker_config(udp, tcp, settings=""):
+    return CONFIG.format(host=HOST, udp=udp, tcp=tcp, settings=settings)
+
 
 def _register(user, port, local, cseq=1, expires=3600):
     call_id = f"bulk-{user}@{local[0]}"

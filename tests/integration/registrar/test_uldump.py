@@ -22,38 +22,10 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from sipsd_harness import ROOT, Checker, Sipsd, free_port, run, wait_for  # noqa: E402
-from bulk_ua import HOST, OptionsProbe, bulk_register  # noqa: E402
+from bulk_ua import HOST, OptionsProbe, bulk_register, one_worker_config  # noqa: E402
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
 AORS = 3000
-
-CONFIG = """
-debug=3
-children=1
-listen=udp:{host}:{udp}
-listen=tcp:{host}:{tcp}
-loadmodule "sl"
-loadmodule "xmlrpc"
-loadmodule "usrloc"
-loadmodule "registrar"
-
-route {{
-    if (proto == TCP && method == "POST") {{
-        dispatch_rpc();
-        exit;
-    }}
-    if (method == "REGISTER") {{
-        save("location");
-        exit;
-    }}
-    if (method == "OPTIONS") {{
-        sl_reply("200", "OK");
-        exit;
-    }}
-    sl_reply("404", "Not here");
-}}
-"""
-
 
 def sipsctl(tcp, *args, as_json=True):
     r = run([sys.executable, SIPSCTL, "-u", f"http://{HOST}:{tcp}/RPC2"] + (["--json"] if as_json else []) + list(args),
@@ -126,7 +98,7 @@ def main():
     c = Checker()
     udp, tcp = free_port(), free_port()
     users = [f"u{i:05d}" for i in range(AORS)]
-    with Sipsd(CONFIG.format(host=HOST, udp=udp, tcp=tcp), name="uldump") as sipsd:
+    with Sipsd(one_worker_config(udp, tcp), name="uldump") as sipsd:
         sipsd.start(wait_tcp=[(HOST, tcp)])
         t0 = time.monotonic()
         ok = bulk_register(udp, users)

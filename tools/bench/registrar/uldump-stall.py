@@ -21,27 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "registrar"))
-from bulk_ua import HOST, OptionsProbe, bulk_register  # noqa: E402
+from bulk_ua import HOST, OptionsProbe, bulk_register, one_worker_config  # noqa: E402
 from sipsd_harness import Sipsd, free_port  # noqa: E402
-
-CONFIG = """
-debug=3
-children=1
-{queue}
-listen=udp:{host}:{udp}
-listen=tcp:{host}:{tcp}
-loadmodule "sl"
-loadmodule "xmlrpc"
-loadmodule "usrloc"
-loadmodule "registrar"
-route {{
-    if (proto == TCP && method == "POST") {{ dispatch_rpc(); exit; }}
-    if (method == "REGISTER") {{ save("location"); exit; }}
-    if (method == "OPTIONS") {{ sl_reply("200", "OK"); exit; }}
-    sl_reply("404", "Not here");
-}}
-"""
-
 
 def dump_once(tcp, udp, body_path):
     probe = OptionsProbe(udp, every=0.002).start()
@@ -74,7 +55,7 @@ def main():
           f"{'noise ms':>8} {'lost':>5}  curl")
     for n in [int(x) for x in a.bindings.split(",")]:
         udp, tcp = free_port(), free_port()
-        with Sipsd(CONFIG.format(host=HOST, udp=udp, tcp=tcp, queue=queue), name=f"stall{n}") as s:
+        with Sipsd(one_worker_config(udp, tcp, queue), name=f"stall{n}") as s:
             s.start(wait_tcp=[(HOST, tcp)])
             ok = bulk_register(udp, [f"u{i:07d}" for i in range(n)], timeout=300)
             if ok != n:
