@@ -7,7 +7,7 @@ import time
 
 HOST = "127.0.0.1"
 
-# One worker serving RPCs over TCP, REGISTER (save) and OPTIONS (200) on UDP and TCP: the dump
+# One worker serving RPCs over TCP (and TLS), REGISTER (save) and OPTIONS (200) on UDP and TCP: the dump
 # and the SIP traffic share that worker. `settings`: extra global lines (e.g. tcp_max_send_queue).
 CONFIG = """
 debug=3
@@ -15,13 +15,14 @@ children=1
 {settings}
 listen=udp:{host}:{udp}
 listen=tcp:{host}:{tcp}
+{tls}
 loadmodule "sl"
 loadmodule "xmlrpc"
 loadmodule "usrloc"
 loadmodule "registrar"
 
 route {{
-    if (proto == TCP && method == "POST") {{
+    if ((proto == TCP || proto == TLS) && method == "POST") {{
         dispatch_rpc();
         exit;
     }}
@@ -38,8 +39,9 @@ route {{
 """
 
 
-def one_worker_config(udp, tcp, settings=""):
-    return CONFIG.format(host=HOST, udp=udp, tcp=tcp, settings=settings)
+def one_worker_config(udp, tcp, settings="", tls=""):
+    """`tls`: the listen=tls line and the tls module's lines, when RPCs go over TLS too."""
+    return CONFIG.format(host=HOST, udp=udp, tcp=tcp, settings=settings, tls=tls)
 
 
 def _register(user, port, local, cseq=1, expires=3600):

@@ -3,7 +3,7 @@
 3,000 AoRs are registered over UDP on a sipsd with one worker (so the dump and the SIP
 traffic share it); their dump (~2 MB of XML) is twice tcp_max_send_queue (1 MiB), which cut
 the answer before ul.dump was streamed.
-  - sipsctl ul.dump: complete, every AoR there once, with its contact;
+  - sipsctl ul.dump over TCP and TLS: complete, every AoR there once, with its contact;
   - a client that reads slowly (small receive buffer, pauses): the whole answer arrives
     (HTTP/1.1 chunked, well-formed XML-RPC, every AoR), sipsd never hits its send queue bound,
     and OPTIONS sent to the same worker meanwhile are all answered, promptly;
@@ -21,15 +21,15 @@ import xmlrpc.client
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
-from sipsd_harness import ROOT, Checker, Sipsd, free_port, run, wait_for  # noqa: E402
+from sipsd_harness import ROOT, Checker, Sipsd, free_port, make_pki, run, tls_params, wait_for, work_dir  # noqa: E402,E501
 from bulk_ua import HOST, OptionsProbe, bulk_register, one_worker_config  # noqa: E402
 
 SIPSCTL = os.path.join(ROOT, "tools", "sipsctl")
 AORS = 3000
 
-def sipsctl(tcp, *args, as_json=True):
-    r = run([sys.executable, SIPSCTL, "-u", f"http://{HOST}:{tcp}/RPC2"] + (["--json"] if as_json else []) + list(args),
-            timeout=60)
+def sipsctl(tcp, *args, as_json=True, url=None, tls_args=()):
+    r = run([sys.executable, SIPSCTL, "-u", url or f"http://{HOST}:{tcp}/RPC2"] + list(tls_args) +
+            (["--json"] if as_json else []) + list(args), timeout=60)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -49,9 +49,10 @@ def dechunk(body):
         body = rest[size + 2:]
 
 
-def raw_dump(tcp, params=(), version="HTTP/1.1", rcvbuf=None, read=65536, pause=0.0, give_up_after=None):
-    """POSTs ul.dump over a plain socket and reads the answer as a (slow) client would:
-    returns (head, body bytes, complete, seconds from the first byte to the end)."""
+def raw_dump(tcp, params=(), version="HTTP/1.1", rcvbuf=None, read=65536, pause=0.0, give_up_after=None, wait=0.0):
+    """POSTs ul.dump over a plain socket and reads the answer as a (slow) client would: `wait`
+    s before the first read (busy elsewhere), then `read` bytes at a time with `pause` s between.
+    Returns (head, body bytes, complete, seconds from the first byte to the end)."""
     body = xmlrpc.client.dumps(tuple(params), "ul.dump").encode()
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
@@ -60,6 +61,7 @@ def raw_dump(tcp, params=(), version="HTTP/1.1", rcvbuf=None, read=65536, pause=
     s.connect((HOST, tcp))
     s.sendall((f"POST /RPC2 {version}\r\nHost: {HOST}\r\nContent-Type: text/xml\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    time.sleep(wait)
     data = b""
     first = None
     while True:
@@ -96,9 +98,12 @@ def records_of(payload):
 
 def main():
     c = Checker()
-    udp, tcp = free_port(), free_port()
+    udp, tcp, tls = free_port(), free_port(), free_port()
+    ca = make_pki(work_dir("sipsd-uldump-pki-"), clients=("bob:Bob",))
+    tls_lines = (f'listen=tls:{HOST}:{tls}\nloadmodule "tls"\n' +
+                 tls_params(f"{ca}/certs/server.crt", f"{ca}/certs/server.key", f"{ca}/ca.crt", 1, 0))
     users = [f"u{i:05d}" for i in range(AORS)]
-    with Sipsd(one_worker_config(udp, tcp), name="uldump") as sipsd:
+    with Sipsd(one_worker_config(udp, tcp, tls=tls_lines), name="uldump") as sipsd:
         sipsd.start(wait_tcp=[(HOST, tcp)])
         t0 = time.monotonic()
         ok = bulk_register(udp, users)
@@ -115,11 +120,17 @@ def main():
         c.check(ct.get("contact", "").startswith("sip:u00042@127.0.0.1:") and ct.get("user_agent", "").startswith("bulk-ua"),
                 "ul.dump shows a binding's contact and User-Agent", str(sample))
 
+        # The same over TLS (sipsctl's default transport), with a client certificate.
+        rc, out, err = sipsctl(tcp, "ul.dump", url=f"https://{HOST}:{tls}/RPC2",
+                               tls_args=("--ca", f"{ca}/ca.crt", "--cert", f"{ca}/certs/bob.crt"))
+        tls_aors = sorted(r["aor"] for r in json.loads(out)["records"]) if rc == 0 else []
+        c.check(tls_aors == users, f"sipsctl ul.dump over TLS: all {AORS} AoRs", f"rc={rc} {err[-300:]}")
+
         # A slow reader: the answer comes as it reads; the worker keeps answering SIP meanwhile.
         probe = OptionsProbe(udp, every=0.005).start()
         time.sleep(0.2)
         t_start = time.monotonic()
-        head, payload, complete, took = raw_dump(tcp, rcvbuf=32768, read=16384, pause=0.01)
+        head, payload, complete, took = raw_dump(tcp, rcvbuf=32768, read=16384, pause=0.01, wait=0.5)
         t_end = time.monotonic()
         time.sleep(0.1)
         probe.stop()
