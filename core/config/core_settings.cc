@@ -205,6 +205,12 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
     s.udpReplySteering = *b;
     return {};
   }
+  if (name == "udp_send_batch") {
+    auto b = boolValue(v);
+    if (!b) return "udp_send_batch takes yes/no, not '" + v.text() + "'";
+    s.udpSendBatch = *b;
+    return {};
+  }
   if (name == "log_stderror") {
     auto b = boolValue(v);
     if (!b) return "log_stderror takes yes/no, not '" + v.text() + "'";

@@ -46,6 +46,7 @@ struct CoreSettings {
   int tcpConnectBackoff = 5;         // seconds a destination whose connect/handshake failed is avoided; 0 = off
   int tcpConnectBackoffMax = 60;     // cap of the doubling back-off (seconds)
   bool udpReplySteering = true;      // udp_reply_steering=: steer UDP replies to their transaction's worker
+  bool udpSendBatch = true;          // udp_send_batch=: one sendmmsg per socket per loop round
 };
 
 // The canonical "ip:port" of every listen= of `proto` (CoreApi::listenAddresses).

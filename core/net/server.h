@@ -58,6 +58,9 @@ struct ServerOptions {
   // udp_reply_steering: a BPF program sends a UDP reply to the worker its tm branch names
   // (UdpReplySteering); off leaves the choice to the kernel's hash.
   bool udpReplySteering = true;
+  // udp_send_batch: a worker's UDP sends of one loop round leave in one sendmmsg per socket
+  // (UdpSendBatch); off: one sendto each, at once.
+  bool udpSendBatch = true;
 };
 
 // Per-worker counters (monotonic except connectionsOpen), read from any thread for core.stats.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <exception>
 
 #include "core/log.h"
@@ -46,7 +47,9 @@ Worker::Worker(Server& server, int index)
       backoff_(server.options().connectBackoff, server.options().connectBackoffMax) {}
 
 Worker::~Worker() {
-  // The loop thread has ended (or never ran): tear down in an order libevent accepts.
+  // The loop thread has ended (or never ran): what its last round queued still goes out.
+  if (udpOut_) udpOut_->flush();
+  // Tear down in an order libevent accepts.
   conns_.clear();
   graveyard_.clear();
   for (auto* v : {&listeners_, &udp_})
@@ -67,6 +70,10 @@ std::string Worker::init() {
   const ServerOptions& o = server_.options();
   readBuf.resize(std::max<size_t>(65536, o.maxMessageSize + 1));
   udpReader_ = std::make_unique<UdpBatchReader>(readBuf.size());
+  if (o.udpSendBatch) {
+    err = initUdpBatch();
+    if (!err.empty()) return err;
+  }
   maxSendQueue = o.maxSendQueue;
   reapEv_.reset(event_new(loop_.base(), -1, 0,
                           [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->graveyard_.clear(); },
@@ -437,6 +444,20 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
     reply(replyWorker, done, false, "shutting down");
     return;
   }
+  if (proto == Proto::UDP && udpOut_ && data.size() <= UdpSendBatch::kMaxPayload) {
+    int fd = udpSocketFor(SockAddr(), to.family());
+    if (fd < 0) {
+      reply(replyWorker, done, false, "UDP to " + to.str() + ": no UDP socket");
+      return;
+    }
+    UdpSendBatch::Done outcome;
+    if (done)
+      outcome = [this, replyWorker, done = std::move(done), to](int err) {
+        reply(replyWorker, done, err == 0, err ? "UDP to " + to.str() + ": cannot send: " + std::strerror(err) : "");
+      };
+    udpOut_->addOwned(fd, to, std::move(data), std::move(outcome));
+    return;
+  }
   if (proto == Proto::UDP) {
     bool ok = server_.sendUdp(SockAddr(), to, data);
     reply(replyWorker, done, ok, ok ? "" : "UDP to " + to.str() + ": cannot send");
@@ -677,7 +698,39 @@ void Worker::beginStop(SteadyClock::time_point deadline) {
 void Worker::maybeFinishStop() {
   if (!stopping_ || loopEnded_ || !conns_.empty()) return;
   loopEnded_ = true;
+  if (udpOut_) udpOut_->flush();  // the loop ends after this callback: no round end to wait for
   event_base_loopbreak(loop_.base());
+}
+
+// ---- batched UDP sends (udp_send_batch) ----------------------------------------------------
+
+std::string Worker::initUdpBatch() {
+  udpFlushEv_.reset(event_new(
+      loop_.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->udpOut_->flush(); },
+      this));
+  if (!udpFlushEv_) return "cannot create the UDP send event";
+  UdpSendBatch::Hooks hooks;
+  // Activated (not added): it joins the end of the loop's current round of callbacks, so every
+  // datagram of the round goes out before epoll_wait, in one sendmmsg per socket.
+  hooks.armed = [this] { event_active(udpFlushEv_.get(), 0, 0); };
+  hooks.sent = [this](size_t datagrams, size_t bytes) {
+    counters.msgOut.fetch_add(datagrams, std::memory_order_relaxed);
+    counters.bytesOut.fetch_add(bytes, std::memory_order_relaxed);
+  };
+  hooks.failed = [](const SockAddr& to, int err) {
+    if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + std::string(std::strerror(err)));
+  };
+  udpOut_ = std::make_unique<UdpSendBatch>(std::move(hooks));
+  return "";
+}
+
+bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data) {
+  if (data.size() > UdpSendBatch::kMaxPayload) {
+    if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + std::string(std::strerror(EMSGSIZE)));
+    return false;
+  }
+  udpOut_->add(fd, to, data);
+  return true;
 }
 
 }  // namespace sipsd

@@ -21,6 +21,7 @@
 #include "core/net/server.h"
 #include "core/net/stream_framer.h"
 #include "core/net/udp_batch_reader.h"
+#include "core/net/udp_send_batch.h"
 
 namespace sipsd {
 
@@ -53,6 +54,9 @@ class Worker : private ConnectionHost {
   int udpSocketFor(const SockAddr& from, int family) const;
   WorkerStats stats() const;
   void countUdpOut(size_t bytes);
+  // udp_send_batch, on this worker's thread: a datagram out of socket fd, sent with the others
+  // of this loop round in one sendmmsg (a refusal is logged then). false: it can never be sent.
+  bool queueUdp(int fd, const SockAddr& to, std::string_view data);
 
  private:
   struct Listener {
@@ -130,6 +134,11 @@ class Worker : private ConnectionHost {
   int spareFd_ = -1;  // held in reserve: closed to accept-and-close a client when out of descriptors
   ConnectBackoff backoff_;  // outbound destinations whose connect or handshake failed lately
   std::unique_ptr<UdpBatchReader> udpReader_;  // UDP reads, one recvmmsg per wake-up
+  // udp_send_batch: UDP sends of one loop round, sent by udpFlushEv_ (activated by the first
+  // one, it runs after the round's other callbacks, before the loop waits again).
+  std::unique_ptr<UdpSendBatch> udpOut_;
+  ev::EventPtr udpFlushEv_;
+  std::string initUdpBatch();
 };
 
 }  // namespace sipsd

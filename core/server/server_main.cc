@@ -41,6 +41,7 @@ ServerOptions serverOptions(const LoadedConfig& cfg) {
   o.connectBackoff = std::chrono::seconds(s.tcpConnectBackoff);
   o.connectBackoffMax = std::chrono::seconds(s.tcpConnectBackoffMax);
   o.udpReplySteering = s.udpReplySteering;
+  o.udpSendBatch = s.udpSendBatch;
   o.transports = cfg.registry.transports();
   return o;
 }

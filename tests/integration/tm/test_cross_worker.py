@@ -9,7 +9,8 @@ it: an INVITE relayed by tm carries the owning worker in its Via branch (z9hG4bK
 which the UAS sees. A probe call on each new connection tells its worker; the CANCEL goes over
 the first connection whose worker differs from the ringing INVITE's.
 
-It runs twice: as configured by default, and with `udp_reply_steering=no`. Without steering the
+It runs twice: as configured by default, and with `udp_reply_steering=no` (and the old UDP send
+path, `udp_send_batch=no`: one sendto per datagram at once). Without steering the
 UAS's replies (one source address) all land on the worker the kernel's hash picks, so the
 replies for at least one of the two workers' INVITEs reach tm on another worker and are posted
 to their owner: the calls must still ring, answer and end with 487 the same way.
@@ -43,6 +44,7 @@ def run(c, steering):
 debug=3
 children={WORKERS}
 udp_reply_steering={"yes" if steering else "no"}
+udp_send_batch={"yes" if steering else "no"}
 listen=tls:{HOST}:{tls_port}
 listen=udp:{HOST}:{free_port()}
 loadmodule "tls"
@@ -118,7 +120,7 @@ route {{
 def main():
     c = Checker()
     for steering in (True, False):
-        print(f"-- udp_reply_steering={'yes' if steering else 'no'}")
+        print(f"-- udp_reply_steering={'yes' if steering else 'no'}, udp_send_batch the same")
         run(c, steering)
         if c.failed:
             break
