@@ -44,17 +44,22 @@ SockAddr::SockAddr(const sockaddr* sa, socklen_t len) {
 
 std::optional<SockAddr> SockAddr::fromIpPort(std::string_view ip, uint16_t port) {
   if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  std::string s(ip);
+  // inet_pton wants a C string: a stack copy, since this runs several times per relayed
+  // message. No address text is this long (IPv6 with a dotted IPv4 tail is at most 45).
+  char s[64];
+  if (ip.size() >= sizeof s) return std::nullopt;
+  ip.copy(s, ip.size());
+  s[ip.size()] = '\0';
   SockAddr a;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss_);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.ss_);
-  if (inet_pton(AF_INET, s.c_str(), &v4->sin_addr) == 1) {
+  if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
     a.len_ = sizeof(sockaddr_in);
     return a;
   }
-  if (inet_pton(AF_INET6, s.c_str(), &v6->sin6_addr) == 1) {
+  if (inet_pton(AF_INET6, s, &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
     a.len_ = sizeof(sockaddr_in6);

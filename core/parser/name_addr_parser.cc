@@ -1,7 +1,6 @@
 // name-addr / addr-spec parsing for From, To and Contact.
 #include "core/parser/name_addr_parser.h"
 
-#include "core/parser/param_list.h"
 #include "core/parser/parse_util.h"
 
 namespace sipsd {
@@ -75,7 +74,8 @@ bool parseNameAddr(std::string_view s, NameAddr& out, std::string_view& rest, bo
     }
   }
 
-  // *( SEMI generic-param )
+  // *( SEMI generic-param ). The first tag= is picked up on the way (what findParam would
+  // find in out.params, without a second walk over them).
   while (i < s.size() && isLws(s[i])) ++i;
   size_t paramsStart = i;
   while (i < s.size() && s[i] == ';') {
@@ -84,25 +84,33 @@ bool parseNameAddr(std::string_view s, NameAddr& out, std::string_view& rest, bo
     size_t ns = i;
     while (i < s.size() && isTokenChar(s[i])) ++i;
     if (i == ns) return naError(err, "empty parameter", s);
+    std::string_view name = s.substr(ns, i - ns), value;
     end = i;
     while (i < s.size() && isLws(s[i])) ++i;
     if (i < s.size() && s[i] == '=') {
       ++i;
       while (i < s.size() && isLws(s[i])) ++i;
+      size_t vs = i;
       if (i < s.size() && s[i] == '"') {
         i = skipQuoted(s, i);
         if (i == std::string_view::npos) return naError(err, "unterminated quoted parameter", s);
+        value = s.substr(vs + 1, i - vs - 2);
       } else if (i < s.size() && s[i] == '[') {
         size_t close = s.find(']', i);
         if (close == std::string_view::npos) return naError(err, "unterminated IPv6 reference", s);
         i = close + 1;
+        value = s.substr(vs, i - vs);
       } else {
-        size_t vs = i;
         while (i < s.size() && (isTokenChar(s[i]) || s[i] == ':')) ++i;
         if (i == vs) return naError(err, "empty parameter value", s);
+        value = s.substr(vs, i - vs);
       }
       end = i;
       while (i < s.size() && isLws(s[i])) ++i;
+    }
+    if (!out.hasTag && ieq(name, "tag")) {
+      out.tag = value;
+      out.hasTag = true;
     }
   }
   if (end > paramsStart) out.params = s.substr(paramsStart, end - paramsStart);
@@ -114,10 +122,6 @@ bool parseNameAddr(std::string_view s, NameAddr& out, std::string_view& rest, bo
     rest = {};
   }
   out.raw = s.substr(start, end - start);
-  if (auto tag = findParam(out.params, "tag")) {
-    out.tag = *tag;
-    out.hasTag = true;
-  }
   return true;
 }
 

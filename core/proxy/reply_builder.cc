@@ -78,11 +78,11 @@ bool buildSipReply(const SipMsg& req, const ReceiveInfo& rcv, int code, std::str
     switch (h.type) {
       case HdrType::Via:
         if (&h == top.header) {
-          // Copy the header line up to the top via-parm, the edited via-parm, then the rest.
-          std::string line(h.raw.substr(0, size_t(top.raw.data() - h.raw.data())));
-          appendViaWithReceived(line, top, rcv.src, opt.forceRport);
-          line.append(h.raw.substr(size_t(top.raw.data() + top.raw.size() - h.raw.data())));
-          appendLine(out, line);
+          // Copy the header line up to the top via-parm, the edited via-parm, then the rest
+          // (which holds the line end, so appendLine normalizes it).
+          out.append(h.raw.substr(0, size_t(top.raw.data() - h.raw.data())));
+          appendViaWithReceived(out, top, rcv.src, opt.forceRport);
+          appendLine(out, h.raw.substr(size_t(top.raw.data() + top.raw.size() - h.raw.data())));
         } else {
           appendLine(out, h.raw);
         }

@@ -189,8 +189,9 @@ bool buildForwardedRequest(const SipMsg& req, const ReceiveInfo& rcv, const Loca
   bool hasTop = nthVia(req, 0, top, err);
   if (!hasTop && !err.empty()) return false;
 
-  std::string ownBranch;
-  if (opt.branch.empty()) ownBranch = statelessBranch(req, hasTop ? &top : nullptr);
+  thread_local std::string ownBranch;  // per thread: no allocation per stateless forward
+  ownBranch.clear();
+  if (opt.branch.empty()) appendStatelessBranch(ownBranch, req, hasTop ? &top : nullptr);
   const std::string_view branch = opt.branch.empty() ? std::string_view(ownBranch) : opt.branch;
   const std::string_view buf = req.buf;
   // Where the start line's line end finishes.

@@ -106,6 +106,12 @@ bool appendViaWithReceived(std::string& out, const ViaBody& v, const SockAddr& s
 }
 
 std::string statelessBranch(const SipMsg& req, const ViaBody* top) {
+  std::string br;
+  appendStatelessBranch(br, req, top);
+  return br;
+}
+
+void appendStatelessBranch(std::string& out, const SipMsg& req, const ViaBody* top) {
   uint64_t a, b;
   if (top && parse::istartsWith(top->branch, "z9hG4bK")) {
     // The incoming branch identifies the transaction; the request-URI separates spirals.
@@ -128,10 +134,9 @@ std::string statelessBranch(const SipMsg& req, const ViaBody* top) {
     a = keyedHash({callId, fromTag, cseqNum, via, req.ruri}, 3);
     b = keyedHash({callId, fromTag, cseqNum, via, req.ruri}, 4);
   }
-  std::string br = "z9hG4bKsd";
-  appendHex(br, a);
-  appendHex(br, b);
-  return br;
+  out += "z9hG4bKsd";
+  appendHex(out, a);
+  appendHex(out, b);
 }
 
 std::string makeViaValue(const LocalVia& self, std::string_view branch, bool rport) {

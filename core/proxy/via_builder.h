@@ -35,6 +35,8 @@ bool appendViaWithReceived(std::string& out, const ViaBody& v, const SockAddr& s
 // (or, for RFC 2543 requests, of the transaction-identifying fields), so a retransmission, the
 // CANCEL and the non-2xx ACK of a request get the same branch (RFC 3261 §16.11).
 std::string statelessBranch(const SipMsg& req, const ViaBody* top);
+// The same appended to `out`.
+void appendStatelessBranch(std::string& out, const SipMsg& req, const ViaBody* top);
 
 // "SIP/2.0/TLS host:port;branch=BRANCH;rport" (value only).
 std::string makeViaValue(const LocalVia& self, std::string_view branch, bool rport = true);

@@ -20,7 +20,7 @@ Transaction* KeyIndex::find(uint64_t hash, std::string_view key) const {
 }
 
 void KeyIndex::insert(uint64_t hash, Transaction* tx) {
-  if ((used_ + 1) * 4 > slots_.size() * 3) grow();
+  if ((used_ + 1) * 2 > slots_.size()) grow();
   const size_t mask = slots_.size() - 1;
   size_t i = hash & mask;
   while (slots_[i].tx) i = (i + 1) & mask;

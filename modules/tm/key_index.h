@@ -35,7 +35,10 @@ class KeyIndex {
   };
   void grow();
 
-  std::vector<Slot> slots_;  // power-of-two size, at most 3/4 full
+  // Power-of-two size, at most half full: with linear probing a miss (every new request looks
+  // its key up first) walks ~(1 + 1/(1-a)^2)/2 slots at load a: 8.5 at 3/4, 2.5 at 1/2, for
+  // 16 bytes more per open transaction.
+  std::vector<Slot> slots_;
   size_t used_ = 0;
 };
 

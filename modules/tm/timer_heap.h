@@ -1,4 +1,4 @@
-// Deadlines of one worker's transactions: an indexed binary min-heap of (due, slot) with at most
+// Deadlines of one worker's transactions: an indexed 4-ary min-heap of (due, slot) with at most
 // one entry per transaction slot (tx_table.h), and each slot's position in the heap, so a
 // transaction's deadline is moved or removed in place in O(log n).
 // It replaced a heap that pushed a new entry on every reschedule and skipped stale ones when
@@ -35,6 +35,7 @@ class TimerHeap {
     uint32_t slot;
   };
   static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr size_t kArity = 4;
 
   void place(size_t i, Entry e);
   void siftUp(size_t i, Entry e);

@@ -59,11 +59,13 @@ struct ClockScope {
 };
 
 // The replies tm builds (100 Trying, relayed replies, local finals) are built here and then
-// swapped into the transaction's lastReply, whose old block comes back here: in the steady
-// state no reply costs a malloc. Used only between building a reply and serverEvent().
+// copied into the transaction's lastReply, whose block (kept when the transaction is reused)
+// grows to the largest reply it carried: in the steady state no reply costs a malloc. (Swapping
+// the blocks instead saves the copy, but then small blocks circulate and a larger reply
+// reallocates.) Used only between building a reply and serverEvent().
 thread_local std::string tOut;
 std::string& replyScratch() {
-  // A block grown by an exceptional reply is not kept (it would travel into transactions).
+  // A block grown by an exceptional reply is not kept.
   if (tOut.capacity() > TxTable::kKeepBytes) std::string().swap(tOut);
   return tOut;
 }
@@ -256,9 +258,15 @@ void TransactionLayer::serverEvent(WorkerTables& w, Transaction& tx, int evIndex
   const int64_t now = this->now();
   if ((step.actions & kSaSend) && data) {
     sendUpstream(tx, *data);
-    tx.lastReply.swap(*data);  // *data gets the old block back (see replyScratch())
+    const size_t before = Transaction::heapBytes(tx.lastReply);
+    tx.lastReply.assign(*data);  // into the transaction's own block (see replyScratch())
     tx.lastCode = code;
-    account(w, tx);
+    // Only this block can have changed: no walk over the transaction (memoryBytes()).
+    const size_t after = Transaction::heapBytes(tx.lastReply);
+    if (after != before) {
+      w.bytes.fetch_add(after - before, std::memory_order_relaxed);
+      tx.accounted += after - before;
+    }
   }
   if ((step.actions & kSaResendLast) && !tx.lastReply.empty()) {
     sendUpstream(tx, tx.lastReply);

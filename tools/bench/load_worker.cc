@@ -19,7 +19,8 @@ namespace sipsd::bench {
 namespace {
 
 constexpr auto kRetryDelay = std::chrono::milliseconds(20);
-constexpr int kMaxStartsPerTurn = 32;
+// Call mode: the window of calls is opened over this long at the start (see fill()).
+constexpr auto kCallRamp = std::chrono::milliseconds(100);
 
 std::string errnoText(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
@@ -77,6 +78,7 @@ void LoadWorker::run() {
   rc_.arriveAndWait();
   loading_ = true;
   now_ = Clock::now();
+  loadStart_ = now_;
   if (epfd_ >= 0) loadPhase();
   rc_.arriveAndWait();
   loading_ = false;
@@ -137,6 +139,7 @@ void LoadWorker::loadPhase() {
 int LoadWorker::pollTimeoutMs() const {
   int ms = 5;
   if (opt_.mode != Mode::kCall) return ms;
+  if (loading_ && now_ - loadStart_ < kCallRamp) ms = 1;  // the window is opening
   for (const auto& c : conns_) {
     const auto due = c.calls.nextByeDue();
     if (!due) continue;
@@ -340,10 +343,15 @@ void LoadWorker::onReady(Conn& c) {
 
 void LoadWorker::fill(Conn& c) {
   if (opt_.mode == Mode::kCall) {
-    // At most kMaxStartsPerTurn new calls per turn of the loop: the first window of INVITEs
-    // then reaches the server over a few turns instead of in one burst that overflows its
-    // socket buffer (nothing is retransmitted; a lost INVITE is a failed call).
-    for (int n = 0; n < kMaxStartsPerTurn && c.state == State::kReady && !c.calls.full() && moreTickets(); ++n) {
+    // The window opens evenly over kCallRamp: started at once, its calls would run in step, the
+    // 2xx, ACK and BYE of all of them in one burst per round that overflows a server's socket
+    // buffer (nothing is retransmitted; a lost datagram is a failed call).  Spread at the start,
+    // each call then starts when another ends, and the load stays spread.
+    std::size_t allowed = static_cast<std::size_t>(opt_.pipeline);
+    if (now_ - loadStart_ < kCallRamp)
+      allowed = 1 + allowed * static_cast<std::size_t>((now_ - loadStart_).count()) /
+                        static_cast<std::size_t>(std::chrono::duration_cast<Clock::duration>(kCallRamp).count());
+    while (c.state == State::kReady && c.calls.inflight() < allowed && !c.calls.full() && moreTickets()) {
       c.calls.start(now_, &c.out);
       emit(c);
     }

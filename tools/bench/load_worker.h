@@ -117,6 +117,7 @@ class LoadWorker {
   bool loading_ = false;         // between the two barriers
   bool exhausted_ = false;       // no more tickets: finish what is in flight
   Clock::time_point now_{};
+  Clock::time_point loadStart_{};  // when the measured phase began
   std::vector<Conn> conns_;
   WorkerStats stats_;
 };

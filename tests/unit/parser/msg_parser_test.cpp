@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/parser/header_section.h"
 #include "core/parser/msg_parser.h"
 
 using namespace sipsd;
@@ -231,4 +232,14 @@ TEST_CASE("size limits: header count and line length") {
   longFold += "\r\n";
   CHECK_FALSE(parseMessage(longFold, m, err));
   CHECK(err == "line 82: folded header 'X-Fold' too long");
+}
+
+TEST_CASE("framing::contentLength: full and compact names in any case, folded values, conflicts") {
+  CHECK(framing::contentLength("INVITE sip:a@b SIP/2.0\r\nVia: x\r\nContent-Length: 12\r\n\r\n") == 12);
+  CHECK(framing::contentLength("SIP/2.0 200 OK\r\nl: 5\r\ncontent-length :\r\n 5\r\n\r\n") == 5);
+  CHECK(framing::contentLength("X\r\nL: 5\r\nCONTENT-LENGTH: 6\r\n\r\n") == -2);
+  CHECK(framing::contentLength("X\r\nCall-ID: c\r\n Content-Length: 9\r\n\r\n") == -1);  // a fold, not a header
+  CHECK(framing::contentLength("X\r\n\r Content-Length: 3\r\n\r\n") == 3);  // trimmed like the value
+  CHECK(framing::contentLength("X\r\nContent-Type: a\r\nCSeq: 1 A\r\n\r\n") == -1);
+  CHECK(framing::contentLength("X\r\nContent-Length: 1x\r\n\r\n") == -2);
 }

@@ -192,6 +192,20 @@ TEST_CASE("URI: sip, sips, tel, userinfo, IPv6, params, headers") {
   CHECK_FALSE(parseUri("sip:a b@c", u, err));
 }
 
+TEST_CASE("name-addr: the first tag counts, never one inside another parameter's value") {
+  NameAddr na;
+  std::string_view rest;
+  std::string err;
+  REQUIRE(parseNameAddr("<sip:a@h>;x=[::1;tag=no];y=\"tag=no\";TAG=first;tag=second", na, rest, false, err));
+  CHECK(na.hasTag);
+  CHECK(na.tag == "first");
+  REQUIRE(parseNameAddr("<sip:a@h>;x=[::1;tag=no]", na, rest, false, err));
+  CHECK_FALSE(na.hasTag);
+  REQUIRE(parseNameAddr("sip:a@h;tag", na, rest, false, err));
+  CHECK(na.hasTag);
+  CHECK(na.tag.empty());
+}
+
 TEST_CASE("name-addr and addr-spec with header params") {
   NameAddr na;
   std::string_view rest;

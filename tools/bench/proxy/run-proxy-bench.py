@@ -10,14 +10,20 @@ t_relay() in dialog), on this machine, one after the other:
              INVITE transaction, from the server's own accounting (sipsd tm.stats bytes,
              Kamailio's shared memory in use, core.shmmem) and from RSS/PSS growth.
 
-The UAC is call_uac.py (in this process's directory; sipp in Debian has no TLS), the UAS is
-sipp (uas.xml, uas_ring.xml). Both servers run 2 workers (children=2, and for Kamailio also
-tcp_children=2). Certificates come from tools/sipsd-ca.
+The caller (UAC) of the calls is `sipsd-bench --mode call` (C++, BUILD_DIR/tools/bench; --uac cpp,
+the default; 400 calls in flight), which costs the machine little next to the servers, or
+call_uac.py (Python, in this process's directory; --uac python; 100 in flight, which with the
+20 ms hang-up delay caps a run near 4,600 calls/s and leaves the servers idle between datagrams;
+see README.md "The caller"). Both run the same call flow (sipp in Debian has no TLS, so sipp
+cannot be the caller). The UAS is sipp (uas.xml, uas_ring.xml); the ringing calls of the memory
+part are started by call_uac.py either way. Both servers run 2 workers (children=2, and for
+Kamailio also tcp_children=2). Certificates come from tools/sipsd-ca.
 
-  tools/bench/proxy/run-proxy-bench.py [--calls N] [--window W] [--ring N] [--keep]
-  BUILD_DIR (default build) must hold sipsd and the modules (tools/setup.sh).
+  tools/bench/proxy/run-proxy-bench.py [--uac cpp|python] [--calls N] [--window W] [--warmup S] [--ring N] [--keep]
+  BUILD_DIR (default build) must hold sipsd, the modules and tools/bench/sipsd-bench (tools/setup.sh).
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -35,6 +41,11 @@ sys.path.insert(0, HERE)
 import call_uac  # noqa: E402
 
 HOST = "127.0.0.1"
+CPP_WINDOW = 400  # calls in flight for sipsd-bench: see README.md ("The caller")
+CPP_CALLS = 40000  # measured calls per row for sipsd-bench (several seconds even for sipsd)
+# The UDP receive buffer Kamailio may ask for (its `maxbuffer`, default 256 KiB): what sipsd's
+# listeners ask for (core/net/socket_util.cc), so bursts that one server absorbs the other does too.
+UDP_RCVBUF = 1 << 20
 KAM_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 CLK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -171,6 +182,7 @@ children=2
 tcp_children=2
 enable_tls=yes
 auto_aliases=no
+maxbuffer={UDP_RCVBUF}
 listen=udp:{HOST}:{udp}
 listen=tls:{HOST}:{tls}
 mpath="{KAM_MODULES}"
@@ -255,6 +267,37 @@ class Uas:
             self.proc.wait()
 
 
+def run_calls(args, build, proto, target, uas_port, cafile, warmup=False):
+    """`args.calls` complete calls through the proxy at `target` by the chosen caller; returns
+    completed, failed, elapsed (seconds of the measured calls) and uac_cpu (the caller's CPU seconds).
+    warmup: sipsd-bench calls for `args.warmup` seconds instead (call_uac.py: the same calls)."""
+    if args.uac == "python":
+        r0 = os.times()
+        r = call_uac.run_calls(proto, HOST, target, uas_port, args.calls, args.window, cafile)
+        r1 = os.times()
+        r["uac_cpu"] = (r1.user - r0.user) + (r1.system - r0.system)
+        return r
+    argv = [os.path.join(build, "tools", "bench", "sipsd-bench"), "--mode", "call", "--proto", proto,
+            "--target", f"{HOST}:{target}", "--ruri", f"sip:service@{HOST}:{uas_port}",
+            "--connections", "1", "--window", str(args.window), "--timeout", "8", "--json"]
+    argv += ["--duration", str(args.warmup)] if warmup else ["--count", str(args.calls)]
+    if proto == "tls":
+        argv += ["--ca", cafile]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    try:
+        j = json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise SystemExit(f"run-proxy-bench: sipsd-bench failed (exit {p.returncode}): {p.stdout}{p.stderr}")
+    if warmup:
+        return j
+    if j["errors"] or p.returncode != 0:
+        print(f"run-proxy-bench: sipsd-bench over {proto}: {j['errors']} failed call(s), first error: "
+              f"{j['first_error']}", file=sys.stderr)
+    # sipsd-bench starts exactly --count calls: the ones not completed failed (counted by kind).
+    return {"completed": j["ops"], "failed": args.calls - j["ops"], "elapsed": j["elapsed_s"],
+            "uac_cpu": j["client_cpu_us_per_op"] * j["ops"] / 1e6}
+
+
 def sipsd_stats(rpc_port):
     body = ("<?xml version='1.0'?><methodCall><methodName>tm.stats</methodName><params></params>"
             "</methodCall>").encode()
@@ -278,8 +321,15 @@ def kamailio_tm_open(ctl):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--calls", type=int, default=int(os.environ.get("CALLS", "20000")), help="calls per measurement")
-    ap.add_argument("--window", type=int, default=int(os.environ.get("WINDOW", "100")), help="calls in flight")
+    ap.add_argument("--calls", type=int, default=int(os.environ["CALLS"]) if "CALLS" in os.environ else None,
+                    help="calls per measurement (default: 20000 for --uac python, %d for cpp)" % CPP_CALLS)
+    ap.add_argument("--warmup", type=float, default=float(os.environ.get("WARMUP", "6")),
+                    help="--uac cpp: seconds of calls before each measurement (default 6, longer than the "
+                         "5 s wait timer); --uac python warms up with as many calls as it measures")
+    ap.add_argument("--uac", choices=("cpp", "python"), default=os.environ.get("UAC", "cpp"),
+                    help="the caller: sipsd-bench --mode call (cpp, default) or call_uac.py (python)")
+    ap.add_argument("--window", type=int, default=int(os.environ["WINDOW"]) if "WINDOW" in os.environ else None,
+                    help="calls in flight (default: 100 for --uac python, %d for cpp)" % CPP_WINDOW)
     ap.add_argument("--ring", type=int, default=int(os.environ.get("RING", "5000")), help="ringing calls for memory")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--smoke", action="store_true",
@@ -289,13 +339,19 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     build = os.path.abspath(os.environ.get("BUILD_DIR", os.path.join(ROOT, "build")))
     sipsd = os.path.join(build, "sipsd")
+    if args.calls is None:
+        args.calls = CPP_CALLS if args.uac == "cpp" else 20000
     if args.smoke:
-        args.calls, args.ring = min(args.calls, 300), min(args.ring, 100)
+        args.calls, args.ring, args.warmup = min(args.calls, 300), min(args.ring, 100), min(args.warmup, 0.5)
     for tool in (("sipp",) if args.smoke else ("kamailio", "kamcmd", "sipp")):
         if not shutil.which(tool):
             raise SystemExit(f"run-proxy-bench: {tool} is not installed (tools/setup.sh)")
     if not os.access(sipsd, os.X_OK):
         raise SystemExit(f"run-proxy-bench: {sipsd} not found: build first")
+    if args.uac == "cpp" and not os.access(os.path.join(build, "tools", "bench", "sipsd-bench"), os.X_OK):
+        raise SystemExit(f"run-proxy-bench: {build}/tools/bench/sipsd-bench not found: build first (or --uac python)")
+    if args.window is None:
+        args.window = CPP_WINDOW if args.uac == "cpp" else 100
     work = tempfile.mkdtemp(prefix="sipsd-proxybench-")
     ca = os.path.join(work, "ca")
     ca_tool = os.path.join(ROOT, "tools", "sipsd-ca")
@@ -339,15 +395,15 @@ def main():
             srv = start(kind, uas_port)
             try:
                 target = srv.udp if proto == "udp" else srv.tls
-                # Warm-up as long as the measured run: finished transactions stay 5 s (the wait
-                # timer), so the servers' memory only reaches its steady state after that; the
-                # measured run then pays no heap growth (Kamailio's shared memory is mapped at start).
-                call_uac.run_calls(proto, HOST, target, uas_port, args.calls, args.window,
-                                   os.path.join(ca, "ca.crt"))
-                c0 = srv.cpu()
-                r = call_uac.run_calls(proto, HOST, target, uas_port, args.calls, args.window,
-                                       os.path.join(ca, "ca.crt"))
+                # Warm-up longer than the wait timer (6 s of calls; call_uac.py: as many calls as
+                # the measured run): finished transactions stay 5 s, so the servers' memory only
+                # reaches its steady state after that; the measured run then pays no heap growth
+                # (Kamailio's shared memory is mapped at start).
+                run_calls(args, build, proto, target, uas_port, os.path.join(ca, "ca.crt"), warmup=True)
+                c0, u0 = srv.cpu(), cpu_seconds(uas.proc.pid)
+                r = run_calls(args, build, proto, target, uas_port, os.path.join(ca, "ca.crt"))
                 cpu = srv.cpu() - c0
+                r["uas_cpu"] = cpu_seconds(uas.proc.pid) - u0
                 rows.append((proto, kind, r, cpu))
             finally:
                 srv.stop()
@@ -376,16 +432,20 @@ def main():
             uas.stop()
 
     names = {"sipsd": "sipsd (tm+rr)", "kamailio": "Kamailio (qm)", "kamailio-fm": "Kamailio -x fm"}
-    print(f"calls: {args.calls} per run ({args.window} in flight), INVITE/100/180/200/ACK/BYE/200, record-routed, "
-          "2 workers each")
-    print(f"{'path':<10} {'server':<15} {'calls/s':>9} {'failed':>7} {'CPU us/call':>12} {'calls/CPU-s':>12}")
+    caller = "sipsd-bench --mode call" if args.uac == "cpp" else "call_uac.py"
+    print(f"calls: {args.calls} per run ({args.window} in flight, caller {caller}), INVITE/100/180/200/ACK/BYE/200, "
+          "record-routed, 2 workers each")
+    print(f"{'path':<10} {'server':<15} {'calls/s':>9} {'failed':>7} {'CPU us/call':>12} {'calls/CPU-s':>12} "
+          f"{'UAC us/call':>12} {'UAS us/call':>12}")
     per = {}
     for proto, kind, r, cpu in rows:
         us = cpu * 1e6 / max(1, r["completed"])
         cps = r["completed"] / cpu if cpu > 0 else float("inf")
         per[(proto, kind)] = (r["completed"] / r["elapsed"], cps)
+        uac = r["uac_cpu"] * 1e6 / max(1, r["completed"])
+        uas = r["uas_cpu"] * 1e6 / max(1, r["completed"])
         print(f"{proto.upper() + '->UDP':<10} {names[kind]:<15} {r['completed'] / r['elapsed']:>9.0f} {r['failed']:>7} "
-              f"{us:>12.1f} {cps:>12.0f}")
+              f"{us:>12.1f} {cps:>12.0f} {uac:>12.1f} {uas:>12.1f}")
     print()
     print(f"memory: {args.ring} calls ringing (UDP->UDP), one open INVITE transaction each")
     print(f"{'server':<15} {'ringing':>8} {'open tx':>8} {'own bytes/tx':>13} {'RSS B/tx':>9} {'PSS B/tx':>9}")
