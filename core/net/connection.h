@@ -65,6 +65,10 @@ class Connection : private FramerSink {
   // Application data: through the session when there is one, written at once when the
   // socket takes it, else queued (bounded). false: the connection is closed or closing.
   bool send(std::string&& data);
+  // The end of the owner's loop round (after corkUntilRoundEnd): writes what the round queued.
+  void endRoundCork() {
+    if (corked_) uncork();
+  }
   // Flushes what is queued (a session's close_notify first), then closes.
   void closeGracefully();
   // Closes at once (nothing more is written); reason is logged with the peer at `level`.
@@ -115,6 +119,15 @@ class Connection : private FramerSink {
     Connection* next = nullptr;
     bool linked = false;
   } fresh;
+
+  // ---- streamed writes (a reply produced as the peer reads it, e.g. a large RPC answer) ----
+  size_t queued() const { return out_.bytes(); }
+  // `fn` runs once, at the end of a flush that leaves `lowWater` bytes or fewer queued (it
+  // replaces an earlier one); dropped unrun when the connection closes.
+  void onDrained(size_t lowWater, std::function<void()> fn) {
+    drainLow_ = lowWater;
+    drainFn_ = std::move(fn);
+  }
 
  private:
   // FramerSink
@@ -172,6 +185,8 @@ class Connection : private FramerSink {
   uint64_t messages_ = 0;  // complete messages and keep-alive pings received
   bool verdictPending_ = false;  // see awaitVerdict()
   SteadyClock::time_point verdictBy_{};
+  size_t drainLow_ = 0;             // see onDrained()
+  std::function<void()> drainFn_;
 };
 
 }  // namespace sipsd

@@ -525,6 +525,24 @@ bool Worker::send(uint64_t id, std::string data) {
   return it->second->send(std::move(data));
 }
 
+bool Worker::whenDrained(uint64_t id, std::function<void(size_t room)> fn) {
+  auto it = conns_.find(id);
+  if (it == conns_.end() || it->second->closed() || it->second->closing()) return false;
+  const size_t bound = maxSendQueue;
+  // Always on a later turn of the loop, never inside the caller or inside flush(): the
+  // producer queues more on this connection, and other sockets get served in between.
+  auto run = [this, id, bound, fn = std::move(fn)] {
+    auto c = conns_.find(id);
+    if (c == conns_.end() || c->second->closed() || c->second->closing()) return;
+    size_t q = c->second->queued();
+    fn(q < bound ? bound - q : 0);
+  };
+  Connection& c = *it->second;
+  if (c.queued() <= bound / 4) loop_.post(std::move(run));
+  else c.onDrained(bound / 4, [this, run = std::move(run)] { loop_.post(run); });
+  return true;
+}
+
 bool Worker::close(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return false;
@@ -706,8 +724,7 @@ void Worker::maybeFinishStop() {
 
 std::string Worker::initUdpBatch() {
   udpFlushEv_.reset(event_new(
-      loop_.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->udpOut_->flush(); },
-      this));
+      loop_.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->onRoundEnd(); }, this));
   if (!udpFlushEv_) return "cannot create the UDP send event";
   UdpSendBatch::Hooks hooks;
   // Activated (not added): it joins the end of the loop's current round of callbacks, so every
@@ -722,6 +739,25 @@ std::string Worker::initUdpBatch() {
   };
   udpOut_ = std::make_unique<UdpSendBatch>(std::move(hooks));
   return "";
+}
+
+bool Worker::corkUntilRoundEnd(Connection& c) {
+  if (!udpFlushEv_ || stopping_) return false;
+  if (roundCorked_.empty()) event_active(udpFlushEv_.get(), 0, 0);
+  roundCorked_.push_back(c.id());
+  return true;
+}
+
+void Worker::onRoundEnd() {
+  udpOut_->flush();
+  // Swapped out first: a write that closes a connection, or a send from its report, may
+  // cork again (for the next pass of this event).
+  roundCorked_.swap(roundCorkedSpare_);
+  for (uint64_t id : roundCorkedSpare_) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) it->second->endRoundCork();
+  }
+  roundCorkedSpare_.clear();
 }
 
 bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data) {
