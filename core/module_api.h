@@ -113,6 +113,10 @@ struct RpcMethod {
   std::string name;
   std::string help;
   std::function<RpcValue(const std::vector<RpcValue>& params)> call;  // throws RpcFault
+  // Optional, for answers too large to build at once (ul.dump): the same method as an
+  // RpcStream, which dispatch_rpc writes in parts as the client reads. Throws RpcFault like
+  // `call`; `call` stays set for callers that cannot stream (it can drain the stream: drainRpcStream).
+  std::function<std::unique_ptr<RpcStream>(const std::vector<RpcValue>& params)> stream = nullptr;
 };
 
 // ---- what the core offers modules ----------------------------------------------------------
@@ -237,6 +241,14 @@ class CoreApi {
   // only (read without a lock afterwards). The registrar counts REGISTER answers with it.
   using ReplyObserver = std::function<void(const ScriptContext& ctx, int status)>;
   virtual void addReplyObserver(ReplyObserver fn) { (void)fn; }
+  // Streamed replies (an RPC answer written as the client reads it): fn(room) runs once, on the
+  // connection's worker and on a later turn of its loop (never inside this call), when at most
+  // a quarter of tcp_max_send_queue is queued on it; room = the bytes it may queue then without
+  // reaching the bound. false when the connection is gone; fn is dropped unrun if it closes first.
+  virtual bool whenDrained(uint64_t connId, std::function<void(size_t room)> fn) {
+    (void)connId; (void)fn;
+    return false;
+  }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

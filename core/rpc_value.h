@@ -49,6 +49,34 @@ enum RpcFaultCode : int {
   kRpcFailed = 500,             // the method could not do it now (TLS not running, a reload that failed)
 };
 
+// An RPC answer produced in parts (RpcMethod::stream): a struct whose members are head(), then
+// an array named arrayName() whose elements step() produces a bounded piece at a time, then
+// tail(). The transport calls step() on later turns of the worker's loop as the client reads,
+// so neither the worker nor memory holds the whole answer at once.
+class RpcStream {
+ public:
+  virtual ~RpcStream() = default;
+  // The members before the array; asked once, before the first step().
+  virtual RpcStruct head() = 0;
+  virtual std::string arrayName() const = 0;
+  // A bounded piece of work (about a millisecond): appends finished elements to `out` (maybe
+  // none); false once the array is complete. May throw (the answer is then abandoned).
+  virtual bool step(RpcArray& out) = 0;
+  // The members after the array (they may sum it up); asked once step() returned false.
+  virtual RpcStruct tail() = 0;
+};
+
+// The whole answer of a stream at once (RpcMethod::call of a streamed method).
+inline RpcValue drainRpcStream(RpcStream& s) {
+  RpcStruct r = s.head();
+  RpcArray items;
+  while (s.step(items)) {
+  }
+  r.emplace_back(s.arrayName(), RpcValue(std::move(items)));
+  for (auto& m : s.tail()) r.push_back(std::move(m));
+  return RpcValue(std::move(r));
+}
+
 struct RpcFaultInfo {
   RpcFaultCode code;
   const char* name;     // the constant's name

@@ -258,6 +258,11 @@ bool Connection::flush(SteadyClock::time_point now) {
   } else {
     armWrite(true);
   }
+  if (drainFn_ && out_.bytes() <= drainLow_) {
+    std::function<void()> fn = std::move(drainFn_);
+    drainFn_ = nullptr;
+    fn();
+  }
   return true;
 }
 

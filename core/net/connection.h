@@ -120,6 +120,15 @@ class Connection : private FramerSink {
     bool linked = false;
   } fresh;
 
+  // ---- streamed writes (a reply produced as the peer reads it, e.g. a large RPC answer) ----
+  size_t queued() const { return out_.bytes(); }
+  // `fn` runs once, at the end of a flush that leaves `lowWater` bytes or fewer queued (it
+  // replaces an earlier one); dropped unrun when the connection closes.
+  void onDrained(size_t lowWater, std::function<void()> fn) {
+    drainLow_ = lowWater;
+    drainFn_ = std::move(fn);
+  }
+
  private:
   // FramerSink
   bool onMessage(std::string_view msg) override;
@@ -176,6 +185,8 @@ class Connection : private FramerSink {
   uint64_t messages_ = 0;  // complete messages and keep-alive pings received
   bool verdictPending_ = false;  // see awaitVerdict()
   SteadyClock::time_point verdictBy_{};
+  size_t drainLow_ = 0;             // see onDrained()
+  std::function<void()> drainFn_;
 };
 
 }  // namespace sipsd

@@ -221,6 +221,16 @@ bool Server::closeConnection(uint64_t connId) {
   return true;
 }
 
+bool Server::whenDrained(uint64_t connId, std::function<void(size_t room)> fn) {
+  int owner = ConnIndex::ownerOf(connId);
+  if (owner < 0 || owner >= workerCount()) return false;
+  Worker* w = workers_[size_t(owner)].get();
+  if (Worker::current() == w) return w->whenDrained(connId, std::move(fn));
+  if (!index_->contains(connId)) return false;
+  w->loop().post([w, connId, fn = std::move(fn)]() mutable { w->whenDrained(connId, std::move(fn)); });
+  return true;
+}
+
 bool Server::sendUdp(const SockAddr& from, const SockAddr& to, std::string_view data) {
   if (workers_.empty()) return false;
   Worker* cur = Worker::current();

@@ -126,6 +126,9 @@ class Server {
   uint64_t findConnection(Proto proto, const SockAddr& remote) const;
   // Close a connection after its queued data is flushed (TLS: after close_notify).
   bool closeConnection(uint64_t connId);
+  // Streamed replies (Worker::whenDrained, on the connection's owner worker): fn(room) runs
+  // once at most a quarter of maxSendQueue is queued on it. false if the connection is gone.
+  bool whenDrained(uint64_t connId, std::function<void(size_t room)> fn);
   // A datagram out of the UDP socket bound to `from` (or the first udp listen of to's family).
   // false when there is no such socket or the kernel refuses it right now (never blocks).
   bool sendUdp(const SockAddr& from, const SockAddr& to, std::string_view data);

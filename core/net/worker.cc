@@ -524,6 +524,24 @@ bool Worker::send(uint64_t id, std::string data) {
   return it->second->send(std::move(data));
 }
 
+bool Worker::whenDrained(uint64_t id, std::function<void(size_t room)> fn) {
+  auto it = conns_.find(id);
+  if (it == conns_.end() || it->second->closed() || it->second->closing()) return false;
+  const size_t bound = maxSendQueue;
+  // Always on a later turn of the loop, never inside the caller or inside flush(): the
+  // producer queues more on this connection, and other sockets get served in between.
+  auto run = [this, id, bound, fn = std::move(fn)] {
+    auto c = conns_.find(id);
+    if (c == conns_.end() || c->second->closed() || c->second->closing()) return;
+    size_t q = c->second->queued();
+    fn(q < bound ? bound - q : 0);
+  };
+  Connection& c = *it->second;
+  if (c.queued() <= bound / 4) loop_.post(std::move(run));
+  else c.onDrained(bound / 4, [this, run = std::move(run)] { loop_.post(run); });
+  return true;
+}
+
 bool Worker::close(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return false;

@@ -47,6 +47,10 @@ class Worker : private ConnectionHost {
   void sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt, SendDone done,
               int replyWorker, bool mayForward);
   void beginStop(SteadyClock::time_point deadline);
+  // Streamed replies: fn(room) runs on a later turn of this loop once connection `id` has at
+  // most a quarter of maxSendQueue queued; room = the bytes it may queue then. false when the
+  // connection is gone or closing; fn is dropped unrun if it closes before then.
+  bool whenDrained(uint64_t id, std::function<void(size_t room)> fn);
 
   // ---- any thread ----
   // The UDP socket bound to `from` (or the first of `family`), -1 if none. Sockets live until

@@ -71,7 +71,9 @@ std::string buildHttpResponse(const HttpResponse& r) {
     out.append(r.contentType);
     out += "\r\n";
   }
-  if (sendLength) {
+  if (r.streamed) {
+    if (!r.http10Peer) out += "Transfer-Encoding: chunked\r\n";
+  } else if (sendLength) {
     out += "Content-Length: ";
     out += std::to_string(noBody ? 0 : r.body.size());
     out += "\r\n";
@@ -83,7 +85,7 @@ std::string buildHttpResponse(const HttpResponse& r) {
     if (out.back() != '\n') out += "\r\n";
   }
   out += "\r\n";
-  if (!noBody && !r.headOnly) out.append(r.body);
+  if (!noBody && !r.headOnly && !r.streamed) out.append(r.body);
   return out;
 }
 

@@ -22,6 +22,10 @@ struct HttpResponse {
   bool keepAlive = true;          // false: "Connection: close"
   bool http10Peer = false;        // a 1.0 client that asked for keep-alive is told so explicitly
   bool headOnly = false;          // answer to HEAD: headers (with the body's length), no body
+  // The body follows later, produced in parts (a streamed RPC answer): no Content-Length; a
+  // 1.1 peer gets "Transfer-Encoding: chunked", a 1.0 peer a body that ends with the connection
+  // (keepAlive must then be false). `body` is ignored.
+  bool streamed = false;
 };
 
 // "HTTP/1.1 CODE REASON", Date, Server, Content-Type (when given and a body is allowed),

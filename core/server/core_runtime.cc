@@ -215,4 +215,8 @@ std::string CoreRuntime::renderMetrics() { return metricsRegistry_.render(); }
 
 void CoreRuntime::addReplyObserver(ReplyObserver fn) { replyObservers_.push_back(std::move(fn)); }
 
+bool CoreRuntime::whenDrained(uint64_t connId, std::function<void(size_t room)> fn) {
+  return server_ && connId && server_->whenDrained(connId, std::move(fn));
+}
+
 }  // namespace sipsd

@@ -61,6 +61,7 @@ class CoreRuntime : public CoreApi {
   std::string renderMetrics() override;
   CoreMetrics& metrics() { return metrics_; }
   void addReplyObserver(ReplyObserver fn) override;
+  bool whenDrained(uint64_t connId, std::function<void(size_t room)> fn) override;
 
  private:
   LoadedConfig& cfg_;

@@ -213,4 +213,18 @@ size_t LocationTable::sweepSome(int64_t now, int64_t keep, size_t budget) {
   return sweepDue_.size();
 }
 
+bool LocationTable::walkSome(Walk& w, size_t budget, std::vector<RecordPtr>& out) const {
+  const size_t buckets = byAor_.bucket_count();
+  if (w.buckets != buckets) {  // the first call, or the table was rehashed since the last one
+    w.buckets = buckets;
+    w.bucket = 0;
+    out.clear();
+  }
+  size_t visited = 0;
+  for (size_t scanned = 0; w.bucket < buckets && visited < budget && scanned < 8 * budget; ++scanned, ++w.bucket)
+    for (auto it = byAor_.begin(w.bucket); it != byAor_.end(w.bucket); ++it, ++visited)
+      if (!it->second->bindings.empty()) out.push_back(it->second);
+  return w.bucket < buckets;
+}
+
 }  // namespace sipsd::usrloc

@@ -41,6 +41,17 @@ class LocationTable {
       if (!r->bindings.empty()) fn(r);
   }
   size_t size() const { return byAor_.size(); }
+  // A walk over the live records in parts (ul.dump), so that no call stalls the worker for
+  // long: each call appends the live records of the next buckets (about `budget` records, at
+  // most 8 * budget buckets) to `out` and returns false once the whole table was walked. The
+  // table may change between calls: a bucket shows its records as they are when it is walked.
+  // A rehash (the table grew) restarts the walk with `out` cleared, so no AoR is missed or
+  // listed twice.
+  struct Walk {
+    size_t bucket = 0;
+    size_t buckets = 0;  // the bucket count the walk runs over (0: not started)
+  };
+  bool walkSome(Walk& w, size_t budget, std::vector<RecordPtr>& out) const;
   // What Redis holds after a reload, by AoR (keys view the records' own AoR strings).
   using Snapshot = std::unordered_map<std::string_view, RecordPtr>;
   // Makes the replica equal to `snap` (a reload after a (re)connect): records it lacks are

@@ -4,6 +4,7 @@
 
 #include "core/module_api.h"
 #include "core/module_helpers.h"
+#include "modules/usrloc/dump_stream.h"
 #include "modules/usrloc/location.h"
 
 namespace sipsd::usrloc {
@@ -12,33 +13,6 @@ namespace {
 Location& location() {
   static Location loc;
   return loc;
-}
-
-RpcValue bindingValue(const Binding& b, int64_t now) {
-  RpcStruct s;
-  s.emplace_back("contact", b.contact);
-  s.emplace_back("expires", int64_t(b.expires - now));
-  if (b.q >= 0) s.emplace_back("q", double(b.q) / 1000.0);
-  s.emplace_back("call_id", b.callId);
-  s.emplace_back("cseq", int64_t(b.cseq));
-  s.emplace_back("received", b.proto + ":" + b.source);
-  if (b.connId) s.emplace_back("conn_id", b.connId);
-  if (!b.node.empty()) s.emplace_back("node", b.node);
-  if (!b.certSubject.empty()) s.emplace_back("cert_subject", b.certSubject);
-  if (!b.certFingerprint.empty()) s.emplace_back("cert_fingerprint", b.certFingerprint);
-  if (!b.userAgent.empty()) s.emplace_back("user_agent", b.userAgent);
-  s.emplace_back("updated", b.updated);
-  return RpcValue(std::move(s));
-}
-
-RpcValue recordValue(const AorRecord& r, int64_t now) {
-  RpcArray contacts;
-  for (const Binding& b : r.bindings)
-    if (b.expires > now) contacts.push_back(bindingValue(b, now));
-  RpcStruct s;
-  s.emplace_back("aor", r.aor);
-  s.emplace_back("contacts", RpcValue(std::move(contacts)));
-  return RpcValue(std::move(s));
 }
 
 const LocationTable& tableOrFault() {
@@ -64,29 +38,28 @@ std::string aorParam(const std::vector<RpcValue>& p) {
   return aor;
 }
 
+// ul.dump [brief] (Kamailio's optional argument: only the AoRs and their contact URIs).
+std::unique_ptr<RpcStream> dumpStream(const std::vector<RpcValue>& p) {
+  DumpStream::Options o;
+  if (!p.empty()) {
+    const std::string* arg = p.size() == 1 ? std::get_if<std::string>(&p[0].v) : nullptr;
+    if (!arg || *arg != "brief")
+      throw RpcFault(kRpcInvalidParams, "ul.dump takes no parameter, or 'brief' (only AoRs and contact URIs)");
+    o.brief = true;
+  }
+  const LocationTable& t = tableOrFault();
+  o.store = location().clustered() ? location().dbState() : std::string("memory");
+  o.node = location().nodeAddress();
+  return std::make_unique<DumpStream>(t, unixNow(), std::move(o));
+}
+
 std::vector<RpcMethod> rpcs() {
   std::vector<RpcMethod> r;
-  r.push_back({"ul.dump", "Every address of record with its bindings", [](const std::vector<RpcValue>&) {
-                 const LocationTable& t = tableOrFault();
-                 int64_t now = unixNow();
-                 RpcArray aors;
-                 int64_t contacts = 0;
-                 t.forEach([&](const RecordPtr& rec) {
-                   RpcValue v = recordValue(*rec, now);
-                   const auto& c = std::get<RpcArray>(std::get<RpcStruct>(v.v)[1].second.v);
-                   if (c.empty()) return;
-                   contacts += int64_t(c.size());
-                   aors.push_back(std::move(v));
-                 });
-                 RpcStruct s;
-                 s.emplace_back("table", "location");
-                 s.emplace_back("store", location().clustered() ? location().dbState() : std::string("memory"));
-                 if (!location().nodeAddress().empty()) s.emplace_back("node", location().nodeAddress());
-                 s.emplace_back("aors", int64_t(aors.size()));
-                 s.emplace_back("contacts", contacts);
-                 s.emplace_back("records", RpcValue(std::move(aors)));
-                 return RpcValue(std::move(s));
-               }});
+  // Streamed by dispatch_rpc (DumpStream); `call` drains the same stream for other callers.
+  RpcMethod dump{"ul.dump", "Every address of record with its bindings; ul.dump brief: only AoRs and contact URIs",
+                 [](const std::vector<RpcValue>& p) { return drainRpcStream(*dumpStream(p)); }};
+  dump.stream = dumpStream;
+  r.push_back(std::move(dump));
   r.push_back({"ul.lookup", "The bindings of one address of record: ul.lookup sip:alice@example.com",
                [](const std::vector<RpcValue>& p) {
                  std::string aor = aorParam(p);

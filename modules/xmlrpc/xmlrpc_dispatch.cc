@@ -6,6 +6,7 @@
 #include "core/log_throttle.h"
 #include "core/rpc/core_rpcs.h"
 #include "modules/http/http_response.h"
+#include "modules/xmlrpc/reply_streamer.h"
 #include "modules/xmlrpc/xmlrpc_parser.h"
 #include "modules/xmlrpc/xmlrpc_writer.h"
 
@@ -22,14 +23,28 @@ std::string faultDoc(CallOutcome& outcome, int code, std::string text) {
   return fault(code, outcome.faultText);
 }
 
+// Runs a method (or drains its stream): what it throws becomes the fault document.
+template <class Fn>
+std::string guarded(CallOutcome& outcome, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const RpcFault& f) {
+    return faultDoc(outcome, f.code, f.what());
+  } catch (const std::exception& e) {
+    return faultDoc(outcome, kRpcInternalError, outcome.method + ": internal error: " + e.what());
+  } catch (...) {
+    return faultDoc(outcome, kRpcInternalError, outcome.method + ": internal error");
+  }
+}
+
 std::string peerOf(const ScriptContext& ctx) {
   return std::string(protoName(ctx.rcv.proto)) + ":" + ctx.rcv.src.str();
 }
 
-}  // namespace
-
-std::string handleCall(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome) {
+std::string run(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome,
+                std::unique_ptr<RpcStream>& stream, bool mayStream) {
   outcome = CallOutcome{};
+  stream.reset();
   if (body.empty()) return faultDoc(outcome, kRpcParseError, "parse error: empty request body (expected a methodCall)");
   XmlRpcParser parser;
   XmlRpcCall call;
@@ -42,15 +57,25 @@ std::string handleCall(std::string_view body, const std::vector<RpcMethod>& meth
       break;
     }
   if (!target || !target->call) return faultDoc(outcome, kRpcMethodNotFound, "method not found: " + call.method);
-  try {
+  return guarded(outcome, [&]() -> std::string {
+    if (mayStream && target->stream) {
+      stream = target->stream(call.params);
+      if (stream) return {};
+    }
     return response(target->call(call.params));
-  } catch (const RpcFault& f) {
-    return faultDoc(outcome, f.code, f.what());
-  } catch (const std::exception& e) {
-    return faultDoc(outcome, kRpcInternalError, call.method + ": internal error: " + e.what());
-  } catch (...) {
-    return faultDoc(outcome, kRpcInternalError, call.method + ": internal error");
-  }
+  });
+}
+
+}  // namespace
+
+std::string handleCall(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome) {
+  std::unique_ptr<RpcStream> none;
+  return run(body, methods, outcome, none, false);
+}
+
+std::string handleCall(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome,
+                       std::unique_ptr<RpcStream>& stream) {
+  return run(body, methods, outcome, stream, true);
 }
 
 int dispatchRpc(ScriptContext& ctx) {
@@ -59,8 +84,15 @@ int dispatchRpc(ScriptContext& ctx) {
                                        " is not an HTTP request (XML-RPC is served over HTTP only)");
     return -1;
   }
+  if (ctx.rcv.connId && ReplyStreamer::active(ctx.rcv.connId)) {
+    ctx.core.log(kLogWarn, kModule, "dispatch_rpc: " + peerOf(ctx) + " sent a request while a streamed answer was "
+                                                                       "still being written to it; closing the connection");
+    ctx.core.closeConnection(ctx);
+    return -1;
+  }
   CallOutcome outcome;
-  std::string doc = handleCall(ctx.msg.body, ctx.core.rpcMethods(), outcome);
+  std::unique_ptr<RpcStream> stream;
+  std::string doc = handleCall(ctx.msg.body, ctx.core.rpcMethods(), outcome, stream);
   if (outcome.faultCode != 0) {
     // Faults echo the caller's input (method names, values): cut short (the core logger
     // escapes control bytes), and at most one line a second per worker thread under a flood.
@@ -72,6 +104,11 @@ int dispatchRpc(ScriptContext& ctx) {
                        outcome.faultText.substr(0, 160) + throttle.note());
   } else if (ctx.core.logLevel() >= kLogInfo) {  // an audit trail of management calls
     ctx.core.log(kLogInfo, kModule, peerOf(ctx) + " called " + outcome.method);
+  }
+  if (stream) {
+    if (ReplyStreamer::start(ctx, stream, outcome.method)) return 1;
+    // Not a connection the core can stream on: the whole answer at once.
+    doc = guarded(outcome, [&] { return response(drainRpcStream(*stream)); });
   }
   std::string err = http::reply(ctx, 200, "OK", kContentType, doc);
   if (!err.empty()) {

@@ -2,6 +2,7 @@
 // (dispatch_rpc), answer with a fault chosen by the script (xmlrpc_reply), and read the
 // method name for @xmlrpc.method.
 #pragma once
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +22,16 @@ struct CallOutcome {
 // fault document. Never throws: parse errors are -32700, unknown methods -32601, an RpcFault
 // keeps its code, any other exception is -32603.
 std::string handleCall(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome);
+// The same, except that a method with a stream form (RpcMethod::stream) is only started: its
+// RpcStream goes to `stream` and the returned document is empty (faults are returned as above).
+std::string handleCall(std::string_view body, const std::vector<RpcMethod>& methods, CallOutcome& outcome,
+                       std::unique_ptr<RpcStream>& stream);
 
 // dispatch_rpc(): answers the HTTP request in ctx with the call's result. 1 on success, -1 when
-// the message is not an HTTP request or the answer could not be sent.
+// the message is not an HTTP request or the answer could not be sent. A method with a stream
+// form answers over TCP/TLS in parts as the client reads (ReplyStreamer); dispatch_rpc returns
+// once the answer has started. A request that arrives on a connection while such an answer is
+// still being written (HTTP pipelining) closes the connection: its answer would interleave.
 int dispatchRpc(ScriptContext& ctx);
 
 // xmlrpc_reply(code, reason): answers HTTP 200 with a fault carrying code and reason.

@@ -118,13 +118,7 @@ void appendValue(std::string& out, const RpcValue& v) {
           out += "</data></array>";
         } else {
           out += "<struct>";
-          for (const auto& [name, item] : x) {
-            out += "<member><name>";
-            appendEscaped(out, name);
-            out += "</name>";
-            appendValue(out, item);
-            out += "</member>";
-          }
+          for (const auto& [name, item] : x) appendMember(out, name, item);
           out += "</struct>";
         }
       },
@@ -139,6 +133,22 @@ std::string response(const RpcValue& result) {
   out += "</param></params></methodResponse>\n";
   return out;
 }
+
+void appendMember(std::string& out, std::string_view name, const RpcValue& v) {
+  out += "<member><name>";
+  appendEscaped(out, name);
+  out += "</name>";
+  appendValue(out, v);
+  out += "</member>";
+}
+
+std::string responseStructOpen() {
+  std::string out(kProlog);
+  out += "<methodResponse><params><param><value><struct>";
+  return out;
+}
+
+std::string_view responseStructClose() { return "</struct></value></param></params></methodResponse>\n"; }
 
 std::string fault(int code, std::string_view reason) {
   std::string out(kProlog);

@@ -18,6 +18,11 @@ void appendEscaped(std::string& out, std::string_view text);
 void appendValue(std::string& out, const RpcValue& v);
 
 std::string response(const RpcValue& result);
+// A methodResponse written in parts (a streamed answer, ReplyStreamer): the opening up to the
+// result's <struct>, one <member> of it, and the closing after its </struct>.
+std::string responseStructOpen();
+void appendMember(std::string& out, std::string_view name, const RpcValue& v);
+std::string_view responseStructClose();
 std::string fault(int code, std::string_view reason);
 std::string call(std::string_view method, const std::vector<RpcValue>& params);
 
