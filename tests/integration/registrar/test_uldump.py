@@ -57,6 +57,9 @@ def raw_dump(tcp, params=(), version="HTTP/1.1", rcvbuf=None, read=65536, pause=
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        # Segments of a real network, not loopback's 64 KiB: the kernel then buffers little for
+        # sipsd (its send buffer grows with the segment size), as it would for a remote client.
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1400)
     s.settimeout(20)
     s.connect((HOST, tcp))
     s.sendall((f"POST /RPC2 {version}\r\nHost: {HOST}\r\nContent-Type: text/xml\r\n"
