@@ -4,7 +4,7 @@
 traffic share it); their dump (~2 MB of XML) is twice tcp_max_send_queue (1 MiB), which cut
 the answer before ul.dump was streamed.
   - sipsctl ul.dump over TCP and TLS: complete, every AoR there once, with its contact;
-  - a client that reads slowly (small receive buffer, pauses): the whole answer arrives
+  - a client that reads slowly (small receive buffer and segments, late start, pauses): the whole answer arrives
     (HTTP/1.1 chunked, well-formed XML-RPC, every AoR), sipsd never hits its send queue bound,
     and OPTIONS sent to the same worker meanwhile are all answered, promptly;
   - ul.dump brief (Kamailio's argument): AoRs and contact URIs only; another argument: fault;
