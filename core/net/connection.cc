@@ -208,6 +208,8 @@ bool Connection::queueWire(std::string&& wire) {
   if (wire.empty() || closed()) return !closed();
   auto now = SteadyClock::now();
   size_t off = 0;
+  // Outside a read, the host may hold the round's writes to one write at its end.
+  if (out_.empty() && state_ != State::Connecting && !corked_ && host_.corkUntilRoundEnd(*this)) corked_ = true;
   if (out_.empty() && state_ != State::Connecting && !corked_) {
     // Fast path: nothing queued, write straight away; only a remainder is queued.
     ssize_t w = ::send(fd_, wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

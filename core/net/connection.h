@@ -65,6 +65,10 @@ class Connection : private FramerSink {
   // Application data: through the session when there is one, written at once when the
   // socket takes it, else queued (bounded). false: the connection is closed or closing.
   bool send(std::string&& data);
+  // The end of the owner's loop round (after corkUntilRoundEnd): writes what the round queued.
+  void endRoundCork() {
+    if (corked_) uncork();
+  }
   // Flushes what is queued (a session's close_notify first), then closes.
   void closeGracefully();
   // Closes at once (nothing more is written); reason is logged with the peer at `level`.

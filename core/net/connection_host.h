@@ -67,6 +67,10 @@ class ConnectionHost {
   SteadyClock::time_point readTime{};      // when the read being processed began (one clock call per read)
   LogThrottle inputLog;                    // framing and transport errors of peers
   size_t maxSendQueue = 1 << 20;           // bytes queued per connection before it is closed
+
+  // c is about to write outside its own read: true when the host calls c.endRoundCork() at the
+  // end of its loop round instead, so that what the round sends to c goes out in one write.
+  virtual bool corkUntilRoundEnd(Connection& c) { (void)c; return false; }
 };
 
 }  // namespace sipsd

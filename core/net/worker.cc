@@ -724,8 +724,7 @@ void Worker::maybeFinishStop() {
 
 std::string Worker::initUdpBatch() {
   udpFlushEv_.reset(event_new(
-      loop_.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->udpOut_->flush(); },
-      this));
+      loop_.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->onRoundEnd(); }, this));
   if (!udpFlushEv_) return "cannot create the UDP send event";
   UdpSendBatch::Hooks hooks;
   // Activated (not added): it joins the end of the loop's current round of callbacks, so every
@@ -740,6 +739,25 @@ std::string Worker::initUdpBatch() {
   };
   udpOut_ = std::make_unique<UdpSendBatch>(std::move(hooks));
   return "";
+}
+
+bool Worker::corkUntilRoundEnd(Connection& c) {
+  if (!udpFlushEv_ || stopping_) return false;
+  if (roundCorked_.empty()) event_active(udpFlushEv_.get(), 0, 0);
+  roundCorked_.push_back(c.id());
+  return true;
+}
+
+void Worker::onRoundEnd() {
+  udpOut_->flush();
+  // Swapped out first: a write that closes a connection, or a send from its report, may
+  // cork again (for the next pass of this event).
+  roundCorked_.swap(roundCorkedSpare_);
+  for (uint64_t id : roundCorkedSpare_) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) it->second->endRoundCork();
+  }
+  roundCorkedSpare_.clear();
 }
 
 bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data) {

@@ -143,6 +143,11 @@ class Worker : private ConnectionHost {
   std::unique_ptr<UdpSendBatch> udpOut_;
   ev::EventPtr udpFlushEv_;
   std::string initUdpBatch();
+  // Stream connections that wrote outside their reads this round (ids: one may close meanwhile),
+  // written at the round's end by udpFlushEv_ (ConnectionHost::corkUntilRoundEnd).
+  bool corkUntilRoundEnd(Connection& c) override;
+  void onRoundEnd();
+  std::vector<uint64_t> roundCorked_, roundCorkedSpare_;
 };
 
 }  // namespace sipsd

@@ -11,6 +11,9 @@
 #include "sip_framer.h"
 #include "ssl_handles.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -119,6 +122,9 @@ class LoadWorker {
   Clock::time_point now_{};
   Clock::time_point loadStart_{};  // when the measured phase began
   std::vector<Conn> conns_;
+  std::vector<char> rxBuf_;       // UDP: the datagrams of one recvmmsg
+  std::vector<iovec> rxIov_;
+  std::vector<mmsghdr> rxMsgs_;
   WorkerStats stats_;
 };
 
