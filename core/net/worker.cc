@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <exception>
 
 #include "core/log.h"
@@ -453,7 +452,7 @@ void Worker::sendTo(Proto proto, const SockAddr& to, std::string data, const Con
     UdpSendBatch::Done outcome;
     if (done)
       outcome = [this, replyWorker, done = std::move(done), to](int err) {
-        reply(replyWorker, done, err == 0, err ? "UDP to " + to.str() + ": cannot send: " + std::strerror(err) : "");
+        reply(replyWorker, done, err == 0, err ? "UDP to " + to.str() + ": cannot send: " + sock::errnoText(err) : "");
       };
     udpOut_->addOwned(fd, to, std::move(data), std::move(outcome));
     return;
@@ -735,7 +734,7 @@ std::string Worker::initUdpBatch() {
     counters.bytesOut.fetch_add(bytes, std::memory_order_relaxed);
   };
   hooks.failed = [](const SockAddr& to, int err) {
-    if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + std::string(std::strerror(err)));
+    if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + sock::errnoText(err));
   };
   udpOut_ = std::make_unique<UdpSendBatch>(std::move(hooks));
   return "";
@@ -762,7 +761,7 @@ void Worker::onRoundEnd() {
 
 bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data) {
   if (data.size() > UdpSendBatch::kMaxPayload) {
-    if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + std::string(std::strerror(EMSGSIZE)));
+    if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + sock::errnoText(EMSGSIZE));
     return false;
   }
   udpOut_->add(fd, to, data);

@@ -4,7 +4,7 @@
 traffic share it); their dump (~2 MB of XML) is twice tcp_max_send_queue (1 MiB), which cut
 the answer before ul.dump was streamed.
   - sipsctl ul.dump over TCP and TLS: complete, every AoR there once, with its contact;
-  - a client that reads slowly (small receive buffer, pauses): the whole answer arrives
+  - a client that reads slowly (small receive buffer and segments, late start, pauses): the whole answer arrives
     (HTTP/1.1 chunked, well-formed XML-RPC, every AoR), sipsd never hits its send queue bound,
     and OPTIONS sent to the same worker meanwhile are all answered, promptly;
   - ul.dump brief (Kamailio's argument): AoRs and contact URIs only; another argument: fault;
@@ -57,6 +57,9 @@ def raw_dump(tcp, params=(), version="HTTP/1.1", rcvbuf=None, read=65536, pause=
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        # Segments of a real network, not loopback's 64 KiB: the kernel then buffers little for
+        # sipsd (its send buffer grows with the segment size), as it would for a remote client.
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1400)
     s.settimeout(20)
     s.connect((HOST, tcp))
     s.sendall((f"POST /RPC2 {version}\r\nHost: {HOST}\r\nContent-Type: text/xml\r\n"
