@@ -249,6 +249,16 @@ class CoreApi {
     (void)connId; (void)fn;
     return false;
   }
+  // sendUdp() that also reports a refusal that comes later: with udp_send_batch the datagram
+  // leaves at the end of the worker's loop round, so the kernel's answer is not known on return.
+  // false: it cannot leave at all (then `failed` is not called); else `failed`, when set, runs
+  // on this worker with the errno if the kernel refuses it (never with 0), possibly before this
+  // returns (a full round's queue is sent at once).
+  using UdpFailed = std::function<void(int err)>;
+  virtual bool sendUdpReported(const SockAddr& to, std::string_view data, UdpFailed failed) {
+    (void)failed;
+    return sendUdp(to, data);
+  }
 };
 
 // ---- what a module exports ------------------------------------------------------------------

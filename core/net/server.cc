@@ -231,13 +231,14 @@ bool Server::whenDrained(uint64_t connId, std::function<void(size_t room)> fn) {
   return true;
 }
 
-bool Server::sendUdp(const SockAddr& from, const SockAddr& to, std::string_view data) {
+bool Server::sendUdp(const SockAddr& from, const SockAddr& to, std::string_view data,
+                     std::function<void(int err)> failed) {
   if (workers_.empty()) return false;
   Worker* cur = Worker::current();
   Worker* w = cur && &cur->server() == this ? cur : workers_[0].get();
   int fd = w->udpSocketFor(from, to.family());
   if (fd < 0) return false;
-  if (w == cur && opts_.udpSendBatch) return w->queueUdp(fd, to, data);  // sent at the round's end
+  if (w == cur && opts_.udpSendBatch) return w->queueUdp(fd, to, data, std::move(failed));  // sent at the round's end
   ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to.sa(), to.len());
   if (n < 0) {
     if (logging::enabled(kInfo))

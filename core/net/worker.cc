@@ -759,12 +759,17 @@ void Worker::onRoundEnd() {
   roundCorkedSpare_.clear();
 }
 
-bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data) {
+bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data, std::function<void(int err)> failed) {
   if (data.size() > UdpSendBatch::kMaxPayload) {
     if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + sock::errnoText(EMSGSIZE));
     return false;
   }
-  udpOut_->add(fd, to, data);
+  UdpSendBatch::Done done;
+  if (failed)
+    done = [failed = std::move(failed)](int err) {
+      if (err) failed(err);
+    };
+  udpOut_->add(fd, to, data, std::move(done));
   return true;
 }
 

@@ -234,11 +234,13 @@ void StatelessProxy::prepareRelay(ScriptContext& ctx, const RelayRequest& rq, Re
   });
 }
 
-bool StatelessProxy::sendDatagram(const SockAddr& dest, std::string_view data) { return sendUdp(dest, data); }
+bool StatelessProxy::sendDatagram(const SockAddr& dest, std::string_view data, std::function<void(int err)> failed) {
+  return sendUdp(dest, data, std::move(failed));
+}
 
-bool StatelessProxy::sendUdp(const SockAddr& dest, std::string_view data) {
+bool StatelessProxy::sendUdp(const SockAddr& dest, std::string_view data, std::function<void(int err)> failed) {
   auto local = localFor(Proto::UDP, dest.family());
-  if (server_->sendUdp(local ? *local : SockAddr(), dest, data)) return true;
+  if (server_->sendUdp(local ? *local : SockAddr(), dest, data, std::move(failed))) return true;
   logProxy(kLogNotice, "cannot send to udp:" + dest.str());
   return false;
 }

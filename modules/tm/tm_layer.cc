@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "core/parser/cseq_parser.h"
 #include "core/parser/msg_parser.h"
@@ -319,6 +320,17 @@ void TransactionLayer::sendToBranch(const Branch& b, std::string data) {
   core_.sendTo(b.proto, b.dest, std::move(data), b.connect, nullptr);
 }
 
+void TransactionLayer::branchSendFailed(WorkerTables* w, uint64_t packedBranch, const std::string& error) {
+  ClockScope clock(clock_);
+  const size_t idx = size_t(packedBranch & 0xff);
+  Transaction* tx = find(*w, packedBranch >> 8);
+  if (!tx || idx >= tx->branches.size()) return;
+  log(kLogNotice, "branch to " + std::string(protoName(tx->branches[idx].proto)) + ":" + tx->branches[idx].dest.str() +
+                      " failed: " + error);
+  clientEvent(*w, *tx, idx, int(ClientEvent::TransportError), nullptr);
+  reschedule(*w, *tx);
+}
+
 void TransactionLayer::onRelayReady(WorkerTables& wt, uint64_t txId, size_t idx, RelayTarget* t, int code,
                                     std::string_view reason) {
   ClockScope clock(clock_);  // at once from t_relay() (nested), or after a DNS lookup
@@ -350,26 +362,21 @@ void TransactionLayer::onRelayReady(WorkerTables& wt, uint64_t txId, size_t idx,
   const int64_t now = this->now();
   b.timeoutAt = now + frFor(*tx);
   if (b.proto == Proto::UDP) {
-    if (!core_.sendUdp(b.dest, b.request)) {
+    b.retransIval = cfg_.t1;
+    b.retransAt = now + cfg_.t1;
+    // With udp_send_batch the kernel's answer comes at the end of the loop round: a refused
+    // datagram (no route, EACCES ...) must still end the branch with 503 at once, not by fr_timer.
+    if (!core_.sendUdpReported(b.dest, b.request, [ww = w, packed = packBranch(txId, idx)](int err) {
+          ww->layer->branchSendFailed(ww, packed, std::strerror(err));
+        })) {
       clientEvent(*w, *tx, idx, int(ClientEvent::TransportError), nullptr);
       reschedule(*w, *tx);
       return;
     }
-    b.retransIval = cfg_.t1;
-    b.retransAt = now + cfg_.t1;
   } else {
     core_.sendTo(b.proto, b.dest, b.request, b.connect,
                  [ww = w, packed = packBranch(txId, idx)](const Result<void>& sent) {
-                   if (sent) return;
-                   TransactionLayer* self = ww->layer;
-                   ClockScope clock(self->clock_);
-                   const size_t idx = size_t(packed & 0xff);
-                   Transaction* t2 = self->find(*ww, packed >> 8);
-                   if (!t2 || idx >= t2->branches.size()) return;
-                   self->log(kLogNotice, "branch to " + std::string(protoName(t2->branches[idx].proto)) + ":" +
-                                             t2->branches[idx].dest.str() + " failed: " + sent.error());
-                   self->clientEvent(*ww, *t2, idx, int(ClientEvent::TransportError), nullptr);
-                   self->reschedule(*ww, *t2);
+                   if (!sent) ww->layer->branchSendFailed(ww, packed, sent.error());
                  });
   }
   reschedule(*w, *tx);

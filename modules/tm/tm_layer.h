@@ -103,6 +103,9 @@ class TransactionLayer {
   bool addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq);
   void onRelayReady(WorkerTables& w, uint64_t txId, size_t idx, RelayTarget* t, int code, std::string_view reason);
   void clientEvent(WorkerTables& w, Transaction& tx, size_t idx, int ev, ScriptContext* reply);
+  // A branch's first send failed after t_relay() returned (a connect, a handshake, a batched
+  // UDP datagram the kernel refused): the branch ends with 503 if the transaction still exists.
+  void branchSendFailed(WorkerTables* w, uint64_t packedBranch, const std::string& error);
   void branchDone(WorkerTables& w, Transaction& tx, size_t idx, int code, ScriptContext* reply);
   void sendToBranch(const Branch& b, std::string data);
   void sendCancel(WorkerTables& w, Transaction& tx, Branch& b);

@@ -7,6 +7,9 @@
                   gets the CANCEL and sipsd's hop-by-hop ACK for its 487
   failure_route   the first destination never answers: after fr_timer (t_set_fr) the
                   failure_route relays to a second UAS, which answers 200
+  refused         the kernel refuses the branch's UDP datagram (a broadcast address): the caller
+                  gets 500 at once (the branch's 503, RFC 3261 §16.7 step 6), not 408 after
+                  fr_timer, also with udp_send_batch (the default) sending at the round's end
   stats           tm.stats over XML-RPC: the memory per open transaction is bounded
   metrics         GET /metrics: tm's transactions created/active, replies relayed by class,
                   retransmissions and fr_timer timeouts moved with the calls above
@@ -218,6 +221,7 @@ route {{
     t_set_fr(10000, 1500);
     t_on_failure("NEXT");
   }}
+  if (@ruri.user == "refused") {{ $du = "sip:255.255.255.255:5060"; }}
   t_relay();
 }}
 
@@ -291,6 +295,20 @@ failure_route[NEXT] {{
             c.check(uas2.got("INVITE")[0].startswith(b"INVITE sip:silent@"), "the R-URI is kept on serial forking")
         to_tag = re.search(r"tag=([^;>]+)", header(got[-1], b"to")).group(1)
         uac.request("ACK", f"sip:uas@{HOST}:{uas2.port}", "call-failover", to_tag=to_tag)
+
+        # 3b. The kernel refuses the branch's datagram (EACCES: broadcast without SO_BROADCAST).
+        t0 = time.monotonic()
+        br = uac.request("INVITE", f"sip:refused@{HOST}:{uas2.port}", "call-refused")
+        got = uac.read_until_final(timeout=10)
+        elapsed = time.monotonic() - t0
+        codes = [status_of(m) for m in got]
+        c.check(codes[-1] == 500, "a datagram the kernel refuses ends the call with 500", codes)
+        c.check(elapsed < 3, "at once, not after fr_timer (30 s)", round(elapsed, 2))
+        c.check(wait_for(lambda: "failed: Permission denied" in sipsd.output(), 5, "the log line"),
+                "the log names the refused branch and the reason")
+        to_tag = re.search(r"tag=([^;>]+)", header(got[-1], b"to"))
+        uac.request("ACK", f"sip:refused@{HOST}:{uas2.port}", "call-refused", branch=br,
+                    to_tag=to_tag.group(1) if to_tag else "")
         uac.close()
 
         # 4. tm.stats: transactions are counted and their memory is bounded.
