@@ -251,12 +251,13 @@ class CoreApi {
   }
   // sendUdp() that also reports a refusal that comes later: with udp_send_batch the datagram
   // leaves at the end of the worker's loop round, so the kernel's answer is not known on return.
-  // false: it cannot leave at all (then `failed` is not called); else `failed`, when set, runs
-  // on this worker with the errno if the kernel refuses it (never with 0), possibly before this
-  // returns (a full round's queue is sent at once).
-  using UdpFailed = std::function<void(int err)>;
-  virtual bool sendUdpReported(const SockAddr& to, std::string_view data, UdpFailed failed) {
-    (void)failed;
+  // false: it cannot leave at all (then `sent` is not called); else `sent`, when set, may run on
+  // this worker with the kernel's answer: 0 when it took the datagram, else the errno (possibly
+  // before this returns: a full round's queue is sent at once). Passed to the batch as it is, so
+  // a small lambda costs no allocation.
+  using UdpSent = std::function<void(int err)>;
+  virtual bool sendUdpReported(const SockAddr& to, std::string_view data, UdpSent sent) {
+    (void)sent;
     return sendUdp(to, data);
   }
 };

@@ -197,10 +197,14 @@ Worker* Server::pickWorker() {
   return workers_[rr_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
 }
 
-bool Server::sendOnConnection(uint64_t connId, std::string data) {
+Worker* Server::ownerOf(uint64_t connId) {
   int owner = ConnIndex::ownerOf(connId);
-  if (owner < 0 || owner >= workerCount()) return false;
-  Worker* w = workers_[size_t(owner)].get();
+  return owner < 0 || owner >= workerCount() ? nullptr : workers_[size_t(owner)].get();
+}
+
+bool Server::sendOnConnection(uint64_t connId, std::string data) {
+  Worker* w = ownerOf(connId);
+  if (!w) return false;
   if (Worker::current() == w) return w->send(connId, std::move(data));
   if (!index_->contains(connId)) return false;
   w->loop().post([w, connId, d = std::move(data)]() mutable { w->send(connId, std::move(d)); });
@@ -212,9 +216,8 @@ uint64_t Server::findConnection(Proto proto, const SockAddr& remote) const {
 }
 
 bool Server::closeConnection(uint64_t connId) {
-  int owner = ConnIndex::ownerOf(connId);
-  if (owner < 0 || owner >= workerCount()) return false;
-  Worker* w = workers_[size_t(owner)].get();
+  Worker* w = ownerOf(connId);
+  if (!w) return false;
   if (Worker::current() == w) return w->close(connId);
   if (!index_->contains(connId)) return false;
   w->loop().post([w, connId] { w->close(connId); });
@@ -222,9 +225,8 @@ bool Server::closeConnection(uint64_t connId) {
 }
 
 bool Server::whenDrained(uint64_t connId, std::function<void(size_t room)> fn) {
-  int owner = ConnIndex::ownerOf(connId);
-  if (owner < 0 || owner >= workerCount()) return false;
-  Worker* w = workers_[size_t(owner)].get();
+  Worker* w = ownerOf(connId);
+  if (!w) return false;
   if (Worker::current() == w) return w->whenDrained(connId, std::move(fn));
   if (!index_->contains(connId)) return false;
   w->loop().post([w, connId, fn = std::move(fn)]() mutable { w->whenDrained(connId, std::move(fn)); });
@@ -232,13 +234,13 @@ bool Server::whenDrained(uint64_t connId, std::function<void(size_t room)> fn) {
 }
 
 bool Server::sendUdp(const SockAddr& from, const SockAddr& to, std::string_view data,
-                     std::function<void(int err)> failed) {
+                     std::function<void(int err)> sent) {
   if (workers_.empty()) return false;
   Worker* cur = Worker::current();
   Worker* w = cur && &cur->server() == this ? cur : workers_[0].get();
   int fd = w->udpSocketFor(from, to.family());
   if (fd < 0) return false;
-  if (w == cur && opts_.udpSendBatch) return w->queueUdp(fd, to, data, std::move(failed));  // sent at the round's end
+  if (w == cur && opts_.udpSendBatch) return w->queueUdp(fd, to, data, std::move(sent));  // sent at the round's end
   ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to.sa(), to.len());
   if (n < 0) {
     if (logging::enabled(kInfo))

@@ -131,10 +131,10 @@ class Server {
   bool whenDrained(uint64_t connId, std::function<void(size_t room)> fn);
   // A datagram out of the UDP socket bound to `from` (or the first udp listen of to's family).
   // false when there is no such socket or the kernel refuses it right now (never blocks).
-  // With udp_send_batch, `failed` (when set) gets the errno if the kernel refuses the datagram
-  // at the round's end (CoreApi::sendUdpReported).
+  // With udp_send_batch, `sent` (when set) gets the kernel's answer at the round's end: 0 or the
+  // errno (CoreApi::sendUdpReported).
   bool sendUdp(const SockAddr& from, const SockAddr& to, std::string_view data,
-               std::function<void(int err)> failed = {});
+               std::function<void(int err)> sent = {});
   // Send over proto (UDP/TCP/TLS) to `to`, reusing an open connection to `to` opened with the
   // same Transport::clientDomainKey (RFC 5923 style reuse), else opening one (non-blocking
   // connect, connectTimeout; TLS via transport->connect). `done` (optional) runs on the
@@ -173,6 +173,7 @@ class Server {
 
  private:
   Worker* pickWorker();  // for calls from outside the workers
+  Worker* ownerOf(uint64_t connId);  // the worker a connection id names, nullptr when none
 
   ServerOptions opts_;
   MessageHandler handler_;

@@ -759,17 +759,12 @@ void Worker::onRoundEnd() {
   roundCorkedSpare_.clear();
 }
 
-bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data, std::function<void(int err)> failed) {
+bool Worker::queueUdp(int fd, const SockAddr& to, std::string_view data, UdpSendBatch::Done sent) {
   if (data.size() > UdpSendBatch::kMaxPayload) {
     if (logging::enabled(kInfo)) logNet(kInfo, "UDP to " + to.str() + ": " + sock::errnoText(EMSGSIZE));
     return false;
   }
-  UdpSendBatch::Done done;
-  if (failed)
-    done = [failed = std::move(failed)](int err) {
-      if (err) failed(err);
-    };
-  udpOut_->add(fd, to, data, std::move(done));
+  udpOut_->add(fd, to, data, std::move(sent));
   return true;
 }
 

@@ -59,9 +59,9 @@ class Worker : private ConnectionHost {
   WorkerStats stats() const;
   void countUdpOut(size_t bytes);
   // udp_send_batch, on this worker's thread: a datagram out of socket fd, sent with the others
-  // of this loop round in one sendmmsg (a refusal is logged then, and reported to `failed` when
-  // set). false: it can never be sent.
-  bool queueUdp(int fd, const SockAddr& to, std::string_view data, std::function<void(int err)> failed = {});
+  // of this loop round in one sendmmsg (a refusal is logged then); `sent`, when set, gets the
+  // outcome (0 or the errno). false: it can never be sent.
+  bool queueUdp(int fd, const SockAddr& to, std::string_view data, UdpSendBatch::Done sent = {});
 
  private:
   struct Listener {

@@ -234,13 +234,13 @@ void StatelessProxy::prepareRelay(ScriptContext& ctx, const RelayRequest& rq, Re
   });
 }
 
-bool StatelessProxy::sendDatagram(const SockAddr& dest, std::string_view data, std::function<void(int err)> failed) {
-  return sendUdp(dest, data, std::move(failed));
+bool StatelessProxy::sendDatagram(const SockAddr& dest, std::string_view data, std::function<void(int err)> sent) {
+  return sendUdp(dest, data, std::move(sent));
 }
 
-bool StatelessProxy::sendUdp(const SockAddr& dest, std::string_view data, std::function<void(int err)> failed) {
+bool StatelessProxy::sendUdp(const SockAddr& dest, std::string_view data, std::function<void(int err)> sent) {
   auto local = localFor(Proto::UDP, dest.family());
-  if (server_->sendUdp(local ? *local : SockAddr(), dest, data, std::move(failed))) return true;
+  if (server_->sendUdp(local ? *local : SockAddr(), dest, data, std::move(sent))) return true;
   logProxy(kLogNotice, "cannot send to udp:" + dest.str());
   return false;
 }

@@ -34,7 +34,7 @@ class StatelessProxy : public ProxyActions {
   // CoreApi::prepareRelay: the request as forward() would send it, with Via branch rq.branch.
   void prepareRelay(ScriptContext& ctx, const RelayRequest& rq, RelayDone done);
   // A datagram out of our UDP listen socket of dest's family; logs and returns false on failure.
-  bool sendDatagram(const SockAddr& dest, std::string_view data, std::function<void(int err)> failed = {});
+  bool sendDatagram(const SockAddr& dest, std::string_view data, std::function<void(int err)> sent = {});
   // The local address a message to a destination of `family` leaves from (and Via names).
   std::optional<SockAddr> localFor(Proto proto, int family) const;
 
@@ -54,7 +54,7 @@ class StatelessProxy : public ProxyActions {
   // The destination from a SIP/SIPS URI (;transport=, maddr, sips: -> TLS).
   bool targetFromUri(std::string_view uri, Target& out, std::string& err) const;
   // A datagram out of the UDP listen socket of dest's family; logs and returns false on failure.
-  bool sendUdp(const SockAddr& dest, std::string_view data, std::function<void(int err)> failed = {});
+  bool sendUdp(const SockAddr& dest, std::string_view data, std::function<void(int err)> sent = {});
   bool buildForward(ScriptContext& ctx, Proto proto, int family, std::string_view branch, std::string& out);
   // Target (rq's host, else $du, else $ru / the request URI) and the forwarded bytes; on
   // failure the status the sender is owed.

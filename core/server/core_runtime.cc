@@ -145,8 +145,8 @@ bool CoreRuntime::sendUdp(const SockAddr& to, std::string_view data) {
   return proxy_ && server_ && proxy_->sendDatagram(to, data);
 }
 
-bool CoreRuntime::sendUdpReported(const SockAddr& to, std::string_view data, UdpFailed failed) {
-  return proxy_ && server_ && proxy_->sendDatagram(to, data, std::move(failed));
+bool CoreRuntime::sendUdpReported(const SockAddr& to, std::string_view data, UdpSent sent) {
+  return proxy_ && server_ && proxy_->sendDatagram(to, data, std::move(sent));
 }
 
 void CoreRuntime::sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt,

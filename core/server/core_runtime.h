@@ -47,7 +47,7 @@ class CoreRuntime : public CoreApi {
   int runRoute(int index, ScriptContext& ctx) override;
   void prepareRelay(ScriptContext& ctx, const RelayRequest& req, RelayDone done) override;
   bool sendUdp(const SockAddr& to, std::string_view data) override;
-  bool sendUdpReported(const SockAddr& to, std::string_view data, UdpFailed failed) override;
+  bool sendUdpReported(const SockAddr& to, std::string_view data, UdpSent sent) override;
   void sendTo(Proto proto, const SockAddr& to, std::string data, const ConnectOptions& opt, SendOutcome done) override;
   bool sendOnConnection(uint64_t connId, std::string data) override;
   std::optional<SockAddr> localAddressFor(Proto proto, int family) const override;

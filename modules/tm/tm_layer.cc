@@ -367,7 +367,7 @@ void TransactionLayer::onRelayReady(WorkerTables& wt, uint64_t txId, size_t idx,
     // With udp_send_batch the kernel's answer comes at the end of the loop round: a refused
     // datagram (no route, EACCES ...) must still end the branch with 503 at once, not by fr_timer.
     if (!core_.sendUdpReported(b.dest, b.request, [ww = w, packed = packBranch(txId, idx)](int err) {
-          ww->layer->branchSendFailed(ww, packed, std::strerror(err));
+          if (err) ww->layer->branchSendFailed(ww, packed, std::strerror(err));
         })) {
       clientEvent(*w, *tx, idx, int(ClientEvent::TransportError), nullptr);
       reschedule(*w, *tx);
