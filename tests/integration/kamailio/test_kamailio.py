@@ -183,16 +183,43 @@ def header_uris(msg, name):
     return uris
 
 
-def run_calls(c, label, target_port, uas_port, route_set, sipsd_ports, tmp):
+class SippUas:
+    """A sipp UAS (uas_rr.xml) on a UDP port, started as soon as its port is chosen: the port is
+    only known to be free at that moment, and the tests running beside this one (and the first
+    run's own sockets) take ephemeral ports all the time."""
+
+    def __init__(self, label, port, tmp):
+        self.port = port
+        self.log = os.path.join(tmp, label + "-uas.log")
+        self.trace = os.path.join(tmp, label + "-uas-msg.log")
+        self.proc = subprocess.Popen(["sipp", "-sf", os.path.join(HERE, "uas_rr.xml"), "-i", HOST, "-p", str(port),
+                                      "-nostdin", "-trace_msg", "-message_file", self.trace],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"), cwd=tmp)
+
+    def wait_ready(self):
+        try:
+            wait_for(lambda: self.proc.poll() is not None or udp_bound(self.port), 10, "sipp uas")
+        finally:
+            if self.proc.poll() is not None:
+                with open(self.log, errors="replace") as f:
+                    raise AssertionError(f"sipp uas on port {self.port} exited ({self.proc.returncode}): {f.read()[-1500:]}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_calls(c, label, target_port, uas, route_set, sipsd_ports, tmp):
     """route_set: [(port, transport)] the UAS must see as Record-Route, top first."""
-    uas_log = os.path.join(tmp, label + "-uas.log")
-    trace = os.path.join(tmp, label + "-uas-msg.log")
+    trace = uas.trace
     uac_trace = os.path.join(tmp, label + "-uac-msg.log")
-    uas = subprocess.Popen(["sipp", "-sf", os.path.join(HERE, "uas_rr.xml"), "-i", HOST, "-p", str(uas_port), "-nostdin",
-                            "-trace_msg", "-message_file", trace],
-                           stdout=subprocess.DEVNULL, stderr=open(uas_log, "wb"), cwd=tmp)
     try:
-        wait_for(lambda: udp_bound(uas_port), 10, "sipp uas")
+        uas.wait_ready()
         r = subprocess.run(["sipp", "-sf", os.path.join(HERE, "uac_rr.xml"), "-s", "service", f"{HOST}:{target_port}", "-i", HOST, "-p", str(free_port()),
                             "-m", str(CALLS), "-r", "10", "-l", "10", "-timeout", "60s", "-timeout_error",
                             "-nostdin", "-trace_err", "-error_file", os.path.join(tmp, label + "-uac-err.log"),
@@ -202,8 +229,7 @@ def run_calls(c, label, target_port, uas_port, route_set, sipsd_ports, tmp):
         good = r.returncode == 0 and ok and ok[0].split("|")[2].strip() == str(CALLS)
         c.check(good, f"{label}: {CALLS} calls INVITE/ACK/BYE complete, none failed", f"rc={r.returncode} {ok}\n{r.stdout[-1500:]}")
     finally:
-        uas.terminate()
-        uas.wait(10)
+        uas.stop()
     uas_msgs = sipp_messages(trace)
     uac_msgs = sipp_messages(uac_trace)
     invites = [m for m in uas_msgs if m.startswith("INVITE sip:")]
@@ -243,15 +269,17 @@ def main():
     with open(tls_cfg, "w") as f:
         f.write(kamailio_tls_cfg(ca))
     kam = Kamailio(kamailio_cfg(k_udp, k_tls, s_tls, uas_b, tls_cfg), tmp)
+    label_a, label_b = "UDP->Kamailio->TLS->sipsd->UDP", "UDP->sipsd->TLS->Kamailio->UDP"
+    uas = [SippUas(label_a, uas_a, tmp), SippUas(label_b, uas_b, tmp)]
     with Sipsd(sipsd_cfg(s_udp, s_tls, k_tls, uas_a, ca), workdir=tmp) as s:
         try:
             s.start(wait_tcp=[(HOST, s_tls)])
             kam.start()
             wait_for(lambda: kam.proc.poll() is not None or udp_bound(k_udp), 15, "kamailio")
             c.check(kam.proc.poll() is None, "kamailio started", kam.output()[-2000:])
-            a = run_calls(c, "UDP->Kamailio->TLS->sipsd->UDP", k_udp, uas_a,
+            a = run_calls(c, label_a, k_udp, uas[0],
                           [(s_udp, "udp"), (s_tls, "tls"), (k_tls, "tls"), (k_udp, "udp")], (s_udp, s_tls), tmp)
-            b = run_calls(c, "UDP->sipsd->TLS->Kamailio->UDP", s_udp, uas_b,
+            b = run_calls(c, label_b, s_udp, uas[1],
                           [(k_udp, "udp"), (k_tls, "tls"), (s_tls, "tls"), (s_udp, "udp")], (s_udp, s_tls), tmp)
             if not (a and b):
                 print("---- sipsd log\n" + s.output()[-4000:])
@@ -259,6 +287,8 @@ def main():
             c.check(s.alive(), "sipsd alive at the end", s.output()[-2000:])
         finally:
             kam.stop()
+            for u in uas:
+                u.stop()
         c.check(s.stop() == 0, "sipsd stops cleanly")
     c.finish()
 
