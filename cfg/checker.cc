@@ -51,6 +51,7 @@ const char* routeKindName(RouteKind k) {
     case RouteKind::Request: return "route";
     case RouteKind::OnReply: return "onreply_route";
     case RouteKind::Failure: return "failure_route";
+    case RouteKind::Branch: return "branch_route";
   }
   return "route";
 }
@@ -60,7 +61,7 @@ RouteKind routeKindOf(ast::RouteType t) {
     case ast::RouteType::Request: return RouteKind::Request;
     case ast::RouteType::OnReply: return RouteKind::OnReply;
     case ast::RouteType::Failure: return RouteKind::Failure;
-    case ast::RouteType::Branch:
+    case ast::RouteType::Branch: return RouteKind::Branch;
     case ast::RouteType::Event:
     case ast::RouteType::OnSend: break;
   }
@@ -69,11 +70,9 @@ RouteKind routeKindOf(ast::RouteType t) {
 
 // Kamailio route kinds sipsd does not run: what to say instead of running them (empty: supported).
 std::string unsupportedRoute(const ast::RouteDef& def) {
-  const std::string kinds = " (sipsd runs route/request_route, onreply_route/reply_route and failure_route)";
+  const std::string kinds =
+      " (sipsd runs route/request_route, onreply_route/reply_route, failure_route and branch_route)";
   switch (def.type) {
-    case ast::RouteType::Branch:
-      return "branch_route is not supported: sipsd runs no route per outgoing branch; edit the request "
-             "before t_relay(), or in failure_route for the next branch" + kinds;
     case ast::RouteType::Event:
       return "event_route[" + def.name + "] is not supported: sipsd has no event routes; HTTP requests "
              "reach the request route (test method and @http.path there)" + kinds;
@@ -118,8 +117,9 @@ std::unique_ptr<CompiledScript> Checker::compile(const ast::Config& config) {
     r.kind = routeKindOf(def->type);
     r.name = isMainName(def->name) ? std::string() : def->name;
     r.loc = handler_.locate(*def);
-    if (r.kind == RouteKind::Failure && r.name.empty()) {
-      handler_.error(r.loc, "failure_route needs a name: failure_route[NAME] { ... }");
+    if ((r.kind == RouteKind::Failure || r.kind == RouteKind::Branch) && r.name.empty()) {
+      const char* kind = routeKindName(r.kind);
+      handler_.error(r.loc, std::string(kind) + " needs a name: " + kind + "[NAME] { ... }");
       continue;
     }
     auto [it, fresh] = seen.emplace(std::make_pair(r.kind, r.name), r.loc);
@@ -131,7 +131,7 @@ std::unique_ptr<CompiledScript> Checker::compile(const ast::Config& config) {
       continue;
     }
     int index = int(script->routes.size());
-    if (r.name.empty() && r.kind != RouteKind::Failure)
+    if (r.name.empty() && (r.kind == RouteKind::Request || r.kind == RouteKind::OnReply))
       (r.kind == RouteKind::Request ? script->mainRoute : script->onReplyRoute) = index;
     script->routes.push_back(std::move(r));
     defs.push_back(def);
@@ -248,8 +248,9 @@ std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteK
                             " given, it takes " + arityText(*list));
     return nullptr;
   }
-  // A failure_route works on the transaction's request: request functions apply there.
-  unsigned mask = where == RouteKind::OnReply ? kOnReplyRoute : kRequestRoute;
+  // A failure_route works on the transaction's request: request functions apply there. A
+  // branch_route edits one outgoing branch: only functions that opted in (kBranchRoute).
+  unsigned mask = where == RouteKind::OnReply ? kOnReplyRoute : where == RouteKind::Branch ? kBranchRoute : kRequestRoute;
   if (!(f->routes & mask)) {
     handler_.error(loc, "'" + call.name + "' cannot be used in " + routeKindName(where));
     return nullptr;

@@ -64,7 +64,9 @@ using FunctionHandler = std::function<int(ScriptContext&, const std::vector<Func
 // Checks/converts arguments at load; fails with the reason (the checker prefixes "NAME(): ").
 using FunctionFixup = std::function<Result<void>(std::vector<FuncArg>& args, std::shared_ptr<void>& fixed)>;
 
-enum RouteMask : unsigned { kRequestRoute = 1, kOnReplyRoute = 2, kAnyRoute = 3 };
+// kBranchRoute: tm's branch_route[NAME] (it edits one outgoing branch); a request function that
+// makes sense there opts in with kRequestRoute | kBranchRoute.
+enum RouteMask : unsigned { kRequestRoute = 1, kOnReplyRoute = 2, kBranchRoute = 4, kAnyRoute = 7 };
 
 struct FunctionExport {
   std::string name;

@@ -19,6 +19,7 @@ struct RecordRouteEdit {
   bool doubleRr = true;
   std::string params;  // extra URI parameters before ";lr", e.g. ";ftag=a1b2" (append_fromtag)
   std::string preset;  // record_route_preset(): this URI, as is, instead of our socket addresses
+  bool fullLr = false;  // rr's enable_full_lr: write ";lr=on" (for UAs that want a value), not ";lr"
 };
 
 struct MsgEdits {

@@ -31,7 +31,8 @@ struct ReceiveInfo {
 };
 
 // Failure: tm's failure_route[NAME], run on the transaction's request when all branches failed.
-enum class RouteKind : uint8_t { Request, OnReply, Failure };
+// Branch: tm's branch_route[NAME], run on the request once per outgoing branch before it is built.
+enum class RouteKind : uint8_t { Request, OnReply, Failure, Branch };
 
 struct ScriptContext {
   SipMsg& msg;
@@ -62,6 +63,8 @@ struct ScriptContext {
   // tm: the status of the reply that a failure_route / onreply_route[NAME] runs for
   // ($T_reply_code); 0 outside those routes.
   int tReplyCode = 0;
+  // tm: the index of the branch a branch_route runs for ($T_branch_idx); 0 elsewhere.
+  int tBranchIndex = 0;
   // Header edits applied when the request is relayed (append_hf, remove_hf, record_route, loose_route).
   MsgEdits edits;
 

@@ -13,6 +13,7 @@
 #include "cfg/config_parser.h"
 #include "cfg/preprocessor.h"
 #include "core/config/check_core_api.h"
+#include "core/config/kamailio_modules.h"
 #include "core/log.h"
 #include "core/script/core_functions.h"
 #include "core/util/strings.h"
@@ -113,10 +114,26 @@ class Pipeline {
 
   void loadModule(const ast::LoadModule& lm) {
     SourceLoc loc = h_.locate(lm.path);
+    // A Kamailio module whose functions sipsd has built in: nothing to open, its params and
+    // functions (if any) come from the built-in stand-in.
+    const std::string_view base = KamailioModules::baseName(lm.path.value);
+    if (KamailioBuiltin b = KamailioModules::builtin(base); b.exports) {
+      if (cfg_.registry.module(b.exports->name)) {
+        h_.error(loc, "module '" + b.exports->name + "' is already loaded");
+        return;
+      }
+      logging::write(kLogInfo, "core", loc.str() + ": " + b.exports->name + ": built into sipsd (" +
+                                           std::string(b.provides) + ")");
+      addExports(*b.exports, loc);
+      builtins_.insert(b.exports.get());
+      cfg_.builtinModules.push_back(std::move(b.exports));
+      return;
+    }
     std::string err;
     std::string path = ModuleLibrary::find(lm.path.value, moduleDirs(), cfg_.configDir, err);
     if (path.empty()) {
-      h_.error(loc, err);
+      std::string missing = KamailioModules::missing(base);
+      h_.error(loc, missing.empty() ? err : missing);
       return;
     }
     auto lib = ModuleLibrary::open(path, err);
@@ -129,6 +146,13 @@ class Pipeline {
       h_.error(loc, "module '" + m.name + "' is already loaded");
       return;
     }
+    addExports(m, loc);
+    cfg_.modules.push_back(std::move(lib));
+    moduleLocs_.push_back(loc);
+  }
+
+  // Registers a module's names (functions, selects, RPCs, transports) in the registry.
+  void addExports(const ModuleExports& m, const SourceLoc& loc) {
     cfg_.registry.addModule(&m);
     for (const auto& f : m.functions)
       if (auto e = cfg_.registry.addFunction(f, m.name); !e.empty()) h_.error(loc, e);
@@ -138,8 +162,6 @@ class Pipeline {
       if (auto e = cfg_.registry.addRpc(r, m.name); !e.empty()) h_.error(loc, e);
     for (const auto& t : m.transports)
       if (auto r = cfg_.registry.transports().add(t.proto, t.transport, m.name); !r) h_.error(loc, r.error());
-    cfg_.modules.push_back(std::move(lib));
-    moduleLocs_.push_back(loc);
   }
 
   void modParam(const ast::ModParam& mp) {
@@ -154,7 +176,11 @@ class Pipeline {
     for (const auto& pe : m->params)
       if (pe.name == name) p = &pe;
     if (!p) {
-      h_.error(mp.param, "module '" + modName + "' has no parameter '" + name + "'");
+      if (builtins_.count(m))
+        h_.error(mp.param, "module '" + modName + "' is built into sipsd, which has no setting '" + name +
+                               "' (remove this modparam; README.md \"Kamailio users\" lists what is applied)");
+      else
+        h_.error(mp.param, "module '" + modName + "' has no parameter '" + name + "'");
       return;
     }
     ParamValue v = paramValue(mp.value);
@@ -246,6 +272,7 @@ class Pipeline {
   const LoadOptions& opt_;
   cfg::ErrorHandler& h_;
   std::set<const ast::Assign*> coreNames_;
+  std::set<const ModuleExports*> builtins_;  // the Kamailio modules sipsd has built in
   std::vector<SourceLoc> moduleLocs_;  // the loadmodule of each entry of cfg_.modules
 };
 

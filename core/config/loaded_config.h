@@ -30,6 +30,8 @@ class LoadedConfig {
   // Declared first so it is destroyed last: the registry, script and CoreApi hold code of
   // the modules (std::function targets) that must be gone before the libraries close.
   std::vector<std::unique_ptr<ModuleLibrary>> modules;
+  // Kamailio modules sipsd has built in (loadmodule "pv.so" ...): their params and functions.
+  std::vector<std::unique_ptr<ModuleExports>> builtinModules;
   Registry registry;
   std::unique_ptr<CoreApi> coreApi;
   std::unique_ptr<cfg::CompiledScript> script;

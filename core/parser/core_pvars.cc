@@ -111,6 +111,10 @@ Result<SelectFn> resolve(const Parts& p) {
       return ctx.msg.isRequest() ? Value() : Value::integer(ctx.msg.status);
     });
   }
+  if (n == "T_branch_idx") {
+    // tm: the branch a branch_route (or the relay it belongs to) runs for, 0 elsewhere.
+    return SelectFn([](ScriptContext& ctx) { return Value::integer(ctx.tBranchIndex); });
+  }
   if (n == "var" || n == "avp" || n == "xavp" || n == "shv" || n == "sht" || n == "dlg_var")
     return fail("unknown pseudo-variable $" + n + ": sipsd has no script variables ($var, $avp, $xavp, $shv, $sht)");
   return fail("unknown pseudo-variable $" + n);

@@ -71,7 +71,7 @@ void appendRecordRoutes(std::string& out, const RecordRouteEdit& rr, const Local
       out += "sip:";
     out += rr.preset;
     out += rr.params;
-    if (!hasLr(rr.preset)) out += ";lr";
+    if (!hasLr(rr.preset)) out += rr.fullLr ? ";lr=on" : ";lr";
     out += ">\r\n";
     return;
   }
@@ -82,14 +82,14 @@ void appendRecordRoutes(std::string& out, const RecordRouteEdit& rr, const Local
     // item 4 and Kamailio's double Record-Route). Each side's in-dialog requests then come to
     // the socket that faces them.
     out += "Record-Route: ";
-    appendRecordRouteUri(out, self, true, rr.params);
+    appendRecordRouteUri(out, self, true, rr.params, rr.fullLr);
     out += "\r\nRecord-Route: ";
-    appendRecordRouteUri(out, in, true, rr.params);
+    appendRecordRouteUri(out, in, true, rr.params, rr.fullLr);
     out += "\r\n";
     return;
   }
   out += "Record-Route: ";
-  appendRecordRouteUri(out, in, false, rr.params);
+  appendRecordRouteUri(out, in, false, rr.params, rr.fullLr);
   out += "\r\n";
 }
 
@@ -151,7 +151,7 @@ int maxForwards(const SipMsg& req) {
 
 bool maxForwardsExhausted(const SipMsg& req) { return maxForwards(req) == 0; }
 
-void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::string_view params) {
+void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::string_view params, bool fullLr) {
   out += "<sip:";
   bool v6 = sock.host.find(':') != std::string_view::npos && sock.host.front() != '[';
   if (v6) out += '[';
@@ -164,7 +164,7 @@ void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::
   if (sock.proto == Proto::TCP) out += ";transport=tcp";
   if (sock.proto == Proto::TLS) out += ";transport=tls";
   if (r2) out += ";r2=on";
-  out += ";lr";
+  out += fullLr ? ";lr=on" : ";lr";
   out.append(params);
   out += '>';
 }

@@ -26,7 +26,8 @@ struct ForwardOptions {
 };
 
 // "<sip:HOST:PORT;transport=tls;r2=on;lr...>" naming one of our sockets in a Record-Route.
-void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::string_view params);
+void appendRecordRouteUri(std::string& out, const LocalVia& sock, bool r2, std::string_view params,
+                          bool fullLr = false);
 
 // Max-Forwards of a request: the value, -1 when absent, -2 when malformed.
 int maxForwards(const SipMsg& req);

@@ -128,6 +128,11 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
                  },
                  kAnyRoute});
   for (auto& f : msgFunctionExports()) out.push_back(std::move(f));
+  // set_reply_no_connect() (Kamailio): a reply to this request must not open a connection.
+  // sipsd's replies (sl, tm, every module's) always leave on the connection the request came
+  // on and are not sent when it has closed, so the call states what holds anyway.
+  out.push_back({"set_reply_no_connect", 0, 0, nullptr,
+                 [](ScriptContext&, const std::vector<FuncArg>&, const void*) { return 1; }, kAnyRoute});
   // xlog([level,] "format"): the format's $pv/@select references are compiled by the checker
   // (formatArgs). Without a level it logs at L_ERR, as Kamailio's xlog does.
   auto xlogFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> Result<void> {
@@ -162,6 +167,19 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   xlog2.formatArgs = 2u;
   out.push_back(std::move(xlog1));
   out.push_back(std::move(xlog2));
+  // Kamailio's xlog shorthands: xdbg("...") is xlog("L_DBG", "..."), and so on.
+  static constexpr std::pair<const char*, int> kShorthands[] = {
+      {"xdbg", kLogDebug}, {"xinfo", kLogInfo}, {"xnotice", kLogNotice}, {"xwarn", kLogWarn}, {"xerr", kLogErr}};
+  for (const auto& [name, level] : kShorthands) {
+    FunctionExport f{name, 1, 1,
+                     [level = level](std::vector<FuncArg>&, std::shared_ptr<void>& fixed) -> Result<void> {
+                       fixed = std::make_shared<int>(level);
+                       return {};
+                     },
+                     xlogHandler, kAnyRoute};
+    f.formatArgs = 1u;
+    out.push_back(std::move(f));
+  }
   return out;
 }
 

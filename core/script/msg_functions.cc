@@ -85,7 +85,8 @@ std::string checkHeaderLines(std::string_view text, std::string& normalized) {
 std::vector<FunctionExport> msgFunctionExports() {
   std::vector<FunctionExport> out;
 
-  // append_hf("X-Foo: bar\r\n"): appended after the last header when the request is relayed.
+  // append_hf("X-Foo: bar\r\n"): appended after the last header when the request is relayed
+  // (in branch_route: to that branch only, as remove_hf).
   out.push_back({"append_hf", 1, 1,
                  [](std::vector<FuncArg>& args, std::shared_ptr<void>&) -> Result<void> {
                    FuncArg& a = args[0];
@@ -112,7 +113,7 @@ std::vector<FunctionExport> msgFunctionExports() {
                    ctx.edits.appendHeaders += norm;
                    return 1;
                  },
-                 kRequestRoute});
+                 kRequestRoute | kBranchRoute});
 
   // remove_hf("Name"): every header of that name (compact forms included) is left out of the
   // relayed request. True when the message has such a header.
@@ -131,7 +132,7 @@ std::vector<FunctionExport> msgFunctionExports() {
                    ctx.edits.removeHeaders.push_back(std::move(name));
                    return boolResult(present);
                  },
-                 kRequestRoute});
+                 kRequestRoute | kBranchRoute});
 
   // is_present_hf("Name"): the message as received has the header.
   out.push_back({"is_present_hf", 1, 1,

@@ -230,6 +230,17 @@ Result<void> init(CoreApi& core) {
   return {};
 }
 
+// A Kamailio registrar setting whose only value sipsd runs is the one its behaviour already
+// has (`accepted`); another value is refused with what is missing (`missing`).
+ParamExport onlyValue(const char* name, int64_t accepted, const char* missing) {
+  return {name, ParamType::Int, [name, accepted, missing](const ParamValue& v) -> Result<void> {
+            if (v.num != accepted)
+              return fail(std::string(name) + " " + std::to_string(v.num) + " is not supported: " + missing + " (only " +
+                          std::to_string(accepted) + ", what sipsd does, is accepted)");
+            return {};
+          }};
+}
+
 ModuleExports makeExports() {
   ModuleExports e;
   e.name = "registrar";
@@ -237,6 +248,14 @@ ModuleExports makeExports() {
   e.params.push_back(seconds("min_expires", &RegistrarParams::minExpires));
   e.params.push_back(seconds("max_expires", &RegistrarParams::maxExpires));
   e.params.push_back(seconds("max_contacts", &RegistrarParams::maxContacts));
+  e.params.push_back(onlyValue("method_filtering", 0, "sipsd does not store the methods a contact allows"));
+  e.params.push_back(onlyValue("use_path", 0, "sipsd does not store Path headers"));
+  e.params.push_back(onlyValue("gruu_enabled", 0, "sipsd has no GRUU"));
+  // path_mode only matters with use_path 1 (Kamailio ignores it otherwise, as sipsd does).
+  e.params.push_back({"path_mode", ParamType::Int, [](const ParamValue& v) -> Result<void> {
+                        if (v.num < 0 || v.num > 2) return fail("path_mode takes 0, 1 or 2");
+                        return {};
+                      }});
   e.functions.push_back(function("save", &save));
   e.functions.push_back(function("lookup", &lookup));
   e.functions.push_back(function("registered", &registered));

@@ -21,6 +21,7 @@ constexpr std::string_view kModule = "rr";
 struct Settings {
   bool doubleRr = true;      // enable_double_rr
   bool appendFromTag = false;  // append_fromtag
+  bool fullLr = false;         // enable_full_lr: ";lr=on" instead of ";lr"
 };
 Settings settings;
 
@@ -73,6 +74,7 @@ int recordRoute(ScriptContext& ctx, const std::vector<FuncArg>& args, const void
   RecordRouteEdit& rr = ctx.edits.recordRoute;
   rr.enabled = true;
   rr.doubleRr = settings.doubleRr;
+  rr.fullLr = settings.fullLr;
   rr.params.clear();
   if (!args.empty()) {
     Value v = args[0].eval(ctx);
@@ -112,6 +114,7 @@ int recordRoutePreset(ScriptContext& ctx, const std::vector<FuncArg>& args, cons
   RecordRouteEdit& rr = ctx.edits.recordRoute;
   rr.enabled = true;
   rr.preset = std::move(uri);
+  rr.fullLr = settings.fullLr;
   rr.params.clear();
   addFromTag(ctx, rr.params);
   return 1;
@@ -131,6 +134,8 @@ ModuleExports makeExports() {
   e.name = "rr";
   e.params.push_back({"enable_double_rr", ParamType::Any,
                       [](const ParamValue& v) { return setBool(v, settings.doubleRr, "enable_double_rr"); }});
+  e.params.push_back({"enable_full_lr", ParamType::Any,
+                      [](const ParamValue& v) { return setBool(v, settings.fullLr, "enable_full_lr"); }});
   e.params.push_back({"append_fromtag", ParamType::Any,
                       [](const ParamValue& v) { return setBool(v, settings.appendFromTag, "append_fromtag"); }});
 

@@ -1,6 +1,7 @@
 // The sl module: stateless replies from the script, sl_reply(code, reason) and its SER alias
 // sl_send_reply. A SIP request gets a SIP reply built by core/proxy/reply_builder; an HTTP
-// request arriving on the same listener gets an HTTP response.
+// request arriving on the same listener gets an HTTP response. Kamailio's send_reply() and
+// sl_reply_error() answer through tm (TmApi) when the request has a transaction.
 #include <memory>
 #include <string>
 
@@ -9,11 +10,14 @@
 #include "core/parser/parse_util.h"
 #include "core/proxy/http_reply_builder.h"
 #include "core/proxy/reply_builder.h"
+#include "modules/tm/tm_api.h"
 
 namespace sipsd::sl {
 namespace {
 
 constexpr std::string_view kModule = "sl";
+// tm's interface when tm is loaded (set by init), for send_reply() and sl_reply_error().
+const tm::TmApi* tmApi = nullptr;
 
 bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -35,9 +39,12 @@ std::string_view createdVia(const ScriptContext& ctx) {
   return v;
 }
 
-int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args) {
+// `stateful`: a request with a tm transaction is answered through it (send_reply()).
+int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args, bool stateful = false) {
   SipMsg& msg = ctx.msg;
-  if (ctx.route != RouteKind::Request || msg.kind == SipMsg::Kind::Reply) {
+  // send_reply() also answers from failure_route, through the transaction.
+  const bool routeOk = ctx.route == RouteKind::Request || (stateful && ctx.route == RouteKind::Failure);
+  if (!routeOk || msg.kind == SipMsg::Kind::Reply) {
     ctx.core.log(kLogErr, kModule, std::string(name) + ": only requests can be answered");
     return -1;
   }
@@ -61,6 +68,9 @@ int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args
     return -1;
   }
 
+  if (stateful && tmApi && !msg.isHttp()) {
+    if (int r = tmApi->replyIfTransaction(ctx, int(code), reason); r != 0) return r;
+  }
   std::string out;
   bool close = false;
   if (msg.isHttp()) {
@@ -87,10 +97,28 @@ int reply(const char* name, ScriptContext& ctx, const std::vector<FuncArg>& args
   return 1;
 }
 
-FunctionExport makeFunction(const char* name) {
+FunctionExport makeFunction(const char* name, bool stateful = false) {
   return scriptFunction(
-      name, 2, 2, [name](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) { return reply(name, ctx, args); },
+      name, 2, 2,
+      [name, stateful](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+        return reply(name, ctx, args, stateful);
+      },
       kRequestRoute, [name](std::vector<FuncArg>& args, std::shared_ptr<void>&) { return fixup(name, args); });
+}
+
+// sl_reply_error(): Kamailio answers with the error of the function that failed last. In sipsd
+// the functions that fail for a reason the sender must hear (t_relay(), save()) answer it
+// themselves, so this answers only a request nobody has answered yet: 500.
+int replyError(ScriptContext& ctx, const std::vector<FuncArg>&, const void*) {
+  if (ctx.replied || (tmApi && tmApi->answered(ctx))) return 1;
+  static const std::vector<FuncArg> kArgs = [] {
+    std::vector<FuncArg> a(2);
+    a[0].kind = FuncArg::Kind::Int;
+    a[0].num = 500;
+    a[1].str = "Server Internal Error";
+    return a;
+  }();
+  return reply("sl_reply_error", ctx, kArgs, true);
 }
 
 ModuleExports makeExports() {
@@ -98,6 +126,13 @@ ModuleExports makeExports() {
   e.name = "sl";
   e.functions.push_back(makeFunction("sl_reply"));
   e.functions.push_back(makeFunction("sl_send_reply"));
+  e.functions.push_back(makeFunction("send_reply", true));
+  e.functions.push_back(scriptFunction("sl_reply_error", 0, 0, replyError, kRequestRoute));
+  e.init = [](CoreApi& core) -> Result<void> {
+    tmApi = static_cast<const tm::TmApi*>(core.moduleApi("tm", "tm"));
+    return {};
+  };
+  e.destroy = [] { tmApi = nullptr; };
   return e;
 }
 

@@ -11,6 +11,9 @@ struct TmConfig {
   int64_t frTimer = 30000;   // ms, final reply timeout while a branch has no reply (fr_timer)
   int64_t frInvTimer = 120000;  // ms, INVITE final reply timeout after a provisional (fr_inv_timer)
   int maxBranches = 12;      // branches per transaction (parallel + serial)
+  // failure_reply_mode: 0 the replies of every branch compete for the final answer; 3 when a
+  // failure_route starts new branches, those of the earlier ones no longer do.
+  int failureReplyMode = 0;
 
   int64_t timerB() const { return 64 * t1; }  // INVITE client transaction timeout (also F, H)
 };

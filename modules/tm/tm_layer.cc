@@ -26,6 +26,7 @@ struct RunState {
   int worker = -1;
   int onReply = -1;
   int onFailure = -1;
+  int onBranch = -1;
   int64_t frTimer = 0;
   int64_t frInvTimer = 0;
   // requestKey()'s last key: for which message (in the request route) and method.
@@ -182,6 +183,7 @@ Transaction* TransactionLayer::ensureTx(WorkerTables& w, ScriptContext& ctx) {
   tx.rcv.session = nullptr;  // the connection may be gone when tm answers later
   tx.onReply = run.onReply;
   tx.onFailure = run.onFailure;
+  tx.onBranch = run.onBranch;
   tx.frTimer = run.frTimer;
   tx.frInvTimer = run.frInvTimer;
   // A transaction nobody relays or answers is dropped after fr_timer (t_newtran() alone).
@@ -526,6 +528,14 @@ bool TransactionLayer::runFailure(WorkerTables& w, Transaction& tx) {
   ctx.route = RouteKind::Failure;
   ctx.newRuri = tx.ruri;
   ctx.tReplyCode = tx.bestCode;
+  // failure_reply_mode 3: the replies so far stop competing once the route starts a new leg;
+  // they are set aside (not copied) and put back when it starts none.
+  const int bestCode = tx.bestCode;
+  std::string bestReply;
+  if (cfg_.failureReplyMode == 3) {
+    bestReply.swap(tx.bestReply);
+    tx.bestCode = 0;
+  }
   RunState saved = run;
   run = RunState{};
   run.tx = &tx;
@@ -535,7 +545,12 @@ bool TransactionLayer::runFailure(WorkerTables& w, Transaction& tx) {
   tx.inRoute = false;
   run = saved;
   run.keyMsg = nullptr;  // the nested route reused requestKey()'s buffer
-  return tx.branches.size() > before;
+  const bool added = tx.branches.size() > before;
+  if (cfg_.failureReplyMode == 3 && !added) {
+    tx.bestCode = bestCode;
+    tx.bestReply.swap(bestReply);
+  }
+  return added;
 }
 
 void TransactionLayer::checkDone(WorkerTables& w, Transaction& tx) {
@@ -739,6 +754,10 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   const SipMsg& msg = ctx.msg;
   if (!msg.isRequest() || msg.isHttp()) return -1;
+  if (ctx.route == RouteKind::Branch) {
+    log(kLogErr, "t_relay() inside branch_route: a branch is being relayed already");
+    return -1;
+  }
   ClockScope clock(clock_, hookClock(ctx));
   if (ctx.route == RouteKind::Request && (msg.method == "ACK" || msg.method == "CANCEL")) {
     // An ACK (for a 2xx: end to end) and a CANCEL that matched no transaction are relayed
@@ -770,6 +789,7 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   if (run.onReply >= 0) tx->onReply = run.onReply;
   if (run.onFailure >= 0 && ctx.route != RouteKind::Failure) tx->onFailure = run.onFailure;
+  if (run.onBranch >= 0) tx->onBranch = run.onBranch;
   if (tx->branches.empty()) Transaction::fill(tx->ruri, ctx.newRuri);
   tx->endAt = 0;  // lives until its branches are done
   const uint64_t id = tx->id;
@@ -792,15 +812,63 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   }
   if (Transaction* t = find(*w, id)) {
     t->inRoute = wasInRoute;
+    // branch_route dropped every branch: nothing is pending, so it ends as t_newtran() alone
+    // would (after fr_timer), unless the script answers it (sl_reply_error(), t_reply()).
+    if (t->branches.empty()) t->endAt = now() + frFor(*t);
     account(*w, *t);  // ruri and the branch vector
     if (!wasInRoute) checkDone(*w, *t);
+    if (serverAnswered(t->state)) ctx.replied = true;  // tm answered the sender (failed at once)
     reschedule(*w, *t);
   }
   return ok ? 1 : -1;
 }
 
 bool TransactionLayer::addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rqIn) {
-  size_t idx = tx.branches.size();
+  const size_t idx = tx.branches.size();
+  const uint64_t id = tx.id;
+  // Without a branch_route this costs one test per branch.
+  if (tx.onBranch >= 0) {
+    if (!branchRouteThenPrepare(w, tx, ctx, rqIn, idx)) return false;
+  } else {
+    prepareBranch(w, tx, ctx, rqIn, idx);
+  }
+  // Failed at once (bad URI, no transport, Max-Forwards): the branch has a local final; tm
+  // answers the sender (or runs the failure_route), so the script must not reply again.
+  Transaction* still = find(w, id);
+  return !(still && idx < still->branches.size() && clientFinal(still->branches[idx].state) &&
+           still->branches[idx].code >= 300 && !still->branches[idx].ready);
+}
+
+bool TransactionLayer::branchRouteThenPrepare(WorkerTables& w, Transaction& tx, ScriptContext& ctx,
+                                              const RelayRequest& rq, size_t idx) {
+  // What the request route set is the starting point of every branch; the branch_route's
+  // changes are this branch's only, so the request's own are put back afterwards.
+  MsgEdits edits = ctx.edits;
+  std::string ruri = ctx.newRuri, du = ctx.dstUri;
+  const RouteKind kind = ctx.route;
+  const bool dropped = ctx.dropped;
+  const uint64_t id = tx.id;
+  ctx.route = RouteKind::Branch;
+  ctx.tBranchIndex = int(idx);
+  ctx.dropped = false;
+  core_.runRoute(tx.onBranch, ctx);
+  const bool keep = !ctx.dropped;
+  Transaction* still = find(w, id);
+  if (keep && still)
+    prepareBranch(w, *still, ctx, rq, idx);
+  else
+    log(kLogInfo, "branch_route dropped branch " + std::to_string(idx) + " of a transaction from " + ctx.rcv.src.str());
+  ctx.edits = std::move(edits);
+  ctx.newRuri = std::move(ruri);
+  ctx.dstUri = std::move(du);
+  ctx.route = kind;
+  ctx.dropped = dropped;
+  ctx.tBranchIndex = 0;
+  return keep && still;
+}
+
+void TransactionLayer::prepareBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rqIn,
+                                     size_t idx) {
   tx.branches.emplace_back();
   tx.branches.back().state = tx.invite ? ClientState::Calling : ClientState::Trying;
   BranchText branch;
@@ -810,17 +878,12 @@ bool TransactionLayer::addBranch(WorkerTables& w, Transaction& tx, ScriptContext
   core_.prepareRelay(ctx, rq, [ww = &w, packed = packBranch(id, idx)](RelayTarget* t, int code, std::string_view reason) {
     ww->layer->onRelayReady(*ww, packed >> 8, size_t(packed & 0xff), t, code, reason);
   });
-  // Failed at once (bad URI, no transport, Max-Forwards): the branch has a local final; tm
-  // answers the sender (or runs the failure_route), so the script must not reply again.
-  Transaction* still = find(w, id);
-  return !(still && idx < still->branches.size() && clientFinal(still->branches[idx].state) &&
-           still->branches[idx].code >= 300 && !still->branches[idx].ready);
 }
 
 int TransactionLayer::reply(ScriptContext& ctx, int code, std::string_view reason) {
   WorkerTables* w = current();
   if (!w) return -1;
-  if (ctx.msg.method == "ACK") return -1;
+  if (ctx.msg.method == "ACK" || ctx.route == RouteKind::Branch) return -1;
   ClockScope clock(clock_, hookClock(ctx));
   Transaction* tx = ctx.route == RouteKind::Failure ? currentTx(ctx) : ensureTx(*w, ctx);
   if (!tx) return -1;
@@ -863,6 +926,54 @@ void TransactionLayer::setOnReply(ScriptContext& ctx, int route) {
 void TransactionLayer::setOnFailure(ScriptContext& ctx, int route) {
   run.onFailure = route;
   if (Transaction* tx = currentTx(ctx)) tx->onFailure = route;
+}
+
+void TransactionLayer::setOnBranch(ScriptContext& ctx, int route) {
+  run.onBranch = route;
+  if (Transaction* tx = currentTx(ctx)) tx->onBranch = route;
+}
+
+bool TransactionLayer::isSet(ScriptContext& ctx, RouteKind kind) {
+  const Transaction* tx = currentTx(ctx);
+  switch (kind) {
+    case RouteKind::OnReply: return run.onReply >= 0 || (tx && tx->onReply >= 0);
+    case RouteKind::Failure: return run.onFailure >= 0 || (tx && tx->onFailure >= 0);
+    case RouteKind::Branch: return run.onBranch >= 0 || (tx && tx->onBranch >= 0);
+    case RouteKind::Request: break;
+  }
+  return false;
+}
+
+int TransactionLayer::isCanceled(ScriptContext& ctx) {
+  const Transaction* tx = currentTx(ctx);
+  if (!tx) return -1;
+  return tx->canceled ? 1 : -1;
+}
+
+// The request's transaction on this worker, found without creating one (null: none).
+Transaction* TransactionLayer::existingTx(ScriptContext& ctx) {
+  if (Transaction* tx = currentTx(ctx)) return tx;
+  WorkerTables* w = current();
+  if (!w || ctx.route != RouteKind::Request || !ctx.msg.isRequest() || ctx.msg.isHttp()) return nullptr;
+  std::string_view key;
+  uint64_t hash = 0;
+  if (!requestKey(ctx, ctx.msg.method, key, hash)) return nullptr;
+  return w->byKey.find(hash, key);
+}
+
+int TransactionLayer::precheckTrans(ScriptContext& ctx) {
+  if (ctx.msg.method == "ACK" || ctx.msg.method == "CANCEL") return -1;
+  return existingTx(ctx) ? 1 : -1;
+}
+
+int TransactionLayer::replyIfTransaction(ScriptContext& ctx, int code, std::string_view reason) {
+  if (!existingTx(ctx)) return 0;
+  return reply(ctx, code, reason);
+}
+
+bool TransactionLayer::answered(ScriptContext& ctx) {
+  const Transaction* tx = existingTx(ctx);
+  return tx && serverAnswered(tx->state);
 }
 
 void TransactionLayer::setFr(ScriptContext& ctx, int64_t frInv, int64_t fr) {

@@ -51,6 +51,17 @@ class TransactionLayer {
   int checkTrans(ScriptContext& ctx);
   void setOnReply(ScriptContext& ctx, int route);
   void setOnFailure(ScriptContext& ctx, int route);
+  void setOnBranch(ScriptContext& ctx, int route);
+  // t_is_set(): whether t_on_reply/t_on_failure/t_on_branch armed a route for this request.
+  bool isSet(ScriptContext& ctx, RouteKind kind);
+  // t_is_canceled(): a CANCEL matched the request's transaction.
+  int isCanceled(ScriptContext& ctx);
+  // t_precheck_trans(): a transaction for this request (not ACK/CANCEL) is already in progress.
+  int precheckTrans(ScriptContext& ctx);
+  // For send_reply()/sl_reply_error() in sl: t_reply() when the request has a transaction here
+  // (0 when it has none); whether tm has answered it.
+  int replyIfTransaction(ScriptContext& ctx, int code, std::string_view reason);
+  bool answered(ScriptContext& ctx);
   void setFr(ScriptContext& ctx, int64_t frInv, int64_t fr);
 
   TmStats stats() const;
@@ -77,6 +88,7 @@ class TransactionLayer {
   Transaction* find(WorkerTables& w, uint64_t id);
   Transaction* ensureTx(WorkerTables& w, ScriptContext& ctx);
   Transaction* currentTx(ScriptContext& ctx);
+  Transaction* existingTx(ScriptContext& ctx);
   void deleteTx(WorkerTables& w, Transaction& tx);
   // Brings the worker's byte total up to date with tx's buffers (after they changed).
   void account(WorkerTables& w, Transaction& tx);
@@ -101,6 +113,11 @@ class TransactionLayer {
   // client side
   // Adds a branch for ctx's current target ($du / $ru / rq); false when it failed at once.
   bool addBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq);
+  // Runs tx's branch_route for branch `idx` on ctx, then prepares the branch from what it left
+  // (its edits, $ru, $du apply to this branch only); false when the route dropped the branch.
+  bool branchRouteThenPrepare(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq,
+                              size_t idx);
+  void prepareBranch(WorkerTables& w, Transaction& tx, ScriptContext& ctx, const RelayRequest& rq, size_t idx);
   void onRelayReady(WorkerTables& w, uint64_t txId, size_t idx, RelayTarget* t, int code, std::string_view reason);
   void clientEvent(WorkerTables& w, Transaction& tx, size_t idx, int ev, ScriptContext* reply);
   // A branch's first send failed after t_relay() returned (a connect, a handshake, a batched

@@ -1,13 +1,15 @@
 // The tm module: stateful proxying (RFC 3261 §16/§17). Script functions t_relay(),
-// t_relay_to_udp|tcp|tls(host, port), t_on_reply(), t_on_failure(), t_reply(), t_check_trans(),
-// t_newtran(), t_set_fr(); modparams t1, t2, fr_timer, fr_inv_timer; RPC tm.stats. The work is
-// in TransactionLayer (tm_layer.h); this file is the glue to the module ABI.
+// t_relay_to_udp|tcp|tls(host, port), t_on_reply(), t_on_failure(), t_on_branch(), t_reply(),
+// t_check_trans(), t_precheck_trans(), t_newtran(), t_set_fr(), t_is_set(), t_is_canceled();
+// modparams t1, t2, fr_timer, fr_inv_timer, failure_reply_mode; RPC tm.stats; the TmApi for sl.
+// The work is in TransactionLayer (tm_layer.h); this file is the glue to the module ABI.
 #include <memory>
 #include <string>
 
 #include "core/module_api.h"
 #include "core/module_helpers.h"
 #include "core/net/listen_requirement.h"
+#include "modules/tm/tm_api.h"
 #include "modules/tm/tm_layer.h"
 
 namespace sipsd::tm {
@@ -59,13 +61,15 @@ FunctionExport relayTo(const char* name, Proto proto) {
   return scriptFunction(name, 2, 2, handler, kRequestRoute, fixup);
 }
 
-FunctionExport routeSetter(const char* name, RouteKind kind, bool failure) {
+FunctionExport routeSetter(const char* name, RouteKind kind) {
   FunctionExport f = scriptFunction(
       name, 1, 1,
-      [failure](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
+      [kind](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
         if (!layer) return -1;
-        if (failure)
+        if (kind == RouteKind::Failure)
           layer->setOnFailure(ctx, int(args[0].num));
+        else if (kind == RouteKind::Branch)
+          layer->setOnBranch(ctx, int(args[0].num));
         else
           layer->setOnReply(ctx, int(args[0].num));
         return 1;
@@ -98,6 +102,30 @@ int handleReply(ScriptContext& ctx, const std::vector<FuncArg>& args, const void
   return layer ? layer->reply(ctx, int(code), text) : -1;
 }
 
+// t_is_set("branch_route" | "failure_route" | "onreply_route"): the kind is checked at load.
+Result<void> fixupIsSet(std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) {
+  const FuncArg& a = args[0];
+  RouteKind kind;
+  if (a.kind == FuncArg::Kind::Str && a.str == "branch_route")
+    kind = RouteKind::Branch;
+  else if (a.kind == FuncArg::Kind::Str && a.str == "failure_route")
+    kind = RouteKind::Failure;
+  else if (a.kind == FuncArg::Kind::Str && a.str == "onreply_route")
+    kind = RouteKind::OnReply;
+  else
+    return fail("t_is_set takes \"branch_route\", \"failure_route\" or \"onreply_route\", not " + a.str);
+  fixed = std::make_shared<RouteKind>(kind);
+  return {};
+}
+
+int handleIsSet(ScriptContext& ctx, const std::vector<FuncArg>&, const void* fixed) {
+  return layer && layer->isSet(ctx, *static_cast<const RouteKind*>(fixed)) ? 1 : -1;
+}
+
+TmApi tmApi{
+    [](ScriptContext& ctx, int code, std::string_view reason) { return layer ? layer->replyIfTransaction(ctx, code, reason) : 0; },
+    [](ScriptContext& ctx) { return layer && layer->answered(ctx); }};
+
 // t_set_fr(invite_ms[, other_ms]).
 Result<void> fixupSetFr(std::vector<FuncArg>& args, std::shared_ptr<void>&) {
   for (auto& a : args)
@@ -122,6 +150,16 @@ ModuleExports makeExports() {
   e.params.push_back(intParam("t2", &config.t2, 10, 600000));
   e.params.push_back(intParam("fr_timer", &config.frTimer, 10, 86400000));
   e.params.push_back(intParam("fr_inv_timer", &config.frInvTimer, 10, 86400000));
+  // Kamailio's modes 0 (every reply competes) and 3 (a new serial leg discards the earlier
+  // replies); 1 and 2 are refused rather than run as something else.
+  e.params.push_back({"failure_reply_mode", ParamType::Int, [](const ParamValue& v) -> Result<void> {
+                        if (v.num != 0 && v.num != 3)
+                          return fail("tm: failure_reply_mode " + std::to_string(v.num) +
+                                      " is not supported (0: all replies compete; 3: a new leg in failure_route "
+                                      "discards the earlier replies)");
+                        config.failureReplyMode = int(v.num);
+                        return {};
+                      }});
 
   e.functions.push_back(scriptFunction(
       "t_relay", 0, 0,
@@ -131,8 +169,18 @@ ModuleExports makeExports() {
   e.functions.push_back(relayTo("t_relay_to_udp", Proto::UDP));
   e.functions.push_back(relayTo("t_relay_to_tcp", Proto::TCP));
   e.functions.push_back(relayTo("t_relay_to_tls", Proto::TLS));
-  e.functions.push_back(routeSetter("t_on_reply", RouteKind::OnReply, false));
-  e.functions.push_back(routeSetter("t_on_failure", RouteKind::Failure, true));
+  e.functions.push_back(routeSetter("t_on_reply", RouteKind::OnReply));
+  e.functions.push_back(routeSetter("t_on_failure", RouteKind::Failure));
+  e.functions.push_back(routeSetter("t_on_branch", RouteKind::Branch));
+  e.functions.push_back(scriptFunction("t_is_set", 1, 1, handleIsSet, kAnyRoute, fixupIsSet));
+  e.functions.push_back(scriptFunction(
+      "t_is_canceled", 0, 0,
+      [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return layer ? layer->isCanceled(ctx) : -1; },
+      kRequestRoute | kBranchRoute));
+  e.functions.push_back(scriptFunction(
+      "t_precheck_trans", 0, 0,
+      [](ScriptContext& ctx, const std::vector<FuncArg>&, const void*) { return layer ? layer->precheckTrans(ctx) : -1; },
+      kRequestRoute));
 
   e.functions.push_back(scriptFunction("t_reply", 2, 2, handleReply, kRequestRoute, fixupReply));
   e.functions.push_back(scriptFunction(
@@ -176,6 +224,7 @@ ModuleExports makeExports() {
     layer.reset();
     loadCore = nullptr;
   };
+  e.api = [](const std::string& name) -> void* { return name == "tm" ? &tmApi : nullptr; };
   e.onRequestIn = [](ScriptContext& ctx) { return layer && layer->onRequest(ctx); };
   e.onReplyIn = [](ScriptContext& ctx) { return layer && layer->onReply(ctx); };
   return e;

@@ -58,6 +58,7 @@ struct Transaction {
   // script settings
   int onReply = -1;             // onreply_route index
   int onFailure = -1;           // failure_route index
+  int onBranch = -1;            // branch_route index (t_on_branch)
   int64_t frTimer = 0;          // 0: the modparam
   int64_t frInvTimer = 0;
   std::vector<Branch> branches;

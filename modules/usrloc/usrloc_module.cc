@@ -122,6 +122,19 @@ ModuleExports makeExports() {
                         o.maxPending = size_t(v.num);
                         return {};
                       }});
+  // Kamailio's cleanup timer: how often expired records are deleted. sipsd sweeps every 0.1 s
+  // and lookup()/ul.dump never show an expired contact, so any period gives what Kamailio's
+  // lookup gives; the sweep runs on the core's one timer thread (timer_procs 0 or 1).
+  e.params.push_back({"timer_interval", ParamType::Int, [](const ParamValue& v) -> Result<void> {
+                        if (v.num < 1) return fail("timer_interval takes seconds >= 1");
+                        return {};
+                      }});
+  e.params.push_back({"timer_procs", ParamType::Int, [](const ParamValue& v) -> Result<void> {
+                        if (v.num < 0 || v.num > 1)
+                          return fail("timer_procs " + std::to_string(v.num) +
+                                      " is not supported: sipsd sweeps on one timer thread (0 or 1)");
+                        return {};
+                      }});
   e.rpcs = rpcs();
   e.init = [](CoreApi& core) { return location().init(core); };
   e.workerInit = [](CoreApi&, int worker) -> Result<void> {

@@ -163,3 +163,45 @@ TEST_CASE("listen= advertise (Kamailio syntax, bare and quoted) and alias=") {
     CHECK_FALSE(b->ok());
   }
 }
+
+TEST_CASE("Kamailio modules sipsd has built in load as such; their params apply or are named errors") {
+  auto c = loadConfigText(
+      "loadmodule \"pv.so\"\nloadmodule \"/usr/lib/kamailio/modules/xlog.so\"\nloadmodule \"sanity\"\n"
+      "loadmodule \"maxfwd.so\"\nloadmodule \"textops.so\"\nloadmodule \"textopsx.so\"\nloadmodule \"siputils.so\"\n"
+      "loadmodule \"kex.so\"\nloadmodule \"corex.so\"\nloadmodule \"tmx.so\"\n"
+      "modparam(\"sanity\", \"autodrop\", 0)\nmodparam(\"sanity\", \"default_checks\", \"1\")\n"
+      "modparam(\"sanity\", \"proxy_require\", \"foo, bar\")\n"
+      "route { if (!sanity_check(\"17895\", \"7\")) { exit; } sanity_check(); xdbg(\"x $rm\\n\"); }\n",
+      "t.cfg", LoadOptions());
+  REQUIRE_MESSAGE(c->ok(), errors(*c));
+  CHECK(c->registry.module("pv"));
+  CHECK(c->registry.module("xlog"));
+  CHECK(c->registry.function("sanity_check", 2));
+  CHECK(c->modules.empty());  // nothing was dlopen'ed
+
+  c = loadConfigText(
+      "loadmodule \"xlog.so\"\nloadmodule \"sanity.so\"\nmodparam(\"xlog\", \"buf_size\", 8192)\n"
+      "modparam(\"sanity\", \"autodrop\", 2)\nloadmodule \"pv\"\nloadmodule \"pv.so\"\n"
+      "route { sanity_check(\"99999\"); }\n",
+      "t.cfg", LoadOptions());
+  auto e = errors(*c);
+  CHECK(e.find("t.cfg:3:18: error: module 'xlog' is built into sipsd, which has no setting 'buf_size'") != std::string::npos);
+  CHECK(e.find("t.cfg:4:32: error: sanity.autodrop: autodrop must be in 0..1, not 2") != std::string::npos);
+  CHECK(e.find("t.cfg:6:12: error: module 'pv' is already loaded") != std::string::npos);
+}
+
+TEST_CASE("a Kamailio module sipsd lacks is an error naming what is missing") {
+  auto c = loadConfigText("loadmodule \"acc.so\"\nloadmodule \"jsonrpcs.so\"\nroute { exit; }\n", "t.cfg", optsReset());
+  auto e = errors(*c);
+  CHECK(e.find("t.cfg:1:12: error: Kamailio's module 'acc' is not part of sipsd: it brings accounting") !=
+        std::string::npos);
+  CHECK(e.find("; remove its loadmodule, modparam and function lines") != std::string::npos);
+  CHECK(e.find("t.cfg:2:12: error: Kamailio's module 'jsonrpcs' is not part of sipsd: it brings JSON-RPC") !=
+        std::string::npos);
+}
+
+TEST_CASE("sanity_check() arguments are checked at load") {
+  auto c = loadConfigText("loadmodule \"sanity\"\nroute { sanity_check(\"99999\"); }\n", "t.cfg", LoadOptions());
+  CHECK(errors(*c).find("t.cfg:2:9: error: sanity_check(): sanity_check: msg_checks 99999 is outside 0..32767") !=
+        std::string::npos);
+}

@@ -68,6 +68,7 @@ class FakeCore : public CoreApi {
     ForwardOptions opt;
     opt.branch = rq.branch;
     opt.ruri = ctx.newRuri;
+    opt.edits = &ctx.edits;
     LocalVia self{Proto::UDP, "127.0.0.1", 5060};
     REQUIRE(buildForwardedRequest(ctx.msg, ctx.rcv, self, opt, out, err));
     RelayTarget t;
@@ -436,4 +437,93 @@ TEST_CASE("parallel forking: extra targets from lookup() get their own branches;
   CHECK(f.layer->onReply(*unavailable.ctx));
   REQUIRE(f.core.upstream.size() == 2);
   CHECK(startsWith(f.core.upstream[1], "SIP/2.0 486 Busy Here"));  // first of the same class
+}
+
+TEST_CASE("branch_route: runs per branch before it is built; its edits are the branch's; drop stops it") {
+  Fixture f;
+  Msg inv(kInvite, f.core);
+  CHECK_FALSE(f.layer->onRequest(*inv.ctx));
+  inv.ctx->newRuri = "sip:bob@10.1.1.1";
+  inv.ctx->extraBranches.push_back({"sip:drop@10.2.2.2", ""});
+  inv.ctx->extraBranches.push_back({"sip:carol@10.3.3.3", ""});
+  inv.ctx->edits.appendHeaders = "X-Request: all\r\n";
+  CHECK_FALSE(f.layer->isSet(*inv.ctx, RouteKind::Branch));
+  f.layer->setOnBranch(*inv.ctx, 9);
+  CHECK(f.layer->isSet(*inv.ctx, RouteKind::Branch));
+  CHECK_FALSE(f.layer->isSet(*inv.ctx, RouteKind::Failure));
+  std::vector<int> seen;
+  f.core.route = [&](int index, ScriptContext& ctx) {
+    CHECK(index == 9);
+    CHECK(ctx.route == RouteKind::Branch);
+    seen.push_back(ctx.tBranchIndex);
+    if (ctx.newRuri.find("drop@") != std::string::npos) {
+      ctx.dropped = true;
+      return;
+    }
+    ctx.edits.appendHeaders += "X-Branch: " + std::to_string(ctx.tBranchIndex) + "\r\n";
+    CHECK(f.layer->relay(ctx, RelayRequest{}) == -1);  // no relay from inside a branch
+  };
+  CHECK(f.layer->relay(*inv.ctx, RelayRequest{}) == 1);
+  CHECK(seen == std::vector<int>{0, 1, 1});  // the dropped branch's index is reused
+  REQUIRE(f.core.downstream.size() == 2);
+  CHECK(startsWith(f.core.downstream[0], "INVITE sip:bob@10.1.1.1 SIP/2.0"));
+  CHECK(f.core.downstream[0].find("X-Request: all\r\nX-Branch: 0\r\n") != std::string::npos);
+  CHECK(startsWith(f.core.downstream[1], "INVITE sip:carol@10.3.3.3 SIP/2.0"));
+  CHECK(f.core.downstream[1].find("X-Branch: 1\r\n") != std::string::npos);
+  CHECK(f.core.downstream[1].find("X-Branch: 0") == std::string::npos);
+  // The request's own context is as the request route left it.
+  CHECK(inv.ctx->edits.appendHeaders == "X-Request: all\r\n");
+  CHECK(inv.ctx->route == RouteKind::Request);
+  CHECK(inv.ctx->tBranchIndex == 0);
+}
+
+TEST_CASE("branch_route dropping every branch: t_relay() fails, the transaction waits for the script's answer") {
+  Fixture f;
+  Msg inv(kInvite, f.core);
+  CHECK_FALSE(f.layer->onRequest(*inv.ctx));
+  f.layer->setOnBranch(*inv.ctx, 3);
+  f.core.route = [](int, ScriptContext& ctx) { ctx.dropped = true; };
+  CHECK(f.layer->relay(*inv.ctx, RelayRequest{}) == -1);
+  CHECK(f.core.downstream.empty());
+  CHECK_FALSE(f.layer->answered(*inv.ctx));
+  CHECK(f.layer->replyIfTransaction(*inv.ctx, 500, "Server Internal Error") == 1);  // sl_reply_error()
+  REQUIRE(f.core.upstream.size() == 2);  // 100 Trying, then the 500
+  CHECK(startsWith(f.core.upstream[1], "SIP/2.0 500 Server Internal Error"));
+  CHECK(f.layer->answered(*inv.ctx));
+  // Without a transaction send_reply() is left to sl (stateless).
+  Fixture g;
+  Msg other(kInvite, g.core);
+  CHECK_FALSE(g.layer->onRequest(*other.ctx));
+  CHECK(g.layer->replyIfTransaction(*other.ctx, 404, "Not Found") == 0);
+  CHECK(g.layer->precheckTrans(*other.ctx) == -1);
+  CHECK(g.layer->isCanceled(*other.ctx) == -1);
+}
+
+TEST_CASE("failure_reply_mode 3: a new serial leg's replies alone decide; 0: every reply competes") {
+  for (int mode : {0, 3}) {
+    CAPTURE(mode);
+    TmConfig c;
+    c.failureReplyMode = mode;
+    Fixture f(c);
+    Msg inv(kInvite, f.core);
+    CHECK_FALSE(f.layer->onRequest(*inv.ctx));
+    f.layer->setOnFailure(*inv.ctx, 7);
+    CHECK(f.layer->relay(*inv.ctx, RelayRequest{}) == 1);
+    f.core.route = [&](int, ScriptContext& ctx) {
+      RelayRequest rq;
+      rq.host = "127.0.0.1";
+      rq.port = 5090;
+      rq.proto = Proto::UDP;
+      CHECK(f.layer->relay(ctx, rq) == 1);
+    };
+    Msg busy(replyTo(f.core.downstream[0], 486, "Busy Here"), f.core, "127.0.0.1");
+    CHECK(f.layer->onReply(*busy.ctx));
+    REQUIRE(f.core.downstream.size() >= 3);  // ACK for the 486, then the second leg
+    f.core.route = nullptr;
+    Msg unavailable(replyTo(f.core.downstream.back(), 503, "Service Unavailable"), f.core, "127.0.0.1");
+    CHECK(f.layer->onReply(*unavailable.ctx));
+    REQUIRE(f.core.upstream.size() == 2);
+    // Mode 0: the 486 of the first leg wins; mode 3: only the second leg counts (503 -> 500).
+    CHECK(startsWith(f.core.upstream[1], mode == 0 ? "SIP/2.0 486 Busy Here" : "SIP/2.0 500"));
+  }
 }
