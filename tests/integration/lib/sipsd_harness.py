@@ -2,6 +2,7 @@
 wait for conditions (never blind sleeps), run real clients (sipp, curl, openssl), stop cleanly.
 Standard library only."""
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,21 +24,56 @@ def sipsd_binary():
     return os.environ.get("SIPSD_BIN") or os.path.join(build_dir(), "sipsd")
 
 
-def free_port(kind=socket.SOCK_STREAM, also_udp=True, host="127.0.0.1"):
-    """A port free for TCP (and UDP when asked) on host."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind)
-        s.bind((host, 0))
-        port = s.getsockname()[1]
+# Ports the tests choose come from outside the kernel's ephemeral range (ip_local_port_range):
+# a port chosen there and bound by sipsd, sipp or kamailio seconds later can meanwhile be taken by
+# any connect(), unbound UDP send or bind(0) on the machine, for as long as that socket lives (a
+# CI run lost kamailio_interop that way: "timed out waiting for sipp uas"). The kernel never
+# hands out a port outside that range by itself, so only an explicit bind can take one of these.
+# Below 20000: well-known services and baresip's default RTP ports (10000-20000).
+_PORT_FLOOR = 20000
+_ports_given = set()
+_port_random = random.Random()  # seeded from os.urandom: processes pick different sequences
+
+
+def _chosen_port_ranges():
+    """[(low, high)] ranges of ports the kernel never assigns on its own ([] if unknown)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return []
+    return [(a, b) for a, b in ((_PORT_FLOOR, low - 1), (high + 1, 65535)) if b - a >= 1000]
+
+
+def _bindable(family, kind, host, port):
+    s = socket.socket(family, kind)
+    try:
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
         s.close()
-        if also_udp:
-            u = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                u.bind((host, port))
-            except OSError:
-                continue
-            finally:
-                u.close()
+
+
+def free_port(kind=socket.SOCK_STREAM, also_udp=True, host="127.0.0.1"):
+    """A port free for `kind` (and UDP when asked) on host, never handed out twice by this process,
+    from outside the ephemeral range when the machine has room for that."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    ranges = _chosen_port_ranges()
+    for _ in range(500):
+        if ranges:
+            low, high = _port_random.choices(ranges, weights=[b - a + 1 for a, b in ranges])[0]
+            port = _port_random.randint(low, high)
+        else:  # every port is ephemeral: let the kernel choose
+            with socket.socket(family, kind) as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        if port in _ports_given or not _bindable(family, kind, host, port):
+            continue
+        if also_udp and kind != socket.SOCK_DGRAM and not _bindable(family, socket.SOCK_DGRAM, host, port):
+            continue
+        _ports_given.add(port)
         return port
     raise RuntimeError("no free port")
 
