@@ -38,7 +38,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "lib"))
 import call_uac  # noqa: E402
+# Ports from outside the kernel's ephemeral range: one chosen before sipp or a server binds it
+# cannot meanwhile be taken by a connect() or UDP send of this machine.
+from sipsd_harness import free_port, udp_bound  # noqa: E402
 
 HOST = "127.0.0.1"
 CPP_WINDOW = 400  # calls in flight for sipsd-bench: see README.md ("The caller")
@@ -49,22 +53,6 @@ UDP_RCVBUF = 1 << 20
 KAM_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 CLK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def free_port():
-    while True:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind((HOST, 0))
-        p = s.getsockname()[1]
-        s.close()
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind((HOST, p))
-            return p
-        except OSError:
-            continue
-        finally:
-            u.close()
 
 
 def group_pids(pgid):
@@ -258,7 +246,14 @@ class Uas:
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(work, f"uas-{label}.log"), "wb"), cwd=work,
                                      start_new_session=True)
-        time.sleep(0.3)
+        # sipp gives no readiness signal but holding its port; calls sent before are lost.
+        try:
+            wait_until(lambda: self.proc.poll() is not None or udp_bound(port), 20, f"sipp UAS on port {port}")
+            if self.proc.poll() is not None:
+                raise SystemExit(f"run-proxy-bench: sipp UAS exited at start, see {work}/uas-{label}.log")
+        except SystemExit:
+            self.stop()
+            raise
 
     def stop(self):
         # sipp waits for its open calls on SIGTERM (the ringing ones never end): kill it.
