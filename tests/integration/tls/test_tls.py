@@ -479,15 +479,17 @@ route {{
         stalled.sendall(partial_client_hello())
         t_stall = time.monotonic()
 
-        # 200 clients handshaking at once.
+        # 200 clients handshaking at once. They meet before connecting: handshake_timeout counts
+        # from accept, so a client that connected and then waited for the others to start (a
+        # second or more for 200 threads on a loaded machine) was cut before its ClientHello.
         ctx = client_ctx(ca, "bob")
         barrier = threading.Barrier(n)
         results = [None] * n
 
         def one(i):
             try:
+                barrier.wait(60)
                 raw = socket.create_connection((HOST, port), timeout=20)
-                barrier.wait(20)
                 with ctx.wrap_socket(raw, server_hostname=None) as s:
                     s.settimeout(20)
                     s.sendall(options(HOST, port, s.getsockname(), branch=f"z9hG4bKl{i}"))
