@@ -27,6 +27,11 @@ Usage: sipsd-bench --target IP:PORT [options]
   --threads T                load threads, each with its own epoll loop (default 1)
   --duration S               seconds to run (default 5) ...
   --count N                  ... or this many operations (calls in call mode) in total
+  --warmup S                 load for S seconds first, on the same connections (sockets, server
+                             worker, TLS session), and count none of it: the figures cover the
+                             phase after it (a short drain of the warm-up's operations between)
+  --warmup-wait              after the warm-up, print the line "warmed-up" and wait for a line on
+                             stdin before measuring (a caller samples the server in between)
   --timeout S                seconds without an answer before an operation fails (default 5);
                              call mode: a call not completed this long after its INVITE fails
   --cert FILE --key FILE     client certificate (mutual TLS)
@@ -109,11 +114,13 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
       o->resume = true;
     } else if (arg == "--request-per-conn" && flag()) {
       o->requestPerConn = true;
+    } else if (arg == "--warmup-wait" && flag()) {
+      o->warmupWait = true;
     } else if (arg == "--target" || arg == "--proto" || arg == "--mode" || arg == "--connections" ||
                arg == "--pipeline" || arg == "--threads" || arg == "--duration" || arg == "--count" ||
                arg == "--timeout" || arg == "--cert" || arg == "--key" || arg == "--ca" || arg == "--sni" ||
                arg == "--ruri" || arg == "--server-pid" || arg == "--tls-version" || arg == "--ruri-users" ||
-               arg == "--window" || arg == "--hangup-delay") {
+               arg == "--window" || arg == "--hangup-delay" || arg == "--warmup") {
       if (!needValue()) return fail(arg + " needs a value");
       if (arg == "--target") {
         const auto a = parseHostPort(value);
@@ -142,6 +149,8 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
         if (value.empty() || end != value.c_str() + value.size() || !(ms >= 0 && ms <= 60000))
           return fail("--hangup-delay " + value + ": expected 0..60000 milliseconds");
         o->hangupDelay = ms / 1000.0;
+      } else if (arg == "--warmup") {
+        if (!toSeconds(value, &o->warmup)) return fail("--warmup " + value + ": expected a positive number of seconds");
       } else if (arg == "--duration" || arg == "--timeout") {
         double s = 0;
         if (!toSeconds(value, &s)) return fail(arg + " " + value + ": expected a positive number of seconds");
@@ -174,6 +183,7 @@ int parseBenchOptions(int argc, char** argv, BenchOptions* o) {
   if (!haveTarget) return fail("--target IP:PORT is required");
   if (o->mode == Mode::kHandshake && o->proto == Proto::kUdp) return fail("--mode handshake needs --proto tcp or tls");
   if (o->mode == Mode::kCall && o->ruriUsers > 0) return fail("--ruri-users is for --mode options");
+  if (o->warmupWait && o->warmup <= 0) return fail("--warmup-wait needs --warmup S");
   if (o->threads > o->connections) o->threads = o->connections;
   if (o->ruri.empty()) o->ruri = "sip:" + formatHostPort(o->target.sa());
   if (o->ruriUsers > 0 && o->ruri.find('@') == std::string::npos)

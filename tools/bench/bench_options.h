@@ -33,6 +33,8 @@ struct BenchOptions {
   bool json = false;
   std::uint64_t ruriUsers = 0; // > 0: Request-URI user + a random number 0..ruriUsers-1 per request
   double hangupDelay = 0.020;  // call mode: seconds from the ACK to the BYE (--hangup-delay MS)
+  double warmup = 0;           // seconds of load on the same connections before the measured phase
+  bool warmupWait = false;     // after the warm-up: print "warmed-up", wait for a line on stdin
 };
 
 const char* protoName(Proto p);    // "udp" / "tcp" / "tls"

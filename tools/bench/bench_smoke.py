@@ -5,9 +5,12 @@ Usage: bench_smoke.py SIPSD_BENCH SIPSD_BASELINE SIPSD_CA"""
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 BENCH, BASELINE, SIPSD_CA = sys.argv[1:4]
 failures = []
@@ -65,6 +68,52 @@ with tempfile.TemporaryDirectory() as tmp:
             good(r, "tcp connect/close cycles")
             check(r["ops"] == 200, "tcp cycles: --count 200 gives 200 ops")
         b.stop()
+
+    # --warmup: one invocation, the warm-up on the same sockets as the measured phase and not
+    # counted; --warmup-wait holds the measured phase until a line arrives on stdin. A responder
+    # here records every request's source (sipsd-baseline cannot tell sockets apart).
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(0.2)
+    seen = []  # (source, time) per request
+    stop = threading.Event()
+
+    def respond():
+        while not stop.is_set():
+            try:
+                data, src = srv.recvfrom(65535)
+            except socket.timeout:
+                continue
+            seen.append((src, time.monotonic()))
+            srv.sendto(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", src)
+
+    t = threading.Thread(target=respond)
+    t.start()
+    p = subprocess.Popen([BENCH, "--json", "--target", "127.0.0.1:%d" % srv.getsockname()[1], "--proto", "udp",
+                          "--connections", "2", "--count", "300", "--warmup", "0.3", "--warmup-wait"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline().strip()
+    warm = len(seen)
+    time.sleep(0.3)
+    idle = len(seen) - warm
+    p.stdin.write("\n")
+    p.stdin.flush()
+    out, err = p.communicate(timeout=60)
+    stop.set()
+    t.join()
+    srv.close()
+    check(first == "warmed-up", "--warmup-wait prints warmed-up between the phases (%r)" % first)
+    check(idle == 0, "--warmup-wait: no request while waiting for stdin (%d)" % idle)
+    r = json.loads(out.strip().splitlines()[-1])
+    print("     ", out.strip().splitlines()[-1], flush=True)
+    check(r["ops"] == 300 and r["errors"] == 0 and p.returncode == 0,
+          "--warmup: the measured phase counts --count 300 only (ops %d, errors %d, rc %d)"
+          % (r["ops"], r["errors"], p.returncode))
+    check(r["warmup_ops"] > 0 and r["warmup_ops"] + 300 == len(seen),
+          "--warmup: warm-up requests reported apart (warmup_ops %d + 300 = %d requests seen)"
+          % (r["warmup_ops"], len(seen)))
+    check(len({s for s, _ in seen}) == 2,
+          "--warmup: both phases on the same 2 sockets (%d sources)" % len({s for s, _ in seen}))
 
     ca = os.path.join(tmp, "ca")
     for cmd in (["init", ca], ["server", ca, "srv", "--ip", "127.0.0.1"], ["client", ca, "cli"]):

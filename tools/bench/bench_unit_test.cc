@@ -1,20 +1,24 @@
 // Unit tests of the benchmark tools' pieces: Content-Length framing, the baseline's 200 OK,
-// the OPTIONS text, the latency histogram and address parsing.
+// the OPTIONS text, the latency histogram, address parsing and sipsd-bench's phases (warm-up).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "bench_options.h"
 #include "latency_histogram.h"
 #include "net_addr.h"
 #include "reply_builder.h"
 #include "request_builder.h"
+#include "run_control.h"
 #include "sip_framer.h"
 #include "sip_text.h"
 
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
 
 using namespace sipsd::bench;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -210,4 +214,57 @@ TEST_CASE("addresses: IPv4 and bracketed IPv6, bad input refused") {
   CHECK_FALSE(parseHostPort("127.0.0.1").has_value());
   CHECK_FALSE(parseHostPort("127.0.0.1:70000").has_value());
   CHECK_FALSE(parseHostPort("[::1]5060").has_value());
+}
+
+TEST_CASE("options: --warmup S and --warmup-wait") {
+  auto parse = [](std::vector<const char*> args, BenchOptions* o) {
+    args.insert(args.begin(), "sipsd-bench");
+    return parseBenchOptions(static_cast<int>(args.size()), const_cast<char**>(args.data()), o);
+  };
+  BenchOptions o;
+  REQUIRE(parse({"--target", "127.0.0.1:5060", "--warmup", "1.5", "--warmup-wait"}, &o) == 0);
+  CHECK(o.warmup == doctest::Approx(1.5));
+  CHECK(o.warmupWait);
+  BenchOptions d;
+  REQUIRE(parse({"--target", "127.0.0.1:5060"}, &d) == 0);
+  CHECK(d.warmup == 0);
+  CHECK_FALSE(d.warmupWait);
+  BenchOptions bad;
+  CHECK(parse({"--target", "127.0.0.1:5060", "--warmup-wait"}, &bad) == 2);  // nothing to wait after
+  CHECK(parse({"--target", "127.0.0.1:5060", "--warmup", "0"}, &bad) == 2);
+  CHECK(parse({"--target", "127.0.0.1:5060", "--warmup", "x"}, &bad) == 2);
+}
+
+TEST_CASE("phases: a warm-up runs to its own deadline, takes nothing from --count, is not measured") {
+  BenchOptions o;
+  o.count = 3;
+  o.warmup = 5;  // never waited for: the test passes time stamps
+  RunControl rc(o, 1);
+  const auto before = Clock::now();
+  rc.arriveAndWait();  // the warm-up starts
+  const auto now = Clock::now();
+  for (int i = 0; i < 10; ++i) CHECK(rc.takeTicket(now));  // more than the count
+  CHECK_FALSE(rc.takeTicket(now + 10s));                   // past the warm-up's deadline
+  CHECK(rc.start() == Clock::time_point{});                // nothing measured yet
+  rc.arriveAndWait();  // the measured phase starts: the whole count is left
+  CHECK(rc.start() >= before);
+  CHECK(rc.takeTicket(now + 1s));
+  CHECK(rc.takeTicket(now + 1s));
+  CHECK(rc.takeTicket(now + 1s));
+  CHECK_FALSE(rc.takeTicket(now + 1s));
+  rc.arriveAndWait();  // the end
+  CHECK(rc.end() >= rc.start());
+}
+
+TEST_CASE("phases: without a warm-up the first barrier starts the measured interval") {
+  BenchOptions o;
+  o.duration = 5;
+  RunControl rc(o, 1);
+  rc.arriveAndWait();
+  const auto start = rc.start();
+  CHECK(start != Clock::time_point{});
+  CHECK(rc.takeTicket(start));
+  CHECK_FALSE(rc.takeTicket(start + 10s));  // the duration's deadline
+  rc.arriveAndWait();
+  CHECK(rc.end() >= start);
 }

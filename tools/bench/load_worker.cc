@@ -85,6 +85,18 @@ void LoadWorker::run() {
   if (opt_.mode != Mode::kHandshake && epfd_ >= 0) setupPhase();
   rc_.arriveAndWait();
   loading_ = true;
+  if (opt_.warmup > 0) {
+    // The warm-up runs on the connections the measured phase uses (so the server's worker, its
+    // heap and caches are the ones measured), then drains; none of its outcomes is counted.
+    now_ = Clock::now();
+    loadStart_ = now_;
+    if (epfd_ >= 0) loadPhase();
+    warmupOps_ = stats_.ops;
+    warmupErrors_ = stats_.errors();
+    stats_ = WorkerStats{};
+    exhausted_ = false;
+    rc_.arriveAndWait();
+  }
   now_ = Clock::now();
   loadStart_ = now_;
   if (epfd_ >= 0) loadPhase();

@@ -51,8 +51,11 @@ class LoadWorker {
   LoadWorker(const LoadWorker&) = delete;
   LoadWorker& operator=(const LoadWorker&) = delete;
 
-  void run();  // the thread body; arrives at both RunControl barriers exactly once
-  const WorkerStats& stats() const { return stats_; }
+  void run();  // the thread body; arrives at each RunControl barrier exactly once
+  const WorkerStats& stats() const { return stats_; }  // of the measured phase
+  // --warmup: operations completed and failed during the warm-up (not in stats()).
+  std::uint64_t warmupOps() const { return warmupOps_; }
+  std::uint64_t warmupErrors() const { return warmupErrors_; }
 
  private:
   enum class State { kIdle, kConnecting, kHandshaking, kReady, kClosing, kFailed };
@@ -120,12 +123,13 @@ class LoadWorker {
   bool loading_ = false;         // between the two barriers
   bool exhausted_ = false;       // no more tickets: finish what is in flight
   Clock::time_point now_{};
-  Clock::time_point loadStart_{};  // when the measured phase began
+  Clock::time_point loadStart_{};  // when the current load phase (warm-up or measured) began
   std::vector<Conn> conns_;
   std::vector<char> rxBuf_;       // UDP: the datagrams of one recvmmsg
   std::vector<iovec> rxIov_;
   std::vector<mmsghdr> rxMsgs_;
   WorkerStats stats_;
+  std::uint64_t warmupOps_ = 0, warmupErrors_ = 0;
 };
 
 }  // namespace sipsd::bench

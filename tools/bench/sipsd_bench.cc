@@ -50,6 +50,7 @@ struct Report {
   double elapsed;
   std::optional<double> serverCpu;
   double clientCpu;
+  std::uint64_t warmupOps, warmupErrors;
 
   double perOpUs(double seconds) const { return st.ops > 0 ? seconds * 1e6 / static_cast<double>(st.ops) : 0; }
 
@@ -89,6 +90,11 @@ struct Report {
     s += ",\"reconnects\":" + std::to_string(st.reconnects);
     s += ",\"resumed\":" + std::to_string(st.resumed);
     s += ",\"late_replies\":" + std::to_string(st.lateReplies);
+    if (opt.warmup > 0) {
+      s += ",\"warmup_s\":" + number(opt.warmup, "%.3f");
+      s += ",\"warmup_ops\":" + std::to_string(warmupOps);
+      s += ",\"warmup_errors\":" + std::to_string(warmupErrors);
+    }
     s += ",\"first_error\":" + (st.firstError.empty() ? std::string("null") : jsonString(st.firstError));
     s += "}\n";
     std::fputs(s.c_str(), stdout);
@@ -126,6 +132,9 @@ struct Report {
       std::printf("  server CPU   %.3f s = %.2f us/%s (pid %d)\n", *serverCpu, perOpUs(*serverCpu), unit,
                   static_cast<int>(opt.serverPid));
     std::printf("  client CPU   %.3f s = %.2f us/%s\n", clientCpu, perOpUs(clientCpu), unit);
+    if (opt.warmup > 0)
+      std::printf("  warm-up      %.3f s before, not counted: %llu %s(s), %llu failed\n", opt.warmup,
+                  static_cast<unsigned long long>(warmupOps), unit, static_cast<unsigned long long>(warmupErrors));
     if (st.reconnects > 0) std::printf("  reconnects   %llu\n", static_cast<unsigned long long>(st.reconnects));
     if (st.lateReplies > 0) std::printf("  late replies %llu\n", static_cast<unsigned long long>(st.lateReplies));
     if (!st.firstError.empty()) std::printf("  first error  %s\n", st.firstError.c_str());
@@ -187,12 +196,17 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
 
   WorkerStats total;
-  for (const auto& w : workers) total.merge(w->stats());
+  std::uint64_t warmupOps = 0, warmupErrors = 0;
+  for (const auto& w : workers) {
+    total.merge(w->stats());
+    warmupOps += w->warmupOps();
+    warmupErrors += w->warmupErrors();
+  }
   const double elapsed = std::chrono::duration<double>(rc.end() - rc.start()).count();
   std::optional<double> serverCpu;
   if (rc.serverCpuStart() && rc.serverCpuEnd()) serverCpu = *rc.serverCpuEnd() - *rc.serverCpuStart();
 
-  const Report report{opt, total, elapsed, serverCpu, rc.clientCpu()};
+  const Report report{opt, total, elapsed, serverCpu, rc.clientCpu(), warmupOps, warmupErrors};
   if (opt.json) report.printJson();
   else report.printText();
   std::fflush(stdout);

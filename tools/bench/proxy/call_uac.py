@@ -149,10 +149,25 @@ class Caller:
         self.c.send(msg)
 
 
-def run_calls(proto, host, port, uas_port, calls, window, cafile):
-    """Runs `calls` complete calls with `window` in flight; returns completed, failed, elapsed."""
+def run_calls(proto, host, port, uas_port, calls, window, cafile, warmup=0, on_warm=None):
+    """Runs `warmup` complete calls (not counted), then on_warm() (when given), then `calls` more
+    with `window` in flight, all on the same socket or TLS connection, so the measured calls reach
+    the proxy's worker that the warm-up warmed. Returns completed, failed and elapsed of the
+    measured calls."""
     conn = Conn(proto, host, port, cafile)
-    caller = Caller(conn, host, uas_port)
+    try:
+        caller = Caller(conn, host, uas_port)
+        if warmup:
+            _calls(conn, caller, warmup, window, proto, host, port)
+        if on_warm:
+            on_warm()
+        return _calls(conn, caller, calls, window, proto, host, port)
+    finally:
+        conn.close()
+
+
+def _calls(conn, caller, calls, window, proto, host, port):
+    """`calls` complete calls on conn, `window` in flight, until all ended (completed or failed)."""
     active = {}  # call-id -> [state, started]; state 0 inviting, 1 bye sent
     byes = []  # (due, call-id, to, rr, target): a BYE waits BYE_DELAY after the ACK
     started = completed = failed = 0
@@ -200,8 +215,6 @@ def run_calls(proto, host, port, uas_port, calls, window, cafile):
         # The server gave up on us (e.g. out of memory): the calls not done count as failed.
         print(f"call_uac: {proto} connection to {host}:{port} lost: {e}")
         failed = calls - completed
-    finally:
-        conn.close()
     return {"completed": completed, "failed": failed, "elapsed": time.monotonic() - t0}
 
 

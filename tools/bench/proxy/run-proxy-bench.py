@@ -262,29 +262,55 @@ class Uas:
             self.proc.wait()
 
 
-def run_calls(args, build, proto, target, uas_port, cafile, warmup=False):
-    """`args.calls` complete calls through the proxy at `target` by the chosen caller; returns
-    completed, failed, elapsed (seconds of the measured calls) and uac_cpu (the caller's CPU seconds).
-    warmup: sipsd-bench calls for `args.warmup` seconds instead (call_uac.py: the same calls)."""
+def run_calls(args, build, proto, target, uas_port, cafile, on_warm):
+    """A warm-up, then on_warm() (the caller samples the server's CPU there), then `args.calls`
+    complete calls through the proxy at `target`, in one invocation of the chosen caller: the
+    measured calls use the warm-up's socket or TLS connection, so they reach the server worker the
+    warm-up warmed (with a new socket, UDP's SO_REUSEPORT hash may pick the other one). The
+    warm-up: sipsd-bench calls for `args.warmup` seconds, call_uac.py as many calls as it measures.
+    Returns completed, failed, elapsed (seconds of the measured calls) and uac_cpu (the caller's
+    CPU seconds for them)."""
     if args.uac == "python":
-        r0 = os.times()
-        r = call_uac.run_calls(proto, HOST, target, uas_port, args.calls, args.window, cafile)
-        r1 = os.times()
+        marks = {}
+
+        def warmed():
+            on_warm()
+            marks["t"] = os.times()
+
+        r = call_uac.run_calls(proto, HOST, target, uas_port, args.calls, args.window, cafile,
+                               warmup=args.calls, on_warm=warmed)
+        r0, r1 = marks["t"], os.times()
         r["uac_cpu"] = (r1.user - r0.user) + (r1.system - r0.system)
         return r
     argv = [os.path.join(build, "tools", "bench", "sipsd-bench"), "--mode", "call", "--proto", proto,
             "--target", f"{HOST}:{target}", "--ruri", f"sip:service@{HOST}:{uas_port}",
-            "--connections", "1", "--window", str(args.window), "--timeout", "8", "--json"]
-    argv += ["--duration", str(args.warmup)] if warmup else ["--count", str(args.calls)]
+            "--connections", "1", "--window", str(args.window), "--timeout", "8", "--json",
+            "--count", str(args.calls), "--warmup", str(args.warmup), "--warmup-wait"]
     if proto == "tls":
         argv += ["--ca", cafile]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        j = json.loads(p.stdout.strip().splitlines()[-1])
+        # sipsd-bench prints "warmed-up" between the phases and waits for a line.
+        line = p.stdout.readline()
+        if line.strip() == "warmed-up":
+            on_warm()
+            p.stdin.write("\n")
+            p.stdin.flush()
+        out, err = p.communicate(timeout=600)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if line.strip() != "warmed-up":
+        raise SystemExit(f"run-proxy-bench: sipsd-bench ended before the end of its warm-up (exit {p.returncode}): "
+                         f"{line}{out}{err}")
+    try:
+        j = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise SystemExit(f"run-proxy-bench: sipsd-bench failed (exit {p.returncode}): {p.stdout}{p.stderr}")
-    if warmup:
-        return j
+        raise SystemExit(f"run-proxy-bench: sipsd-bench failed (exit {p.returncode}): {out}{err}")
+    if j.get("warmup_errors"):
+        print(f"run-proxy-bench: sipsd-bench over {proto}: {j['warmup_errors']} call(s) of the warm-up failed",
+              file=sys.stderr)
     if j["errors"] or p.returncode != 0:
         print(f"run-proxy-bench: sipsd-bench over {proto}: {j['errors']} failed call(s), first error: "
               f"{j['first_error']}", file=sys.stderr)
@@ -393,12 +419,16 @@ def main():
                 # Warm-up longer than the wait timer (6 s of calls; call_uac.py: as many calls as
                 # the measured run): finished transactions stay 5 s, so the servers' memory only
                 # reaches its steady state after that; the measured run then pays no heap growth
-                # (Kamailio's shared memory is mapped at start).
-                run_calls(args, build, proto, target, uas_port, os.path.join(ca, "ca.crt"), warmup=True)
-                c0, u0 = srv.cpu(), cpu_seconds(uas.proc.pid)
-                r = run_calls(args, build, proto, target, uas_port, os.path.join(ca, "ca.crt"))
-                cpu = srv.cpu() - c0
-                r["uas_cpu"] = cpu_seconds(uas.proc.pid) - u0
+                # (Kamailio's shared memory is mapped at start). Same caller invocation and socket
+                # for both, for every server alike; the CPU counters are read in between.
+                marks = {}
+
+                def warmed():
+                    marks["srv"], marks["uas"] = srv.cpu(), cpu_seconds(uas.proc.pid)
+
+                r = run_calls(args, build, proto, target, uas_port, os.path.join(ca, "ca.crt"), warmed)
+                cpu = srv.cpu() - marks["srv"]
+                r["uas_cpu"] = cpu_seconds(uas.proc.pid) - marks["uas"]
                 rows.append((proto, kind, r, cpu))
             finally:
                 srv.stop()
