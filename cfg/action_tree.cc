@@ -1,5 +1,7 @@
-// Names of the core keywords.
+// Names of the core keywords and the switch table lookups.
 #include "cfg/action_tree.h"
+
+#include <algorithm>
 
 namespace sipsd::cfg {
 
@@ -26,6 +28,18 @@ std::string_view keywordName(Keyword kw) {
   for (const auto& k : kKeywords)
     if (k.kw == kw) return k.name;
   return "?";
+}
+
+int64_t SwitchTable::entry(int64_t v) const {
+  auto it = std::lower_bound(ints.begin(), ints.end(), v, [](const IntCase& c, int64_t x) { return c.value < x; });
+  return it != ints.end() && it->value == v ? int64_t(it->at) : defaultAt;
+}
+
+int64_t SwitchTable::entry(std::string_view t) const {
+  for (const auto& c : strs) {
+    if (c.regex ? std::regex_search(t.begin(), t.end(), *c.regex) : t == c.text) return c.at;
+  }
+  return defaultAt;
 }
 
 }  // namespace sipsd::cfg

@@ -59,15 +59,41 @@ struct ExprNode {
   std::unique_ptr<std::regex> regex;  // Cmp with =~ / !~
 };
 
+// Where each label of a switch enters its statements. As in Kamailio, the statements of all
+// cases form one list and a label is a start index into it, so a case without `break` runs on
+// into the next case's statements.
+struct SwitchTable {
+  struct IntCase {
+    int64_t value;
+    uint32_t at;
+  };
+  struct StrCase {
+    std::string text;
+    std::unique_ptr<std::regex> regex;  // `case /"re":`
+    uint32_t at;
+  };
+  bool strings = false;       // string/regex labels: the value is compared as text
+  std::vector<IntCase> ints;  // sorted by value
+  std::vector<StrCase> strs;  // in label order (the first matching regex wins)
+  int64_t defaultAt = -1;     // where `default:` enters, -1: none (nothing runs)
+  // The start index for `v` (an integer switch), or defaultAt.
+  int64_t entry(int64_t v) const;
+  // The start index for text `t` (a string switch), or defaultAt.
+  int64_t entry(std::string_view t) const;
+};
+
 struct ActionNode {
-  enum class Kind : uint8_t { Call, If, Route, Break, Exit, Drop, Return };
+  // Break: `break` outside a switch/while, which stops the script (SPEC §2); Leave: `break`
+  // inside one, which leaves the innermost switch or while (Kamailio).
+  enum class Kind : uint8_t { Call, If, Route, Break, Exit, Drop, Return, Switch, While, Leave };
   Kind kind = Kind::Call;
   std::unique_ptr<CallNode> call;  // Call
-  std::unique_ptr<ExprNode> cond;  // If
-  std::vector<ActionNode> then, otherwise;
+  std::unique_ptr<ExprNode> cond;  // If, While; Switch: the value switched on
+  std::vector<ActionNode> then, otherwise;  // Switch: the statements of all cases (then)
   int route = -1;  // Route: index into CompiledScript::routes
   SourceLoc loc;
   std::vector<ActionNode> elseIfs;  // If: the `else if` chain, flat (each an If: cond + then)
+  std::unique_ptr<SwitchTable> cases;  // Switch
 };
 
 struct CompiledRoute {
@@ -81,6 +107,7 @@ struct CompiledScript {
   std::vector<CompiledRoute> routes;
   int mainRoute = -1;     // `route { }`, -1 when the script has none
   int onReplyRoute = -1;  // `onreply_route { }`, -1 when the script has none
+  int maxWhileLoops = 100;  // max_while_loops=: a while body runs at most this often per entry; 0 = no limit
   // Index of request route `route[name]`, or -1.
   int findRoute(std::string_view name) const {
     for (size_t i = 0; i < routes.size(); ++i)

@@ -102,7 +102,10 @@ struct PvAssign : x3::position_tagged {
 };
 
 struct IfStmt;
-using Statement = x3::variant<x3::forward_ast<IfStmt>, ControlStmt, FuncCall, PvAssign>;
+struct SwitchStmt;
+struct WhileStmt;
+using Statement = x3::variant<x3::forward_ast<IfStmt>, ControlStmt, FuncCall, PvAssign, x3::forward_ast<SwitchStmt>,
+                              x3::forward_ast<WhileStmt>>;
 using Block = std::vector<Statement>;
 
 // One `else if (cond) { ... }` of a chain.
@@ -118,6 +121,31 @@ struct IfStmt : x3::position_tagged {
   // long chain costs no parser, checker or executor recursion.
   std::vector<ElseIf> elseIfs;
   Block otherwise;
+};
+
+// `case 1:`, `case "INVITE":`, `case /"^sip:":` (a regular expression) or `default:`.
+using CaseValue = x3::variant<IntLit, StringLit>;
+
+struct CaseLabel : x3::position_tagged {
+  bool isDefault = false;
+  bool regex = false;
+  CaseValue value;  // not used by `default`
+};
+
+// One label and the statements after it, up to the next label (possibly none: `case -1: case -3:`).
+struct SwitchCase : x3::position_tagged {
+  CaseLabel label;
+  Block body;
+};
+
+struct SwitchStmt : x3::position_tagged {
+  OrExpr value;
+  std::vector<SwitchCase> cases;
+};
+
+struct WhileStmt : x3::position_tagged {
+  OrExpr cond;
+  Block body;
 };
 
 // ---- top level -----------------------------------------------------------------------------

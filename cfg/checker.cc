@@ -1,10 +1,12 @@
 // Semantic checks and compilation of routes into the action tree.
 #include "cfg/checker.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
 #include "cfg/format_string.h"
+#include "cfg/grammar.h"
 #include "core/log.h"
 #include "core/parser/core_pvars.h"
 
@@ -161,7 +163,7 @@ bool Checker::compileStatement(const ast::Statement& st, RouteKind where, Action
   if (const auto* c = boost::get<ast::ControlStmt>(&st)) {
     out.loc = handler_.locate(*c);
     switch (c->kind) {
-      case ast::Control::Break: out.kind = ActionNode::Kind::Break; break;
+      case ast::Control::Break: out.kind = breakable_ > 0 ? ActionNode::Kind::Leave : ActionNode::Kind::Break; break;
       case ast::Control::Exit: out.kind = ActionNode::Kind::Exit; break;
       case ast::Control::Drop: out.kind = ActionNode::Kind::Drop; break;
       case ast::Control::Return: out.kind = ActionNode::Kind::Return; break;
@@ -187,6 +189,8 @@ bool Checker::compileStatement(const ast::Statement& st, RouteKind where, Action
     ok = compileBlock(s.otherwise, where, out.otherwise) && ok;
     return ok;
   }
+  if (const auto* sw = boost::get<x3::forward_ast<ast::SwitchStmt>>(&st)) return compileSwitch(sw->get(), where, out);
+  if (const auto* wh = boost::get<x3::forward_ast<ast::WhileStmt>>(&st)) return compileWhile(wh->get(), where, out);
   if (const auto* as = boost::get<ast::PvAssign>(&st)) return compileAssign(*as, where, out);
   const auto& call = boost::get<ast::FuncCall>(st);
   out.loc = handler_.locate(call);
@@ -225,13 +229,98 @@ bool Checker::compileStatement(const ast::Statement& st, RouteKind where, Action
         {"break", ActionNode::Kind::Break}, {"return", ActionNode::Kind::Return}};
     for (const auto& [n, k] : kControls)
       if (call.name == n) {
-        out.kind = k;
+        out.kind = k == ActionNode::Kind::Break && breakable_ > 0 ? ActionNode::Kind::Leave : k;
         return true;
       }
   }
   out.kind = ActionNode::Kind::Call;
   out.call = compileCall(call, where);
   return out.call != nullptr;
+}
+
+bool Checker::compileSwitch(const ast::SwitchStmt& s, RouteKind where, ActionNode& out) {
+  out.kind = ActionNode::Kind::Switch;
+  out.loc = handler_.locate(s);
+  out.cond = std::make_unique<ExprNode>();
+  bool ok = compileOr(s.value, where, *out.cond);
+  auto table = std::make_unique<SwitchTable>();
+  // The first label decides whether the switch compares integers or text, as in Kamailio.
+  for (const auto& c : s.cases) {
+    if (c.label.isDefault) continue;
+    table->strings = c.label.regex || boost::get<ast::StringLit>(&c.label.value) != nullptr;
+    break;
+  }
+  ++breakable_;
+  for (const auto& c : s.cases) {
+    ok = compileCaseLabel(c.label, uint32_t(out.then.size()), *table) && ok;
+    ok = compileBlock(c.body, where, out.then) && ok;
+  }
+  --breakable_;
+  std::sort(table->ints.begin(), table->ints.end(),
+            [](const SwitchTable::IntCase& a, const SwitchTable::IntCase& b) { return a.value < b.value; });
+  out.cases = std::move(table);
+  return ok;
+}
+
+bool Checker::compileCaseLabel(const ast::CaseLabel& label, uint32_t at, SwitchTable& table) {
+  if (label.isDefault) {
+    if (table.defaultAt >= 0) {
+      handler_.error(label, "a switch takes one default label");
+      return false;
+    }
+    table.defaultAt = at;
+    return true;
+  }
+  if (const auto* n = boost::get<ast::IntLit>(&label.value)) {
+    if (label.regex) {
+      handler_.error(*n, "a regular expression label is a string: case /\"...\":");
+      return false;
+    }
+    if (table.strings) {
+      handler_.error(*n, "integer label in a switch on strings (the first label is a string; a switch does not mix them)");
+      return false;
+    }
+    for (const auto& c : table.ints)
+      if (c.value == n->value) {
+        handler_.error(*n, "duplicate case " + std::to_string(n->value));
+        return false;
+      }
+    table.ints.push_back({n->value, at});
+    return true;
+  }
+  const auto& str = boost::get<ast::StringLit>(label.value);
+  if (!table.strings) {
+    handler_.error(str, "string label in a switch on integers (the first label is an integer; a switch does not mix them)");
+    return false;
+  }
+  for (const auto& c : table.strs)
+    if (c.text == str.value && bool(c.regex) == label.regex) {
+      handler_.error(str, "duplicate case \"" + str.value + "\"");
+      return false;
+    }
+  SwitchTable::StrCase c{str.value, nullptr, at};
+  if (label.regex) {
+    try {
+      // POSIX extended and case-sensitive, as Kamailio compiles switch labels (REG_EXTENDED).
+      c.regex = std::make_unique<std::regex>(str.value, std::regex::extended | std::regex::nosubs | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      handler_.error(str, "bad regular expression \"" + str.value + "\": " + e.what());
+      return false;
+    }
+  }
+  table.strs.push_back(std::move(c));
+  return true;
+}
+
+bool Checker::compileWhile(const ast::WhileStmt& w, RouteKind where, ActionNode& out) {
+  out.kind = ActionNode::Kind::While;
+  out.loc = handler_.locate(w);
+  out.cond = std::make_unique<ExprNode>();
+  bool ok = compileOr(w.cond, where, *out.cond);
+  ++breakable_;
+  ok = compileBlock(w.body, where, out.then) && ok;
+  --breakable_;
+  return ok;
 }
 
 std::unique_ptr<CallNode> Checker::compileCall(const ast::FuncCall& call, RouteKind where) {
@@ -329,20 +418,8 @@ bool Checker::compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text) 
   return true;
 }
 
-// The position in the source of character `index` of a string literal's decoded value: the
-// grammar decoded \" \\ \n \r \t, so those take two source characters.
 Iterator Checker::sourceOf(const ast::StringLit& lit, size_t index) const {
-  Iterator p = handler_.where(lit);
-  const Iterator end = handler_.source().end();
-  if (p == end || *p != '"') return p;
-  ++p;
-  for (size_t i = 0; i < index && p != end; ++i) {
-    if (*p == '\\' && p + 1 != end && std::string_view("\"\\nrt").find(*(p + 1)) != std::string_view::npos)
-      p += 2;
-    else
-      ++p;
-  }
-  return p;
+  return parser::sourceOfStringChar(handler_.where(lit), handler_.source().end(), index);
 }
 
 bool Checker::compileFormat(const ast::StringLit& lit, FuncArg& fa) {

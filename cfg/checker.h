@@ -29,6 +29,9 @@ class Checker {
  private:
   bool compileBlock(const ast::Block& block, RouteKind where, std::vector<ActionNode>& out);
   bool compileStatement(const ast::Statement& st, RouteKind where, ActionNode& out);
+  bool compileSwitch(const ast::SwitchStmt& s, RouteKind where, ActionNode& out);
+  bool compileCaseLabel(const ast::CaseLabel& label, uint32_t at, SwitchTable& table);
+  bool compileWhile(const ast::WhileStmt& w, RouteKind where, ActionNode& out);
   std::unique_ptr<CallNode> compileCall(const ast::FuncCall& call, RouteKind where);
   bool compileSelect(const ast::Select& sel, SelectFn& fn, std::string& text);
   // FunctionExport::routeArg: the named route of the function's kind becomes its index.
@@ -49,6 +52,7 @@ class Checker {
   ErrorHandler& handler_;
   CompiledScript* script_ = nullptr;
   std::vector<std::pair<std::string, SourceLoc>> called_;
+  int breakable_ = 0;  // switch/while statements around the statement being compiled (in its route)
 };
 
 }  // namespace sipsd::cfg

@@ -62,11 +62,11 @@ bool reportNonAscii(ErrorHandler& handler) {
   size_t reportedLineEnd = 0;  // one error per line
   for (size_t i = 0; i < n;) {
     const char c = s[i];
-    if (c == '"') {  // a string ends at its quote or, unterminated, at the end of the line
-      for (++i; i < n && s[i] != '"' && s[i] != '\n'; ++i)
-        if (s[i] == '\\' && i + 1 < n && s[i + 1] != '\n') ++i;
-      if (i < n && s[i] == '"') ++i;
-    } else if (c == '#') {
+    if (c == '"' || c == '\'') {  // a string ends at its quote or, unterminated, at the end of the line
+      for (++i; i < n && s[i] != c && s[i] != '\n'; ++i)
+        if (c == '"' && s[i] == '\\' && i + 1 < n && s[i + 1] != '\n') ++i;
+      if (i < n && s[i] == c) ++i;
+    } else if (c == '#' || (c == '/' && i + 1 < n && s[i + 1] == '/')) {
       while (i < n && s[i] != '\n') ++i;
     } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
       size_t e = s.find("*/", i + 2);

@@ -18,8 +18,9 @@ namespace x3 = boost::spirit::x3;
 // explicit ASCII sets instead.
 inline const auto asciiSpace = x3::char_(" \t\n\r\v\f");
 
-// Whitespace, `# to end of line` and `/* ... */` comments.
-inline const auto skipper = asciiSpace | (x3::lit('#') >> *(x3::char_ - x3::eol)) |
+// Whitespace, `# to end of line`, `// to end of line` (Kamailio's lexer takes both) and
+// `/* ... */` comments.
+inline const auto skipper = asciiSpace | ((x3::lit('#') | "//") >> *(x3::char_ - x3::eol)) |
                             (x3::lit("/*") >> *(x3::char_ - "*/") >> "*/");
 using SkipperType = std::remove_cv_t<decltype(skipper)>;
 
@@ -33,5 +34,10 @@ using TopItemType = x3::rule<TopItemClass, ast::TopItem>;
 BOOST_SPIRIT_DECLARE(TopItemType)
 
 const TopItemType& topItem();
+
+// Where character `index` of the decoded value of the string literal starting at `literal` (its
+// opening quote) stands in the source: escapes take several source characters and "a" "b"
+// spans a gap. Decodes as the grammar does, so diagnostics inside strings point exactly.
+Iterator sourceOfStringChar(Iterator literal, Iterator end, size_t index);
 
 }  // namespace sipsd::cfg::parser

@@ -118,14 +118,14 @@ It skipBadStatement(It p, const It& begin, const It& last) {
     if (c == '\n') {
       lineStart = true;
       ++p;
-    } else if (c == '"') {
+    } else if (c == '"' || c == '\'') {
       ++p;
-      while (p != last && *p != '"' && *p != '\n') {
-        if (*p == '\\' && p + 1 != last) ++p;
+      while (p != last && *p != c && *p != '\n') {
+        if (c == '"' && *p == '\\' && p + 1 != last) ++p;
         ++p;
       }
-      if (p != last && *p == '"') ++p;
-    } else if (c == '#') {
+      if (p != last && *p == c) ++p;
+    } else if (c == '#' || (c == '/' && p + 1 != last && *(p + 1) == '/')) {
       while (p != last && *p != '\n') ++p;
     } else if (c == '/' && p + 1 != last && *(p + 1) == '*') {
       p += 2;
@@ -206,6 +206,8 @@ inline const CmpSymbols cmpSymbols;
 x3::rule<class NameClass, std::string> const name = "name";
 x3::rule<class WordClass, std::string> const word = "identifier";
 x3::rule<class QuotedClass, std::string> const quoted = "string";
+x3::rule<class DQuotedClass, std::string> const dquoted = "string";
+x3::rule<class SQuotedClass, std::string> const squoted = "string";
 x3::rule<class AddrTextClass, std::string> const addrText = "address";
 x3::rule<class SelectNameClass, std::string> const selectName = "select name";
 x3::rule<class SelectPartClass, ast::SelectPart> const selectPart = "select part";
@@ -235,6 +237,14 @@ x3::rule<class ElseBodyClass, ast::Block> const elseBody = "'{', 'if' or a state
 x3::rule<class BodyClass, ast::Block> const body = "'{' or a statement";
 x3::rule<class IfClass, ast::IfStmt> const ifStmt = "if";
 x3::rule<class CallStmtClass, ast::FuncCall> const callStmt = "statement";
+x3::rule<class CaseIntClass, ast::IntLit> const caseInt = "integer";
+x3::rule<class CaseValueClass, ast::CaseValue> const caseValue = "integer or string";
+x3::rule<class CaseLabelClass, ast::CaseLabel> const caseLabel = "case label";
+x3::rule<class DefaultLabelClass, ast::CaseLabel> const defaultLabel = "default";
+x3::rule<class SwitchCaseClass, ast::SwitchCase> const switchCase = "case";
+x3::rule<class SwitchEndClass> const switchEnd = "case, default or '}'";
+x3::rule<class SwitchClass, ast::SwitchStmt> const switchStmt = "switch";
+x3::rule<class WhileClass, ast::WhileStmt> const whileStmt = "while";
 x3::rule<class StatementClass, ast::Statement> const statement = "statement";
 x3::rule<GuardedStatementClass, ast::Statement> const guardedStatement = "statement";
 x3::rule<class BareTextClass, std::string> const bareText = "value";
@@ -259,11 +269,19 @@ const auto name_def = lexeme[identStart >> *identChar];
 // `msg:len` is one keyword, so a word may carry one `:suffix`.
 const auto word_def = lexeme[identStart >> *identChar >> -(char_(':') >> +identChar)];
 
-// \" \\ \n \r \t are decoded; any other backslash is kept with its character so that regular
-// expressions such as "\.example\.com$" read as written.
-const auto escape = lit('\\') >> (char_('"') | char_('\\') | (lit('n') >> attr('\n')) |
-                                  (lit('r') >> attr('\r')) | (lit('t') >> attr('\t')));
-const auto quoted_def = lexeme[lit('"') > *(escape | (char_ - '"' - x3::eol)) > lit('"')];
+// As Kamailio's lexer: \" \\ \n \r \t \a, \xHH and \ooo (two or three octal digits; one is
+// left alone so subst back-references such as "\1" stay) are decoded; any other backslash is
+// kept with its character so that regular expressions such as "\.example\.com$" read as written.
+const auto octal3 = x3::uint_parser<unsigned char, 8, 2, 3>();
+const auto hex2 = x3::uint_parser<unsigned char, 16, 1, 2>();
+const auto escape = lit('\\') >> (char_('"') | char_('\\') | (lit('n') >> attr('\n')) | (lit('r') >> attr('\r')) |
+                                  (lit('t') >> attr('\t')) | (lit('a') >> attr('\a')) | (lit('x') >> hex2) | octal3);
+const auto dquoted_def = lit('"') > *(escape | (char_ - '"' - x3::eol)) > lit('"');
+// '...' takes its text as written, no escapes (Kamailio's single-quoted strings).
+const auto squoted_def = lit('\'') > *(char_ - '\'' - x3::eol) > lit('\'');
+// Double-quoted strings separated only by blanks and line ends are one: "a" "b" is "ab", so a
+// long value may be split over lines (Kamailio's default cfg does so for acc's log_extra).
+const auto quoted_def = lexeme[(dquoted >> *(x3::omit[*asciiSpace] >> dquoted)) | squoted];
 
 const auto v4 = x3::repeat(3)[+digit >> '.'] >> +digit;
 const auto v6Bracketed = lit('[') >> +(xdigit | ':' | '.') >> ']';
@@ -308,10 +326,24 @@ const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > body;
 const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > body > *elseIf > -elsePart;
 const auto callStmt_def = funcCall > ';';
 const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > (arg % '+') > ';';
-const auto statement_def = ifStmt | control | pvAssign | callStmt;
+// Kamailio's switch: integer or string labels (`case /"re":` matches a regular expression);
+// a case's statements run on into the next case's unless a `break;` leaves the switch.
+const auto caseStart = kw("case") | kw("default");
+// An integer followed by the label's `:` (intLit refuses a `:` after it, as in an address).
+const auto caseInt_def = lexeme[x3::int64 >> !(identChar | '.')];
+const auto caseValue_def = caseInt | stringLit;
+const auto caseLabel_def = kw("case") >> attr(false) >> ((lit('/') >> attr(true)) | attr(false)) > caseValue > ':';
+const auto defaultLabel_def = kw("default") >> attr(true) >> attr(false) >> attr(ast::CaseValue()) > ':';
+const auto switchCase_def =
+    (defaultLabel | caseLabel) >> *(!caseStart >> !lit('}') >> !eoi >> !nextTopLevel >> guardedStatement);
+const auto switchEnd_def = lit('}');
+const auto switchStmt_def = kw("switch") > '(' > orExpr > ')' > nest[lit('{') > *switchCase > switchEnd];
+const auto whileStmt_def = kw("while") > '(' > orExpr > ')' > body;
+const auto statement_def = ifStmt | switchStmt | whileStmt | control | pvAssign | callStmt;
 
 // ---- top level -------------------------------------------------------------------------------
-const auto bareChar = char_ - asciiSpace - char_("#;{}(),\"");
+// A `//` ends the value: the rest of the line is a comment.
+const auto bareChar = char_ - asciiSpace - char_("#;{}(),\"'") - lit("//");
 // `listen=ADDR advertise HOST:PORT` (Kamailio) is one value.
 const auto bareText_def = raw[lexeme[+bareChar >> -(+char_(" \t") >> lit("advertise") >> +char_(" \t") >> +bareChar)]];
 const auto bareWord_def = bareText;
@@ -336,9 +368,10 @@ const auto routeType_def = (kw("route") >> attr(ast::RouteType::Request)) |
 const auto routeDef_def = routeType >> ((lit('[') > routeName > ']') | attr(std::string())) > block;
 const auto topItemRule_def = routeDef | loadModule | modParam | cfgBlock | assign;
 
-BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
+BOOST_SPIRIT_DEFINE(name, word, quoted, dquoted, squoted, addrText, selectName, selectPart, selectParts, stringLit, intLit,
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
-                    orExpr, control, block, body, elseBody, elsePart, elseIf, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
+                    orExpr, control, block, body, elseBody, elsePart, elseIf, ifStmt, callStmt, caseInt, caseValue, caseLabel,
+                    defaultLabel, switchCase, switchEnd, switchStmt, whileStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
                     routeType, routeDef, topItemRule, pvarArg, pvName, pvar, pvAssign)
 
@@ -360,6 +393,12 @@ struct ControlClass : Annotated {};
 struct IfClass : Annotated {};
 struct ElseIfClass : Annotated {};
 struct CallStmtClass : Annotated {};
+struct CaseIntClass : Annotated {};
+struct CaseLabelClass : Annotated {};
+struct DefaultLabelClass : Annotated {};
+struct SwitchCaseClass : Annotated {};
+struct SwitchClass : Annotated {};
+struct WhileClass : Annotated {};
 struct PVarClass : Annotated {};
 struct PvAssignClass : Annotated {};
 struct StatementClass : Annotated {};

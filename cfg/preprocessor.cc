@@ -26,10 +26,12 @@ bool validName(const std::string& s) {
 // Spaces, tabs and the CR of a CRLF line.
 std::string trim(std::string_view s) { return std::string(str::trim(s, " \t\r")); }
 
-// Copies the string literal starting at line[i] (a '"') to `out`; returns the index after it.
+// Copies the string literal starting at line[i] (a '"', or a '\'' which has no escapes) to
+// `out`; returns the index after it.
 size_t copyString(const std::string& line, size_t i, std::string& out) {
+  const char quote = line[i];
   size_t j = i + 1;
-  while (j < line.size() && line[j] != '"') j += line[j] == '\\' && j + 1 < line.size() ? 2 : 1;
+  while (j < line.size() && line[j] != quote) j += quote == '"' && line[j] == '\\' && j + 1 < line.size() ? 2 : 1;
   if (j < line.size()) ++j;
   out.append(line, i, j - i);
   return j;
@@ -57,7 +59,7 @@ size_t copyReference(const std::string& line, size_t i, std::string& out) {
 template <typename OnWord>
 size_t copyToken(const std::string& s, size_t i, std::string& out, OnWord onWord) {
   char c = s[i];
-  if (c == '"') return copyString(s, i, out);
+  if (c == '"' || c == '\'') return copyString(s, i, out);
   if (c == '@' || c == '$') return copyReference(s, i, out);
   size_t e = i;
   while (e < s.size() && identChar(s[e])) ++e;
@@ -360,7 +362,7 @@ std::string Preprocessor::substitute(const std::string& line, std::vector<Source
       inComment_ = true;
       out += "/*";
       i += 2;
-    } else if (c == '#') {
+    } else if (c == '#' || (c == '/' && i + 1 < line.size() && line[i + 1] == '/')) {
       out.append(line, i);
       break;
     } else {

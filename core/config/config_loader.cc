@@ -70,6 +70,7 @@ class Pipeline {
 
     cfg::Checker checker(cfg_.registry, h_);
     cfg_.script = checker.compile(config);
+    if (cfg_.script) cfg_.script->maxWhileLoops = cfg_.settings.maxWhileLoops;
   }
 
  private:

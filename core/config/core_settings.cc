@@ -217,6 +217,22 @@ std::string applyCoreGlobal(CoreSettings& s, const std::string& name, const Para
     s.logStderr = *b;
     return {};
   }
+  if (name == "max_while_loops") return setInt(name, v, 0, 1000000000, s.maxWhileLoops);
+  if (name == "memdbg" || name == "memlog") {
+    // Kamailio's log levels for its own allocator's debug and status messages. sipsd uses the
+    // C++ allocator and has no such messages, so the value is only checked (an integer, as
+    // Kamailio takes a log level there).
+    int level = 0;
+    return setInt(name, v, -1000, 1000, level);
+  }
+  if (name == "enable_sctp") {
+    // Kamailio: 0/no, 1/yes, 2 = auto (on when the system supports it). sipsd has no SCTP.
+    auto n = intValue(v);
+    auto b = boolValue(v);
+    if (n == 2 || (b && !*b)) return {};
+    if (!b) return "enable_sctp takes yes/no (or 2, auto), not '" + v.text() + "'";
+    return "enable_sctp=" + v.text() + ": sipsd has no SCTP transport (UDP, TCP and TLS only); write enable_sctp=no";
+  }
   if (name == "fork") {
     // SER habit: sipsd always stays in the foreground, so only the value is checked.
     if (!boolValue(v)) return "fork takes yes/no, not '" + v.text() + "'";

@@ -47,6 +47,7 @@ struct CoreSettings {
   int tcpConnectBackoffMax = 60;     // cap of the doubling back-off (seconds)
   bool udpReplySteering = true;      // udp_reply_steering=: steer UDP replies to their transaction's worker
   bool udpSendBatch = true;          // udp_send_batch=: one sendmmsg per socket per loop round
+  int maxWhileLoops = 100;           // max_while_loops=: runs of a while body per entry; 0 = no limit
 };
 
 // The canonical "ip:port" of every listen= of `proto` (CoreApi::listenAddresses).

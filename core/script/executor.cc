@@ -1,6 +1,8 @@
 // The route interpreter: walks the compiled action tree, no name lookups or parsing here.
 #include "core/script/executor.h"
 
+#include <charconv>
+
 #include "core/module_api.h"
 #include "core/util/strings.h"
 
@@ -70,7 +72,8 @@ std::string_view cseqMethod(const SipMsg& msg) {
 
 class Executor {
  public:
-  enum class Flow { Next, Return, Stop };
+  // Break: a `break` inside a switch or while, caught by the innermost one.
+  enum class Flow { Next, Return, Stop, Break };
 
   Executor(const cfg::CompiledScript& s, ScriptContext& ctx) : script_(s), ctx_(ctx) {}
 
@@ -88,8 +91,9 @@ class Executor {
   }
 
  private:
-  Flow runBlock(const std::vector<ActionNode>& body) {
-    for (const auto& a : body) {
+  Flow runBlock(const std::vector<ActionNode>& body, size_t from = 0) {
+    for (size_t i = from; i < body.size(); ++i) {
+      const ActionNode& a = body[i];
       switch (a.kind) {
         case ActionNode::Kind::Call:
           if (call(*a.call) == 0) return Flow::Stop;
@@ -107,6 +111,18 @@ class Executor {
           if (f != Flow::Next) return f;
           break;
         }
+        case ActionNode::Kind::Switch: {
+          Flow f = runSwitch(a);
+          if (f != Flow::Next && f != Flow::Break) return f;
+          break;
+        }
+        case ActionNode::Kind::While: {
+          Flow f = runWhile(a);
+          if (f != Flow::Next && f != Flow::Break) return f;
+          break;
+        }
+        case ActionNode::Kind::Leave:
+          return Flow::Break;
         case ActionNode::Kind::Route:
           if (runRoute(a.route) == Flow::Stop) return Flow::Stop;
           break;
@@ -121,6 +137,67 @@ class Executor {
       }
     }
     return Flow::Next;
+  }
+
+  // Kamailio's switch: an integer switch takes the value as an integer (a string of digits or
+  // 0xHEX is read as one, anything else and Null are 0); a string switch takes it as text (an
+  // integer in decimal, Null as ""). Labels were looked up at load into start indexes.
+  Flow runSwitch(const ActionNode& a) {
+    Value v = exprValue(*a.cond);
+    if (stop_) return Flow::Stop;
+    const cfg::SwitchTable& t = *a.cases;
+    int64_t at;
+    if (t.strings) {
+      char buf[24];
+      std::string_view text;
+      if (v.isStr()) {
+        text = v.str();
+      } else if (v.isInt()) {
+        auto r = std::to_chars(buf, buf + sizeof buf, v.num());
+        text = std::string_view(buf, size_t(r.ptr - buf));
+      }
+      at = t.entry(text);
+    } else {
+      at = t.entry(switchInt(v));
+    }
+    return at < 0 ? Flow::Next : runBlock(a.then, size_t(at));
+  }
+
+  static int64_t switchInt(const Value& v) {
+    if (v.isInt()) return v.num();
+    if (!v.isStr()) return 0;
+    std::string_view s = v.str();
+    if (auto n = str::toNumber<int64_t>(s)) return *n;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+      if (auto h = str::toNumber<uint64_t>(s.substr(2), 16)) return int64_t(*h);
+    return 0;
+  }
+
+  // The body runs while the condition holds, at most max_while_loops times per entry (Kamailio's
+  // guard against a loop that never ends: it is logged and the script goes on after the loop).
+  Flow runWhile(const ActionNode& a) {
+    const int max = script_.maxWhileLoops;
+    for (int n = 0;;) {
+      bool c = eval(*a.cond);
+      if (stop_) return Flow::Stop;
+      if (!c) return Flow::Next;
+      if (max > 0 && ++n > max) {
+        ctx_.core.log(kLogErr, "script",
+                      "while loop at " + a.loc.str() + " ran more than max_while_loops=" + std::to_string(max) +
+                          " times; left it");
+        return Flow::Next;
+      }
+      Flow f = runBlock(a.then);
+      if (f != Flow::Next) return f;
+    }
+  }
+
+  // The value of an expression used as a value (switch): an operand alone is its value, any
+  // comparison or && || ! is 1 or 0.
+  Value exprValue(const ExprNode& e) {
+    if (e.kind != ExprNode::Kind::Test) return Value::boolean(eval(e));
+    if (e.lhs.kind == OperandNode::Kind::Expr) return exprValue(*e.lhs.expr);
+    return value(e.lhs);
   }
 
   int call(const cfg::CallNode& c) { return c.handler(ctx_, c.args, c.fixed.get()); }

@@ -4,7 +4,11 @@
                 the live branch (which listener opens, which debug level), in the file and with -A
   xlog          `xlog("$rm $rU from $si")` prints the values of a real OPTIONS request
   routes        Kamailio's `request_route`, brace-less `if (!has_totag()) return;` / `else`, and
-                a clear load error for the route kinds sipsd does not run (event_route ...)"""
+                a clear load error for the route kinds sipsd does not run (event_route ...)
+  switch        Kamailio's switch/case/default (string, regex and integer labels, fall-through,
+                break), while with break and the max_while_loops guard, // comments, '...' strings
+                and "a" "b" joined, answering real requests; sipsd -c errors at FILE:LINE:COL for
+                enable_sctp=yes, a bad memdbg and bad switch labels"""
 import os
 import socket
 import subprocess
@@ -190,12 +194,108 @@ def kamailio_routes(c, work):
             r.stderr)
 
 
+SWITCH_CONFIG = """debug=3
+listen=udp:127.0.0.1:{port}
+max_while_loops=5   // Kamailio's guard for while loops
+memdbg=5
+memlog=5
+enable_sctp=no
+loadmodule "sl.so"
+request_route {{
+    // pick the answer by the R-URI user, Kamailio style
+    switch ($rU) {{
+        case "busy":
+            sl_send_reply("486", "Busy"
+                                 " Here");
+            exit;
+        case "gone":
+        case "moved":               # two labels, one answer
+            sl_send_reply('410', 'Gone');
+            exit;
+        case /"^[0-9]+$":
+            route(NUMBER);
+            exit;
+        case "fall":
+            xlog("L_INFO", "fell "
+                 "through\\n");      // no break: runs on into default
+        default:
+            break;
+    }}
+    while (is_method("OPTIONS")) {{
+        break;                      // leaves the loop, not the script
+    }}
+    if (is_method("OPTIONS")) {{
+        sl_send_reply("200", "After" " switch");
+        exit;
+    }}
+    while (1) {{
+        xlog("L_INFO", "looping\\n");
+    }}
+    sl_send_reply("404", "Not Found");
+}}
+route[NUMBER] {{
+    switch (@ruri.user) {{
+        case 100: sl_send_reply("480", "Hundred");
+        case 101: exit;
+        default: sl_send_reply("484", "Other number");
+    }}
+}}
+"""
+
+
+def switch_strings(c, work):
+    port = free_port()
+    with Sipsd(SWITCH_CONFIG.format(port=port), workdir=tempfile.mkdtemp(dir=work)) as s:
+        s.start()
+        sock, lport = udp_client()
+
+        def ask(method, user, n):
+            req = (f"{method} sip:{user}@127.0.0.1:{port} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bKsw{n}\r\n"
+                   "Max-Forwards: 70\r\nFrom: <sip:tester@example.org>;tag=s1\r\n"
+                   f"To: <sip:{user}@127.0.0.1>\r\nCall-ID: sw-{n}@it\r\nCSeq: 1 {method}\r\n"
+                   "Content-Length: 0\r\n\r\n").encode()
+            answer = udp_answer(sock, req, port, f"an answer to {method} {user}")
+            return answer.split(b"\r\n", 1)[0].decode(errors="replace")
+        c.check(ask("INFO", "busy", 1) == "SIP/2.0 486 Busy Here", "switch on $rU: string case; joined reason")
+        c.check(ask("INFO", "gone", 2) == "SIP/2.0 410 Gone", "two labels share one body; '...' strings")
+        c.check(ask("INFO", "moved", 3) == "SIP/2.0 410 Gone", "the second label enters the same body")
+        c.check(ask("INFO", "100", 4) == "SIP/2.0 480 Hundred", "regex label; integer switch on @ruri.user")
+        c.check(ask("INFO", "2000", 5) == "SIP/2.0 484 Other number", "integer switch: default")
+        c.check(ask("OPTIONS", "fall", 6) == "SIP/2.0 200 After switch",
+                "no break: falls into default, whose break leaves the switch; break leaves a while")
+        wait_for(lambda: "fell through" in s.output(), 5, "the fall-through xlog line")
+        c.check(ask("INFO", "nobody", 7) == "SIP/2.0 404 Not Found",
+                "a runaway while is left after max_while_loops and the script goes on")
+        out = s.output()
+        runaways = out.count("ran more than max_while_loops=5 times; left it")
+        c.check(runaways >= 1 and out.count("looping") == 5 * runaways,
+                "while (1) ran its body 5 times per message, then was left", out[-1200:])
+        line = SWITCH_CONFIG.splitlines().index("    while (1) {{") + 1
+        c.check(f"while loop at {s.cfg}:{line}:5 ran more than" in out, "the runaway log names FILE:LINE:COL",
+                out[-600:])
+        sock.close()
+    for text, line, what in (
+            ('enable_sctp=yes\nroute { exit; }\n', "1:13: error: enable_sctp=yes: sipsd has no SCTP transport",
+             "enable_sctp=yes"),
+            ('memdbg=lots\nroute { exit; }\n', "1:8: error: memdbg takes an integer, not 'lots'", "memdbg=lots"),
+            ('route {\n  switch (method) {\n    case "A": exit;\n    case 2: exit;\n  }\n}\n',
+             "4:10: error: integer label in a switch on strings", "mixed switch labels"),
+            ('route {\n  switch (method) {\n    case "A": exit;\n    default: exit;\n    default: drop;\n  }\n}\n',
+             "5:5: error: a switch takes one default label", "two defaults")):
+        bad = Sipsd(text, workdir=tempfile.mkdtemp(dir=work))
+        r = subprocess.run([sipsd_binary(), "-c", "-f", bad.cfg], capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 1 and f"{bad.cfg}:{line}" in r.stderr, f"sipsd -c rejects {what} at FILE:LINE:COL",
+                r.stderr)
+
+
 def main():
     c = Checker()
     work = work_dir("sipsd-lang-")
     preprocessor(c, work)
     xlog(c, work)
     kamailio_routes(c, work)
+    switch_strings(c, work)
     c.finish()
 
 
