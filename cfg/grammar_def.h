@@ -219,6 +219,7 @@ x3::rule<class ArgClass, ast::Arg> const arg = "argument";
 x3::rule<class PVarArgClass, std::string> const pvarArg = "pseudo-variable argument";
 x3::rule<class PvNameClass, std::string> const pvName = "pseudo-variable name";
 x3::rule<class PVarClass, ast::PVar> const pvar = "pseudo-variable";
+x3::rule<class AssignTermClass, ast::AssignTerm> const assignTerm = "operand";
 x3::rule<class PvAssignClass, ast::PvAssign> const pvAssign = "assignment";
 x3::rule<class FuncCallClass, ast::FuncCall> const funcCall = "function call";
 x3::rule<class OperandClass, ast::Operand> const operand = "operand";
@@ -307,7 +308,8 @@ const auto elsePart_def = kw("else") > elseBody;
 const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > body;
 const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > body > *elseIf > -elsePart;
 const auto callStmt_def = funcCall > ';';
-const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > (arg % '+') > ';';
+const auto assignTerm_def = char_("-+*/%") > arg;
+const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > arg > *assignTerm > ';';
 const auto statement_def = ifStmt | control | pvAssign | callStmt;
 
 // ---- top level -------------------------------------------------------------------------------
@@ -340,7 +342,7 @@ BOOST_SPIRIT_DEFINE(name, word, quoted, addrText, selectName, selectPart, select
                     addrLit, ident, select, arg, funcCall, operand, cmpTail, comparison, unary, andExpr,
                     orExpr, control, block, body, elseBody, elsePart, elseIf, ifStmt, callStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
-                    routeType, routeDef, topItemRule, pvarArg, pvName, pvar, pvAssign)
+                    routeType, routeDef, topItemRule, pvarArg, pvName, pvar, assignTerm, pvAssign)
 
 // Annotate the AST-bearing rules.
 struct StringLitClass : Annotated {};
@@ -361,6 +363,7 @@ struct IfClass : Annotated {};
 struct ElseIfClass : Annotated {};
 struct CallStmtClass : Annotated {};
 struct PVarClass : Annotated {};
+struct AssignTermClass : Annotated {};
 struct PvAssignClass : Annotated {};
 struct StatementClass : Annotated {};
 struct BareWordClass : Annotated {};

@@ -109,6 +109,7 @@ class Executor {
         }
         case ActionNode::Kind::Route:
           if (runRoute(a.route) == Flow::Stop) return Flow::Stop;
+          ctx_.lastRc = 1;  // $rc after route(NAME): it returned (sipsd's `return` carries no value)
           break;
         case ActionNode::Kind::Break:
         case ActionNode::Kind::Exit:
@@ -123,7 +124,11 @@ class Executor {
     return Flow::Next;
   }
 
-  int call(const cfg::CallNode& c) { return c.handler(ctx_, c.args, c.fixed.get()); }
+  int call(const cfg::CallNode& c) {
+    int r = c.handler(ctx_, c.args, c.fixed.get());
+    if (c.setsRc) ctx_.lastRc = r;  // $rc / $retcode
+    return r;
+  }
 
   bool eval(const ExprNode& e) {
     switch (e.kind) {
