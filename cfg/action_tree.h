@@ -15,6 +15,7 @@
 #include "cfg/ip_net.h"
 #include "core/module_api.h"
 #include "core/script_context.h"
+#include "core/script_vars.h"
 #include "core/source_loc.h"
 
 namespace sipsd::cfg {
@@ -32,6 +33,7 @@ struct CallNode {
   std::vector<FuncArg> args;
   std::shared_ptr<void> fixed;  // the function's fixup result
   SourceLoc loc;
+  bool setsRc = true;  // false for assignments: `$var(rc) = $rc;` keeps $rc for the next line
 };
 
 struct ExprNode;
@@ -108,6 +110,10 @@ struct CompiledScript {
   int mainRoute = -1;     // `route { }`, -1 when the script has none
   int onReplyRoute = -1;  // `onreply_route { }`, -1 when the script has none
   int maxWhileLoops = 100;  // max_while_loops=: a while body runs at most this often per entry; 0 = no limit
+  // $var names (values per worker thread, see core/script_vars.h) and $avp names (an $avp's
+  // id is its index here).
+  std::shared_ptr<ScriptVarSpace> vars = std::make_shared<ScriptVarSpace>();
+  std::vector<std::string> avpNames;
   // Index of request route `route[name]`, or -1.
   int findRoute(std::string_view name) const {
     for (size_t i = 0; i < routes.size(); ++i)

@@ -95,10 +95,17 @@ struct ControlStmt : x3::position_tagged {
   Control kind = Control::Break;
 };
 
-// `$du = "sip:" + $si + ":5060";`: the parts are joined as text.
+// An operand after the first on an assignment's right side, with its operator: + - * / %.
+struct AssignTerm : x3::position_tagged {
+  char op = '+';
+  Arg operand;
+};
+
+// `$du = "sip:" + $si + ":5060";` (text joined), `$var(i) = $var(i) + 1;` (integer arithmetic).
 struct PvAssign : x3::position_tagged {
   PVar lhs;
-  std::vector<Arg> rhs;
+  Arg first;
+  std::vector<AssignTerm> rest;
 };
 
 struct IfStmt;

@@ -7,8 +7,10 @@
 
 #include "cfg/format_string.h"
 #include "cfg/grammar.h"
+#include "cfg/script_pvars.h"
 #include "core/log.h"
 #include "core/parser/core_pvars.h"
+#include "core/util/strings.h"
 
 namespace sipsd::cfg {
 
@@ -407,15 +409,23 @@ bool Checker::compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text) 
   text = "$" + pv.name + (pv.arg.empty() ? std::string() : "(" + pv.arg + ")");
   std::vector<SelectPart> parts{{"$", -1}, {pv.name, -1}};
   if (!pv.arg.empty()) parts.push_back({pv.arg, -1});
-  const SelectExport* exp = registry_.select("$");
-  std::string err = exp ? resolveWith(*exp, parts, fn, "pseudo-variables are not available",
-                                      "the pseudo-variable has no handler")
-                        : "pseudo-variables are not available";
+  std::string err = resolvePVarParts(parts, fn);
   if (!err.empty()) {
     handler_.error(pv, err);
     return false;
   }
   return true;
+}
+
+std::string Checker::resolvePVarParts(const std::vector<SelectPart>& parts, SelectFn& fn) {
+  if (auto own = resolveLanguagePVar(*script_, parts)) {
+    if (!*own) return own->error();
+    fn = std::move(**own);
+    return {};
+  }
+  const SelectExport* exp = registry_.select("$");
+  return exp ? resolveWith(*exp, parts, fn, "pseudo-variables are not available", "the pseudo-variable has no handler")
+             : "pseudo-variables are not available";
 }
 
 Iterator Checker::sourceOf(const ast::StringLit& lit, size_t index) const {
@@ -443,7 +453,9 @@ bool Checker::compileFormat(const ast::StringLit& lit, FuncArg& fa) {
     if (!piece.hasRef) continue;
     SelectFn fn;
     const SelectExport* exp = registry_.select(piece.parts[0].name);
-    std::string e = exp ? resolveWith(*exp, piece.parts, fn, "no resolver", "no handler") : "no resolver";
+    std::string e = piece.pvar ? resolvePVarParts(piece.parts, fn)
+                    : exp      ? resolveWith(*exp, piece.parts, fn, "no resolver", "no handler")
+                               : "no resolver";
     if (!e.empty()) {
       handler_.error(sourceOf(lit, piece.offset),
                      piece.pvar ? e : "unknown select " + piece.text + ": " + e);
@@ -460,40 +472,42 @@ bool Checker::compileFormat(const ast::StringLit& lit, FuncArg& fa) {
 bool Checker::compileAssign(const ast::PvAssign& as, RouteKind where, ActionNode& out) {
   out.loc = handler_.locate(as);
   out.kind = ActionNode::Kind::Call;
-  std::string ScriptContext::*field = assignablePseudoVar(as.lhs.name);
-  SelectFn probe;
-  std::string text;
-  if (!field || !as.lhs.arg.empty()) {
-    if (compilePVar(as.lhs, probe, text)) handler_.error(as.lhs, text + " is read-only (only $ru and $du can be assigned)");
+  auto target = assignTarget(*script_, as.lhs.name, as.lhs.arg);
+  if (!target) {
+    SelectFn probe;
+    std::string text;
+    // An unknown name is reported as unknown, a known one as read-only.
+    if (compilePVar(as.lhs, probe, text)) handler_.error(as.lhs, target.error());
     return false;
   }
-  if (where == RouteKind::OnReply) {
+  if (target->kind == AssignTarget::Kind::Field && where == RouteKind::OnReply) {
     handler_.error(as.lhs, "$" + as.lhs.name + " cannot be assigned in onreply_route");
     return false;
   }
   auto node = std::make_unique<CallNode>();
-  node->name = "$" + as.lhs.name + " =";
+  node->name = target->text + " =";
   node->loc = out.loc;
-  bool ok = true;
-  for (const auto& a : as.rhs) {
-    FuncArg fa;
-    if (!compileArg(a, fa, node->name, false)) ok = false;
-    node->args.push_back(std::move(fa));
+  node->setsRc = false;
+  std::vector<RhsOperand> rhs(as.rest.size() + 1);
+  bool ok = compileArg(as.first, rhs[0].arg, node->name, false);
+  for (size_t i = 0; i < as.rest.size(); ++i) {
+    rhs[i + 1].op = as.rest[i].op;
+    ok = compileArg(as.rest[i].operand, rhs[i + 1].arg, node->name, false) && ok;
+    // A string literal is never a number: `"a" - 1` is an error now, not at every message.
+    if (ok && as.rest[i].op != '+') {
+      for (const FuncArg* side : {&rhs[i].arg, &rhs[i + 1].arg}) {
+        int64_t n;
+        if (side->kind == FuncArg::Kind::Str && !str::toNumber(side->str, n)) {
+          handler_.error(as.rest[i], std::string("'") + as.rest[i].op + "' takes numbers, not the string \"" +
+                                         side->str + "\"");
+          ok = false;
+          break;
+        }
+      }
+    }
   }
   if (!ok) return false;
-  // The parts are joined as text; Null parts add nothing, so `$du = $null_thing;` resets.
-  node->handler = [field](ScriptContext& ctx, const std::vector<FuncArg>& args, const void*) {
-    std::string v;
-    for (const auto& a : args) {
-      Value part = a.eval(ctx);
-      if (part.isInt())
-        v += std::to_string(part.num());
-      else if (part.isStr())
-        v += part.str();
-    }
-    ctx.*field = std::move(v);
-    return 1;
-  };
+  node->handler = makeAssignment(*script_, std::move(*target), std::move(rhs), out.loc);
   out.call = std::move(node);
   return true;
 }

@@ -38,6 +38,9 @@ class Checker {
   bool resolveRouteArg(const ast::FuncCall& call, const FunctionExport& f, std::vector<FuncArg>& args);
   // Pseudo-variables, function arguments, format strings and `$ru = ...;` assignments.
   bool compilePVar(const ast::PVar& pv, SelectFn& fn, std::string& text);
+  // {"$", name[, arg]}: the language's own ($var, $avp, $null, $rc) or the registry's `$`
+  // select. "" with `fn` set, else the reason.
+  std::string resolvePVarParts(const std::vector<SelectPart>& parts, SelectFn& fn);
   bool compileArg(const ast::Arg& a, FuncArg& fa, const std::string& fname, bool format);
   bool compileFormat(const ast::StringLit& lit, FuncArg& fa);
   bool compileAssign(const ast::PvAssign& as, RouteKind where, ActionNode& out);

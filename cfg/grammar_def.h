@@ -221,6 +221,7 @@ x3::rule<class ArgClass, ast::Arg> const arg = "argument";
 x3::rule<class PVarArgClass, std::string> const pvarArg = "pseudo-variable argument";
 x3::rule<class PvNameClass, std::string> const pvName = "pseudo-variable name";
 x3::rule<class PVarClass, ast::PVar> const pvar = "pseudo-variable";
+x3::rule<class AssignTermClass, ast::AssignTerm> const assignTerm = "operand";
 x3::rule<class PvAssignClass, ast::PvAssign> const pvAssign = "assignment";
 x3::rule<class FuncCallClass, ast::FuncCall> const funcCall = "function call";
 x3::rule<class OperandClass, ast::Operand> const operand = "operand";
@@ -325,7 +326,8 @@ const auto elsePart_def = kw("else") > elseBody;
 const auto elseIf_def = kw("else") >> kw("if") > '(' > orExpr > ')' > body;
 const auto ifStmt_def = kw("if") > '(' > orExpr > ')' > body > *elseIf > -elsePart;
 const auto callStmt_def = funcCall > ';';
-const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > (arg % '+') > ';';
+const auto assignTerm_def = char_("-+*/%") > arg;
+const auto pvAssign_def = pvar >> (lit('=') >> !lit('=')) > arg > *assignTerm > ';';
 // Kamailio's switch: integer or string labels (`case /"re":` matches a regular expression);
 // a case's statements run on into the next case's unless a `break;` leaves the switch.
 const auto caseStart = kw("case") | kw("default");
@@ -373,7 +375,7 @@ BOOST_SPIRIT_DEFINE(name, word, quoted, dquoted, squoted, addrText, selectName, 
                     orExpr, control, block, body, elseBody, elsePart, elseIf, ifStmt, callStmt, caseInt, caseValue, caseLabel,
                     defaultLabel, switchCase, switchEnd, switchStmt, whileStmt, statement, guardedStatement, bareText, bareWord,
                     paramInt, paramVal, assign, loadModule, modParam, selector, cfgBlock, routeName,
-                    routeType, routeDef, topItemRule, pvarArg, pvName, pvar, pvAssign)
+                    routeType, routeDef, topItemRule, pvarArg, pvName, pvar, assignTerm, pvAssign)
 
 // Annotate the AST-bearing rules.
 struct StringLitClass : Annotated {};
@@ -400,6 +402,7 @@ struct SwitchCaseClass : Annotated {};
 struct SwitchClass : Annotated {};
 struct WhileClass : Annotated {};
 struct PVarClass : Annotated {};
+struct AssignTermClass : Annotated {};
 struct PvAssignClass : Annotated {};
 struct StatementClass : Annotated {};
 struct BareWordClass : Annotated {};

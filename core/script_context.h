@@ -8,6 +8,7 @@
 #include "core/net/sock_addr.h"
 #include "core/net/transport.h"
 #include "core/parser/sip_msg.h"
+#include "core/script_vars.h"
 
 namespace sipsd {
 
@@ -58,6 +59,7 @@ struct ScriptContext {
   struct Branch {
     std::string ruri;
     std::string dstUri;  // empty = where ruri points
+    uint32_t bflags = 0;  // its branch flags (lookup(): the contact's saved flags)
   };
   std::vector<Branch> extraBranches;
   // tm: the status of the reply that a failure_route / onreply_route[NAME] runs for
@@ -65,6 +67,14 @@ struct ScriptContext {
   int tReplyCode = 0;
   // tm: the index of the branch a branch_route runs for ($T_branch_idx); 0 elsewhere.
   int tBranchIndex = 0;
+  // Kamailio's message flags (setflag(), 0..31) and the branch flags of the current branch
+  // (setbflag(); branch 0, the R-URI's, in the request route), and the $avp values. tm takes
+  // them into the transaction at t_relay() and hands them to its failure_route/onreply_route.
+  uint32_t flags = 0;
+  uint32_t bflags = 0;
+  AvpList avps;
+  // $rc / $retcode: what the last function or route(NAME) called returned.
+  int lastRc = 1;
   // Header edits applied when the request is relayed (append_hf, remove_hf, record_route, loose_route).
   MsgEdits edits;
 

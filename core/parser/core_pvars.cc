@@ -115,8 +115,9 @@ Result<SelectFn> resolve(const Parts& p) {
     // tm: the branch a branch_route (or the relay it belongs to) runs for, 0 elsewhere.
     return SelectFn([](ScriptContext& ctx) { return Value::integer(ctx.tBranchIndex); });
   }
-  if (n == "var" || n == "avp" || n == "xavp" || n == "shv" || n == "sht" || n == "dlg_var")
-    return fail("unknown pseudo-variable $" + n + ": sipsd has no script variables ($var, $avp, $xavp, $shv, $sht)");
+  if (n == "xavp" || n == "shv" || n == "sht" || n == "dlg_var")
+    return fail("unknown pseudo-variable $" + n + ": sipsd's script variables are $var(name) and $avp(name) "
+                "($xavp, $shv, $sht and $dlg_var are not there)");
   return fail("unknown pseudo-variable $" + n);
 }
 

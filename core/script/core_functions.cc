@@ -6,6 +6,7 @@
 #include "core/net/listen_requirement.h"
 #include "core/parser/core_pvars.h"
 #include "core/parser/core_selects.h"
+#include "core/script/flag_functions.h"
 #include "core/script/msg_functions.h"
 #include "core/util/strings.h"
 
@@ -133,6 +134,7 @@ std::vector<FunctionExport> coreFunctionExports(ProxyActions* proxy, const Regis
   // on and are not sent when it has closed, so the call states what holds anyway.
   out.push_back({"set_reply_no_connect", 0, 0, nullptr,
                  [](ScriptContext&, const std::vector<FuncArg>&, const void*) { return 1; }, kAnyRoute});
+  for (auto& f : flagFunctionExports()) out.push_back(std::move(f));
   // xlog([level,] "format"): the format's $pv/@select references are compiled by the checker
   // (formatArgs). Without a level it logs at L_ERR, as Kamailio's xlog does.
   auto xlogFixup = [](std::vector<FuncArg>& args, std::shared_ptr<void>& fixed) -> Result<void> {

@@ -125,6 +125,7 @@ class Executor {
           return Flow::Break;
         case ActionNode::Kind::Route:
           if (runRoute(a.route) == Flow::Stop) return Flow::Stop;
+          ctx_.lastRc = 1;  // $rc after route(NAME): it returned (sipsd's `return` carries no value)
           break;
         case ActionNode::Kind::Break:
         case ActionNode::Kind::Exit:
@@ -200,7 +201,11 @@ class Executor {
     return value(e.lhs);
   }
 
-  int call(const cfg::CallNode& c) { return c.handler(ctx_, c.args, c.fixed.get()); }
+  int call(const cfg::CallNode& c) {
+    int r = c.handler(ctx_, c.args, c.fixed.get());
+    if (c.setsRc) ctx_.lastRc = r;  // $rc / $retcode
+    return r;
+  }
 
   bool eval(const ExprNode& e) {
     switch (e.kind) {

@@ -80,6 +80,7 @@ UpdateResult BindingUpdate::compute(const RegisterRequest& req, const RegisterSo
     nb.certSubject = src.certSubject;
     nb.certFingerprint = src.certFingerprint;
     nb.userAgent = req.userAgent;
+    nb.cflags = src.cflags;
     nb.updated = now;
     if (it != live.end())
       *it = std::move(nb);

@@ -25,6 +25,7 @@ struct RegisterSource {
   std::string node;
   std::string certSubject;
   std::string certFingerprint;
+  uint32_t cflags = 0;  // branch flags of the REGISTER (setbflag() before save())
 };
 
 class BindingUpdate {

@@ -118,6 +118,7 @@ int save(ScriptContext& ctx) {
   src->node = st.loc->nodeAddress();
   if (st.certSubject) src->certSubject = st.certSubject(ctx).text();
   if (st.certFingerprint) src->certFingerprint = st.certFingerprint(ctx).text();
+  src->cflags = ctx.bflags;
 
   auto pending = std::make_shared<PendingRegister>();
   pending->raw.assign(msg.buf);
@@ -174,6 +175,7 @@ int lookup(ScriptContext& ctx) {
     RecordPtr byContact = st.loc->getByContact(worker, ruri, idx);
     if (byContact && byContact->bindings[idx].expires > now) {
       ctx.dstUri = destinationOf(byContact->bindings[idx], st);
+      ctx.bflags = byContact->bindings[idx].cflags;
       ctx.extraBranches.clear();
       return 1;
     }
@@ -183,8 +185,10 @@ int lookup(ScriptContext& ctx) {
   if (live.empty()) return -1;
   ctx.newRuri = live[0]->contact;
   ctx.dstUri = destinationOf(*live[0], st);
+  ctx.bflags = live[0]->cflags;  // Kamailio: the contact's saved flags become its branch's
   ctx.extraBranches.clear();
-  for (size_t i = 1; i < live.size(); ++i) ctx.extraBranches.push_back({live[i]->contact, destinationOf(*live[i], st)});
+  for (size_t i = 1; i < live.size(); ++i)
+    ctx.extraBranches.push_back({live[i]->contact, destinationOf(*live[i], st), live[i]->cflags});
   return 1;
 }
 

@@ -425,7 +425,7 @@ void TransactionLayer::clientEvent(WorkerTables& w, Transaction& tx, size_t idx,
   if ((step.actions & kCaPassUp) && reply) {
     int status = reply->msg.status;
     if (status < 200) {
-      passProvisional(w, tx, *reply);
+      passProvisional(w, tx, idx, *reply);
     } else if (wasFinal) {
       // A 2xx retransmission (or a late 2xx after tm gave up on the branch) still goes upstream.
       forwardReply(w, tx, reply->msg);
@@ -436,20 +436,26 @@ void TransactionLayer::clientEvent(WorkerTables& w, Transaction& tx, size_t idx,
   }
 }
 
-void TransactionLayer::runOnReply(Transaction& tx, ScriptContext& reply) {
+void TransactionLayer::runOnReply(Transaction& tx, size_t idx, ScriptContext& reply) {
   if (tx.onReply < 0) return;
   reply.tReplyCode = reply.msg.status;
+  reply.flags = tx.flags;
+  reply.bflags = tx.branches[idx].bflags;
+  reply.avps = std::move(tx.avps);
   RunState saved = run;
   run = RunState{};
   run.tx = &tx;
   run.worker = core_.currentWorker();
   core_.runRoute(tx.onReply, reply);
+  tx.flags = reply.flags;
+  tx.branches[idx].bflags = reply.bflags;
+  tx.avps = std::move(reply.avps);
   run = saved;
   run.keyMsg = nullptr;  // the nested route reused requestKey()'s buffer
 }
 
-void TransactionLayer::passProvisional(WorkerTables& w, Transaction& tx, ScriptContext& reply) {
-  runOnReply(tx, reply);
+void TransactionLayer::passProvisional(WorkerTables& w, Transaction& tx, size_t idx, ScriptContext& reply) {
+  runOnReply(tx, idx, reply);
   // 100 is hop-by-hop (§16.7 step 5); a dropped provisional is not relayed.
   if (reply.msg.status == 100 || reply.dropped || serverAnswered(tx.state)) return;
   forwardReply(w, tx, reply.msg);
@@ -461,7 +467,7 @@ void TransactionLayer::branchDone(WorkerTables& w, Transaction& tx, size_t idx, 
   b.code = code;
   b.timeoutAt = 0;
   b.retransAt = 0;
-  if (reply) runOnReply(tx, *reply);
+  if (reply) runOnReply(tx, idx, *reply);
   if (code >= 200 && code < 300) {
     // §16.7 step 5: a 2xx goes upstream at once; the other branches are no longer needed.
     if (reply) forwardReply(w, tx, reply->msg);
@@ -470,6 +476,7 @@ void TransactionLayer::branchDone(WorkerTables& w, Transaction& tx, size_t idx, 
   }
   if (betterFinal(code, tx.bestCode)) {
     tx.bestCode = code;
+    tx.bestBranch = int(idx);
     if (reply)
       Transaction::fill(tx.bestReply, reply->msg.buf);
     else
@@ -536,6 +543,9 @@ bool TransactionLayer::runFailure(WorkerTables& w, Transaction& tx) {
     bestReply.swap(tx.bestReply);
     tx.bestCode = 0;
   }
+  ctx.flags = tx.flags;
+  if (tx.bestBranch >= 0) ctx.bflags = tx.branches[size_t(tx.bestBranch)].bflags;
+  ctx.avps = std::move(tx.avps);
   RunState saved = run;
   run = RunState{};
   run.tx = &tx;
@@ -543,6 +553,8 @@ bool TransactionLayer::runFailure(WorkerTables& w, Transaction& tx) {
   tx.inRoute = true;
   core_.runRoute(route, ctx);
   tx.inRoute = false;
+  tx.flags = ctx.flags;
+  tx.avps = std::move(ctx.avps);
   run = saved;
   run.keyMsg = nullptr;  // the nested route reused requestKey()'s buffer
   const bool added = tx.branches.size() > before;
@@ -791,6 +803,9 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   if (run.onFailure >= 0 && ctx.route != RouteKind::Failure) tx->onFailure = run.onFailure;
   if (run.onBranch >= 0) tx->onBranch = run.onBranch;
   if (tx->branches.empty()) Transaction::fill(tx->ruri, ctx.newRuri);
+  // What the script set so far goes with the transaction (accounted below with the rest).
+  tx->flags = ctx.flags;
+  if (ctx.route != RouteKind::Failure) tx->avps = ctx.avps;  // failure_route's own go back after it
   tx->endAt = 0;  // lives until its branches are done
   const uint64_t id = tx->id;
   // A branch failing at once must not complete the transaction before its siblings exist.
@@ -800,15 +815,18 @@ int TransactionLayer::relay(ScriptContext& ctx, const RelayRequest& rqIn) {
   // lookup() with several contacts: one more parallel branch per further target.
   if (!rqIn.host && !ctx.extraBranches.empty()) {
     std::string ruri = std::move(ctx.newRuri), du = std::move(ctx.dstUri);
+    const uint32_t bflags = ctx.bflags;
     for (const auto& extra : ctx.extraBranches) {
       Transaction* t = find(*w, id);
       if (!t || int(t->branches.size()) >= cfg_.maxBranches) break;
       ctx.newRuri = extra.ruri;
       ctx.dstUri = extra.dstUri;
+      ctx.bflags = extra.bflags;
       ok = addBranch(*w, *t, ctx, rqIn) || ok;
     }
     ctx.newRuri = std::move(ruri);
     ctx.dstUri = std::move(du);
+    ctx.bflags = bflags;
   }
   if (Transaction* t = find(*w, id)) {
     t->inRoute = wasInRoute;
@@ -845,6 +863,7 @@ bool TransactionLayer::branchRouteThenPrepare(WorkerTables& w, Transaction& tx, 
   // changes are this branch's only, so the request's own are put back afterwards.
   MsgEdits edits = ctx.edits;
   std::string ruri = ctx.newRuri, du = ctx.dstUri;
+  const uint32_t bflags = ctx.bflags;  // setbflag() in the branch_route is this branch's
   const RouteKind kind = ctx.route;
   const bool dropped = ctx.dropped;
   const uint64_t id = tx.id;
@@ -861,6 +880,7 @@ bool TransactionLayer::branchRouteThenPrepare(WorkerTables& w, Transaction& tx, 
   ctx.edits = std::move(edits);
   ctx.newRuri = std::move(ruri);
   ctx.dstUri = std::move(du);
+  ctx.bflags = bflags;
   ctx.route = kind;
   ctx.dropped = dropped;
   ctx.tBranchIndex = 0;
@@ -871,6 +891,7 @@ void TransactionLayer::prepareBranch(WorkerTables& w, Transaction& tx, ScriptCon
                                      size_t idx) {
   tx.branches.emplace_back();
   tx.branches.back().state = tx.invite ? ClientState::Calling : ClientState::Trying;
+  tx.branches.back().bflags = ctx.bflags;
   BranchText branch;
   RelayRequest rq = rqIn;
   rq.branch = writeBranch(BranchId{w.index, tx.id, int(idx)}, branch);

@@ -127,8 +127,10 @@ class TransactionLayer {
   void sendToBranch(const Branch& b, std::string data);
   void sendCancel(WorkerTables& w, Transaction& tx, Branch& b);
   void cancelBranches(WorkerTables& w, Transaction& tx);
-  void passProvisional(WorkerTables& w, Transaction& tx, ScriptContext& reply);
-  void runOnReply(Transaction& tx, ScriptContext& reply);
+  void passProvisional(WorkerTables& w, Transaction& tx, size_t idx, ScriptContext& reply);
+  // onreply_route[NAME] for a reply of branch idx, with the transaction's flags and $avps and
+  // the branch's flags (its changes to them are kept).
+  void runOnReply(Transaction& tx, size_t idx, ScriptContext& reply);
   // response context (§16.7)
   void checkDone(WorkerTables& w, Transaction& tx);
   void sendBest(WorkerTables& w, Transaction& tx);

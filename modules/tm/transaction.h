@@ -34,6 +34,7 @@ struct Branch {
   int64_t cancelIval = 0;
   int64_t cancelEnd = 0;       // give up on the CANCEL (timer F)
   int code = 0;                // final status of the branch (received or local)
+  uint32_t bflags = 0;         // the script's branch flags when it was relayed (setbflag())
 };
 
 struct Transaction {
@@ -54,6 +55,7 @@ struct Transaction {
   int64_t scheduledAt = 0;      // its deadline in the worker's TimerHeap (0: none)
   // best final so far (§16.7): status, and the reply bytes when it was received (else local)
   int bestCode = 0;
+  int bestBranch = -1;          // whose final bestCode is (failure_route sees its branch flags)
   std::string bestReply;
   // script settings
   int onReply = -1;             // onreply_route index
@@ -61,6 +63,10 @@ struct Transaction {
   int onBranch = -1;            // branch_route index (t_on_branch)
   int64_t frTimer = 0;          // 0: the modparam
   int64_t frInvTimer = 0;
+  // The script's message flags and $avp values as of the last t_relay(); failure_route and
+  // onreply_route start from them and leave their changes here.
+  uint32_t flags = 0;
+  AvpList avps;
   std::vector<Branch> branches;
 
   size_t accounted = 0;         // memoryBytes() as last added to the worker's total
@@ -71,7 +77,7 @@ struct Transaction {
   // buffers (the figure tm.stats reports and the README quotes).
   size_t memoryBytes() const {
     size_t n = sizeof(Transaction) + heapBytes(key) + heapBytes(request) + heapBytes(ruri) + heapBytes(lastReply) +
-               heapBytes(bestReply) + branches.capacity() * sizeof(Branch);
+               heapBytes(bestReply) + branches.capacity() * sizeof(Branch) + avps.heapBytes();
     for (const auto& b : branches)
       n += heapBytes(b.request) + heapBytes(b.cancel) + heapBytes(b.connect.profile) + heapBytes(b.connect.serverName);
     return n;

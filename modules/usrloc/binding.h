@@ -25,6 +25,7 @@ struct Binding {
   std::string certFingerprint;  // SHA-256 of the peer certificate, hex
   std::string userAgent;
   int64_t updated = 0;      // unix seconds of the last REGISTER that wrote it
+  uint32_t cflags = 0;      // the script's branch flags at save() (setbflag()); lookup() restores them
 };
 
 struct AorRecord {

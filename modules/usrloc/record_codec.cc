@@ -72,7 +72,7 @@ std::string RecordCodec::encode(const std::vector<Binding>& bindings) {
     put(out, b.certFingerprint);
     out += '\t';
     put(out, b.userAgent);
-    out += '\t' + std::to_string(b.updated) + '\n';
+    out += '\t' + std::to_string(b.updated) + '\t' + std::to_string(b.cflags) + '\n';
   }
   return out;
 }
@@ -102,7 +102,8 @@ std::optional<std::vector<Binding>> RecordCodec::decode(std::string_view text, s
     bool ok = unescape(f[0], b.contact) && num(f[1], b.expires) && num(f[2], b.q) && unescape(f[3], b.callId) &&
               num(f[4], b.cseq) && unescape(f[5], b.proto) && unescape(f[6], b.source) && num(f[7], b.connId) &&
               unescape(f[8], b.node) && unescape(f[9], b.certSubject) && unescape(f[10], b.certFingerprint) &&
-              unescape(f[11], b.userAgent) && num(f[12], b.updated);
+              unescape(f[11], b.userAgent) && num(f[12], b.updated) &&
+              (f.size() == kFields || num(f[kFields], b.cflags));  // written before cflags: 0
     if (!ok || b.contact.empty()) {
       err = "binding " + std::to_string(lineNo) + " is malformed";
       return std::nullopt;

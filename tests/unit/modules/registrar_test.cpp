@@ -170,6 +170,19 @@ TEST_CASE("record codec round trip with escapes") {
   CHECK((*back)[1].source == "[::1]:5061");
   CHECK(RecordCodec::lastExpiry(*back) == 1234);
   CHECK_FALSE(RecordCodec::decode("sip:a\t1\n", err));
+  // Branch flags saved with the contact (setbflag() before save()); a record from a node that
+  // did not write them yet (13 fields) reads as no flags.
+  b.cflags = 1u << 6;
+  auto flagged = RecordCodec::decode(RecordCodec::encode({b}), err);
+  REQUIRE_MESSAGE(flagged, err);
+  CHECK((*flagged)[0].cflags == 64u);
+  std::string old = RecordCodec::encode({b});
+  old.erase(old.rfind('\t'));
+  old += '\n';
+  auto older = RecordCodec::decode(old, err);
+  REQUIRE_MESSAGE(older, err);
+  CHECK((*older)[0].cflags == 0u);
+  CHECK((*older)[0].updated == 1200);
 }
 
 TEST_CASE("replica: newer versions win, tombstones block older writes, sweep expires") {

@@ -352,6 +352,39 @@ TEST_CASE("fr_timer: a branch that never answers ends in failure_route, which re
   CHECK(startsWith(f.core.upstream[1], "SIP/2.0 200 OK"));
 }
 
+TEST_CASE("flags, branch flags and $avps go with the transaction into onreply_route and failure_route") {
+  Fixture f;
+  Msg inv(kInvite, f.core);
+  CHECK_FALSE(f.layer->onRequest(*inv.ctx));
+  inv.ctx->flags = 1u << 1;
+  inv.ctx->bflags = 1u << 6;
+  REQUIRE(inv.ctx->avps.set(0, Value::view("callee")));
+  f.layer->setOnReply(*inv.ctx, 3);
+  f.layer->setOnFailure(*inv.ctx, 7);
+  const uint64_t bytesBefore = f.layer->stats().bytes;
+  CHECK(f.layer->relay(*inv.ctx, RelayRequest{}) == 1);
+  CHECK(f.layer->stats().bytes > bytesBefore);
+  inv.ctx->flags = 0;  // later changes in the request route are not the transaction's
+  std::vector<std::string> seen;
+  f.core.route = [&](int index, ScriptContext& ctx) {
+    const StoredValue* callee = ctx.avps.find(0);
+    const StoredValue* rounds = ctx.avps.find(1);
+    seen.push_back(std::to_string(index) + " flags=" + std::to_string(ctx.flags) + " bflags=" +
+                   std::to_string(ctx.bflags) + " callee=" + (callee ? callee->str : "-") +
+                   " rounds=" + (rounds ? std::to_string(rounds->num) : "-"));
+    ctx.flags |= 1u << 4;  // kept for the next route of the transaction
+    REQUIRE(ctx.avps.set(1, Value::integer(rounds ? rounds->num + 1 : 1)));
+  };
+  const std::string relayed = f.core.downstream.back();
+  Msg ringing(replyTo(relayed, 180, "Ringing"), f.core, "127.0.0.1");
+  CHECK(f.layer->onReply(*ringing.ctx));
+  Msg busy(replyTo(relayed, 486, "Busy Here"), f.core, "127.0.0.1");
+  CHECK(f.layer->onReply(*busy.ctx));
+  CHECK(seen == std::vector<std::string>{"3 flags=2 bflags=64 callee=callee rounds=-",
+                                         "3 flags=18 bflags=64 callee=callee rounds=1",
+                                         "7 flags=18 bflags=64 callee=callee rounds=2"});
+}
+
 TEST_CASE("fr_timer without failure_route: local 408 upstream") {
   TmConfig c;
   c.frTimer = 1000;
