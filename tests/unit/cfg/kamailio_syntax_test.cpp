@@ -52,7 +52,7 @@ TEST_CASE("adjacent double-quoted strings are one, across blanks and lines") {
   const auto& ifs = boost::get<x3::forward_ast<ast::IfStmt>>(routeBody(*c).at(0)).get();
   CHECK(boost::get<ast::StringLit>(ifs.cond.first.first.cmp.tail->rhs).value == "INVITE");
   const auto& as = boost::get<ast::PvAssign>(ifs.then.at(0));
-  CHECK(boost::get<ast::StringLit>(as.rhs.at(0)).value == "sip:h");
+  CHECK(boost::get<ast::StringLit>(as.first).value == "sip:h");
 }
 
 TEST_CASE("single-quoted strings take their text as written; they do not join") {
