@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Debian's default Kamailio config (/etc/kamailio/kamailio.cfg, from the kamailio package) run by
 sipsd with only the edits the README's "Kamailio users" section lists: the lines of the modules
-sipsd does not have are removed (KAMAILIO_ONLY below) and listen= lines are added. Everything
+sipsd does not have are removed (KAMAILIO_ONLY below), so are four settings it does not have
+(UNSUPPORTED), and listen= lines are added. Everything
 else — #!define/#!ifdef, flags, $var/$avp/$rc, switch, sanity_check, t_on_branch/branch_route,
 t_is_set, sl_reply_error, record_route/loose_route, save/lookup — is read as Kamailio reads it.
 
@@ -24,13 +25,17 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from sipsd_harness import (Checker, Sipsd, build_dir, free_port, header, headers, make_pki, read_sip_message,  # noqa: E402
+from sipsd_harness import (Checker, Sipsd, build_dir, crt, free_port, key, header, headers, make_pki, read_sip_message,  # noqa: E402
                            sipsd_binary, status_of, udp_bound, wait_for, work_dir)
 
 HOST = "127.0.0.1"
 DEFAULT_CFG = "/etc/kamailio/kamailio.cfg"
 # Kamailio modules the default config loads that sipsd does not have (README "Kamailio users").
 KAMAILIO_ONLY = ("jsonrpcs", "ctl", "cfg_rpc", "acc", "counters")
+# Settings sipsd does not have (yet): Allow-based contact filtering, Path, and the core TLS
+# switches (sipsd's TLS is on when the tls module is loaded and a listen=tls names a socket).
+UNSUPPORTED = (r'modparam\("registrar", "method_filtering", 1\)', r'modparam\("registrar", "use_path", 1\)',
+               r"enable_tls=yes", r"tls_max_connections=\d+")
 
 
 def adapt(text, udp_port, tls_port, tls_cfg):
@@ -39,6 +44,8 @@ def adapt(text, udp_port, tls_port, tls_cfg):
     names = "|".join(KAMAILIO_ONLY)
     text = re.sub(r'^loadmodule "(%s)\.so"\n' % names, "", text, flags=re.M)
     text = re.sub(r'^modparam\("(%s)",.*?\)[ \t]*\n' % names, "", text, flags=re.M | re.S)
+    for line in UNSUPPORTED:
+        text = re.sub(r"^%s[ \t]*\n" % line, "", text, flags=re.M)
     text = text.replace('modparam("tls", "config", "/etc/kamailio/tls.cfg")',
                         f'modparam("tls", "config", "{tls_cfg}")')
     listen = f"listen=udp:{HOST}:{udp_port}\n#!ifdef WITH_TLS\nlisten=tls:{HOST}:{tls_port}\n#!endif\n"
@@ -51,8 +58,8 @@ def tls_cfg_text(ca):
 method = TLSv1.2+
 verify_certificate = no
 require_certificate = no
-private_key = {ca}/server.key
-certificate = {ca}/server.crt
+private_key = {key(ca, "server")}
+certificate = {crt(ca, "server")}
 ca_list = {ca}/ca.crt
 
 [client:default]
