@@ -11,6 +11,7 @@
             transaction
   errors    an out-of-range flag is a load error at FILE:LINE:COL"""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -90,15 +91,20 @@ def request(method, user, port, lport, n, extra=""):
 
 
 def final_answer(sock, req, port, timeout=10):
-    """Sends req (again every 0.5 s, as a UDP client does) until a final answer arrives; its first line."""
+    """Sends req (again every 0.5 s, as a UDP client does) until a final answer to it arrives; its
+    first line. Answers to earlier requests (tm answers each retransmission of a finished
+    transaction again, so copies of an earlier final reply may still arrive) are skipped."""
+    call_id = re.search(rb"\r\nCall-ID: ([^\r]+)", req).group(1)
     sock.settimeout(0.5)
     end = time.time() + timeout
     while time.time() < end:
         sock.sendto(req, ("127.0.0.1", port))
         try:
             while True:
-                line = sock.recv(65536).split(b"\r\n", 1)[0].decode(errors="replace")
-                if not line.startswith("SIP/2.0 1"):
+                data = sock.recv(65536)
+                m = re.search(rb"\r\nCall-ID: ([^\r]+)", data)
+                line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+                if m and m.group(1) == call_id and not line.startswith("SIP/2.0 1"):
                     return line
         except socket.timeout:
             pass
