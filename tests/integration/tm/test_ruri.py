@@ -44,8 +44,11 @@ class UdpUac:
                + ("" if "Contact:" in extra else f"Contact: <sip:bob@{HOST}:{self.local}>\r\n")
                + f"{extra}Content-Length: 0\r\n\r\n")
         self.sock.sendto(msg.encode(), (HOST, self.port))
+        self.call_id = call_id
 
     def final(self, method, timeout=10):
+        """The status of the next final reply to the last request's Call-ID and method (a late
+        copy of an earlier request's answer is skipped)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
@@ -54,7 +57,8 @@ class UdpUac:
             except socket.timeout:
                 break
             cseq = header(m, b"cseq") or ""
-            if m.startswith(b"SIP/2.0 ") and cseq.endswith(method) and status_of(m) >= 200:
+            if (m.startswith(b"SIP/2.0 ") and cseq.endswith(method) and status_of(m) >= 200
+                    and header(m, b"call-id") == self.call_id):
                 return status_of(m)
         return None
 
