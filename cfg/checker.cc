@@ -15,6 +15,16 @@
 namespace sipsd::cfg {
 
 namespace {
+// std::regex compiles recursively, a frame or more per character: a pattern of tens of
+// kilobytes overflows the stack (found by fuzz_cfg). Script regexes are short; longer ones are refused.
+constexpr size_t kMaxRegexLength = 1024;
+std::string regexTooLong(const std::string& re) {
+  return "regular expression of " + std::to_string(re.size()) + " characters; at most " +
+         std::to_string(kMaxRegexLength) + " are accepted";
+}
+}  // namespace
+
+namespace {
 
 const x3::position_tagged& tagOf(const ast::Operand& op) {
   return boost::apply_visitor(
@@ -302,6 +312,10 @@ bool Checker::compileCaseLabel(const ast::CaseLabel& label, uint32_t at, SwitchT
     }
   SwitchTable::StrCase c{str.value, nullptr, at};
   if (label.regex) {
+    if (str.value.size() > kMaxRegexLength) {
+      handler_.error(str, regexTooLong(str.value));
+      return false;
+    }
     try {
       // POSIX extended and case-sensitive, as Kamailio compiles switch labels (REG_EXTENDED).
       c.regex = std::make_unique<std::regex>(str.value, std::regex::extended | std::regex::nosubs | std::regex::optimize);
@@ -688,6 +702,10 @@ bool Checker::compileComparison(const ast::Comparison& c, RouteKind where, ExprN
     }
     if (out.lhs.kind == K::Net || out.lhs.kind == K::Proto) {
       handler_.error(tagOf(c.lhs), "a regular expression cannot be matched against '" + out.lhs.str + "'");
+      return false;
+    }
+    if (out.rhs.str.size() > kMaxRegexLength) {
+      handler_.error(tagOf(c.tail->rhs), regexTooLong(out.rhs.str));
       return false;
     }
     try {
